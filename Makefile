@@ -1,0 +1,34 @@
+# The two set-up-and-go commands of the README: `make demo` and `make test`.
+# Each creates .venv if needed and installs what it needs: the CPU build of torch first where no
+# NVIDIA GPU is present, then this package with its extras.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench docs clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	@if command -v nvidia-smi >/dev/null 2>&1; then \
+	  echo "NVIDIA GPU found: torch comes from the package index"; \
+	else \
+	  $(PY) -m pip install -q "torch==2.13.0"; \
+	fi
+	$(PY) -m pip install -q -e ".[rllib,dev,docs]"
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m rbc_env.simulate
+
+test: setup
+	$(VENV)/bin/ruff check .
+	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) -m pytest
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+bench: setup
+	$(PY) benchmarks/env_throughput.py
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .hypothesis

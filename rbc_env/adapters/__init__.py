@@ -1,0 +1,1 @@
+"""Adapters: the economy behind standard RL interfaces (PettingZoo, Gymnasium, RLlib)."""

@@ -1,0 +1,416 @@
+"""Configuration of the RBC economy: frozen, validated dataclasses.
+
+Every number of the model lives here, once, next to its symbol, unit and allowed range
+(``field(metadata=...)``). Validation, the docs' parameter tables and the hypothesis strategies in
+the tests all read that metadata. Derived quantities (grids, scales, the initial firm budget) are
+properties, never stored fields.
+
+The defaults are the paper calibration (spec section 7, with the paper-vs-code conflicts resolved as
+in spec section 13). ``RBCConfig.paper("open")`` and ``RBCConfig.paper("closed")`` return it.
+
+YAML is only the serialization: :meth:`RBCConfig.from_dict`, :meth:`RBCConfig.to_dict`,
+:meth:`RBCConfig.load`, :meth:`RBCConfig.dump`; unknown keys raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "ConsumerParams",
+    "CurriculumParams",
+    "FirmParams",
+    "GovernmentParams",
+    "Interval",
+    "MarketParams",
+    "RBCConfig",
+    "ReferenceParity",
+]
+
+INF = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A real interval with open or closed ends, used as a field's allowed range."""
+
+    lo: float
+    hi: float
+    lo_closed: bool = True
+    hi_closed: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        above = x >= self.lo if self.lo_closed else x > self.lo
+        below = x <= self.hi if self.hi_closed else x < self.hi
+        return bool(above and below)
+
+    def __str__(self) -> str:
+        left = "[" if self.lo_closed and math.isfinite(self.lo) else "("
+        right = "]" if self.hi_closed and math.isfinite(self.hi) else ")"
+        return f"{left}{_num(self.lo)}, {_num(self.hi)}{right}"
+
+
+def _num(x: float) -> str:
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:g}"
+
+
+POSITIVE = Interval(0.0, INF, lo_closed=False)
+NONNEGATIVE = Interval(0.0, INF)
+UNIT_CLOSED = Interval(0.0, 1.0, hi_closed=True)
+UNIT_OPEN = Interval(0.0, 1.0, lo_closed=False)
+AT_LEAST_ONE = Interval(1, INF)
+AT_LEAST_TWO = Interval(2, INF)
+
+
+def _f(
+    default: Any, symbol: str, unit: str, range_: Interval | None, doc: str, **extra: Any
+) -> Any:
+    """A dataclass field with the metadata that validation and the docs read."""
+    meta = {"symbol": symbol, "unit": unit, "range": range_, "doc": doc, **extra}
+    return field(default=default, metadata=meta)
+
+
+def _validate(obj: Any) -> None:
+    """Check every field of a params dataclass against its metadata; raise ``ValueError``."""
+    owner = type(obj).__name__
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        name = f"{owner}.{f.name}"
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, hint):
+                raise ValueError(f"{name} must be a {hint.__name__}; got {value!r}")
+            continue
+        if typing.get_origin(hint) is Literal:
+            choices = typing.get_args(hint)
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
+            continue
+        range_: Interval | None = f.metadata.get("range")
+        if hint is int:
+            _check_number(name, value, range_, integer=True)
+        elif hint is float:
+            _check_number(name, value, range_, integer=False)
+        elif typing.get_origin(hint) is tuple:
+            if not isinstance(value, tuple) or len(value) == 0:
+                raise ValueError(f"{name} must be a non-empty tuple of numbers; got {value!r}")
+            for i, item in enumerate(value):
+                _check_number(f"{name}[{i}]", item, range_, integer=False)
+
+
+def _check_number(name: str, value: Any, range_: Interval | None, *, integer: bool) -> None:
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be {kind} in {range_}; got {value!r}")
+    if integer and not isinstance(value, int):
+        raise ValueError(f"{name} must be {kind} in {range_}; got {value!r}")
+    if math.isnan(value) or (range_ is not None and value not in range_):
+        raise ValueError(f"{name} must be in {range_}; got {value!r}")
+
+
+class _Params:
+    """Shared behaviour of the params dataclasses: validation and dict round trips."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        self._check()
+
+    def _check(self) -> None:
+        """Cross-field checks; overridden where a class has any."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as nested plain dicts (tuples become lists), ready for YAML."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, _Params):
+                value = value.to_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """Build from nested dicts; unknown keys raise ``ValueError`` naming the key."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.__name__} must be built from a mapping; got {data!r}")
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in names:
+                raise ValueError(f"{cls.__name__} has no field {key!r}; allowed: {names}")
+            hint = hints[key]
+            if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+                value = hint.from_dict(value)  # type: ignore[attr-defined]
+            elif typing.get_origin(hint) is tuple and isinstance(value, list):
+                value = tuple(value)
+            elif hint is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            kwargs[key] = value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsumerParams(_Params):
+    """Consumer-workers: preferences, endowment and action grids (spec sections 3.2, 4.1, 6.1)."""
+
+    initial_budget: float = _f(2000.0, "m_0", "money", POSITIVE, "cash at t = 0")
+    theta_base: float = _f(0.01, "θ̄", "utility / hour", POSITIVE, "labour-disutility scale")
+    theta_pareto_shape: float = _f(4.0, "b", "1", POSITIVE, "Pareto shape: θ̄_j = θ̄ (1 - j/C)^(1/b)")
+    crra_eta: float = _f(0.1, "η", "1", Interval(0.0, 1.0), "CRRA curvature of goods utility")
+    labor_exponent: float = _f(
+        1.0, "κ", "1", POSITIVE, "disutility (θ_j/2) n_j^κ; the paper's is linear (κ = 1)"
+    )
+    units_step: float = _f(1.0, "Δc", "goods", POSITIVE, "units per consumption-grid index")
+    n_units: int = _f(11, "", "count", AT_LEAST_TWO, "consumption grid size per good")
+    hours_step: float = _f(260.0, "Δn", "hours", POSITIVE, "hours per hours-grid index")
+    n_hours: int = _f(5, "", "count", AT_LEAST_TWO, "hours grid size")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FirmParams(_Params):
+    """Firms: technology, endowments and price/wage grids (spec sections 3.2, 4.2, 5.2 G)."""
+
+    initial_budget_per_consumer: float = _f(
+        22000.0, "M_0 / C", "money", POSITIVE, "firm cash at t = 0 per consumer"
+    )
+    initial_capital_low: float = _f(
+        5000.0, "K_low", "goods", NONNEGATIVE, "capital of firms j < F/2 at t = 0"
+    )
+    initial_capital_high: float = _f(
+        10000.0, "K_high", "goods", POSITIVE, "capital of firms j >= F/2 at t = 0"
+    )
+    alpha_pattern: tuple[float, ...] = _f(
+        (0.2, 0.3, 0.4, 0.6, 0.8), "α", "1", UNIT_OPEN, "labour exponents, tiled over firms"
+    )
+    tfp: float = _f(0.01, "A", "goods / (goods^(1-α) hours^α)", POSITIVE, "technology")
+    investment_fraction: float = _f(
+        0.1, "φ", "1", UNIT_CLOSED, "share of positive operating income invested"
+    )
+    labor_floor: float = _f(0.0, "L_min", "hours", NONNEGATIVE, "labour below this produces 0")
+    price_step: float = _f(500.0, "Δp", "money / good", POSITIVE, "price-grid step")
+    n_prices: int = _f(6, "", "count", AT_LEAST_TWO, "price grid size")
+    wage_step: float = _f(11.0, "Δw", "money / hour", POSITIVE, "wage-grid step")
+    n_wages: int = _f(5, "", "count", AT_LEAST_TWO, "wage grid size")
+    initial_price: float = _f(1000.0, "p_0", "money / good", NONNEGATIVE, "price at t = 0")
+    initial_wage: float = _f(0.0, "w_0", "money / hour", NONNEGATIVE, "wage at t = 0")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GovernmentParams(_Params):
+    """Government: tax grids and objective (spec sections 4.3, 6.3)."""
+
+    tax_step: float = _f(0.2, "Δτ", "1", UNIT_OPEN, "tax-grid step (both taxes)")
+    n_tax_levels: int = _f(6, "", "count", AT_LEAST_TWO, "tax grid size (both taxes)")
+    firm_welfare_weight: float = _f(
+        0.0025, "λ_f", "1", NONNEGATIVE, "weight of firm rewards in social welfare"
+    )
+    initial_income_tax: float = _f(0.0, "τ_0", "1", UNIT_CLOSED, "income tax at t = 0")
+    initial_corporate_tax: float = _f(0.0, "σ_0", "1", UNIT_CLOSED, "corporate tax at t = 0")
+
+    def _check(self) -> None:
+        top = self.tax_step * (self.n_tax_levels - 1)
+        if top > 1.0 + 1e-9:
+            raise ValueError(
+                "GovernmentParams.tax_step * (n_tax_levels - 1) (the top tax rate) must be in "
+                f"[0, 1]; got {top:g}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MarketParams(_Params):
+    """Export market and interest (spec sections 5.2 F and J, 8)."""
+
+    export_min_price: float = _f(
+        500.0, "p_x", "money / good", NONNEGATIVE, "exports happen iff p_j >= p_x (open variant)"
+    )
+    export_quota: float = _f(100.0, "q_x", "goods / period", NONNEGATIVE, "export cap per firm")
+    interest_rate: float = _f(0.0, "r", "1 / period", NONNEGATIVE, "interest on positive cash")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CurriculumParams(_Params):
+    """Schedules of spec section 9.4 that the economy itself needs: masks and θ annealing."""
+
+    mask_anneal_iters: int = _f(
+        30000, "T_a", "iterations", AT_LEAST_ONE, "iterations for masks to open fully"
+    )
+    firm_mask_price_center: float = _f(
+        1000.0, "p_c", "money / good", NONNEGATIVE, "the only price allowed at iteration 0"
+    )
+    firm_mask_wage_center: float = _f(
+        22.0, "w_c", "money / hour", NONNEGATIVE, "the only wage allowed at iteration 0"
+    )
+    tax_mask_start: int = _f(
+        30000, "e_τ", "iterations", NONNEGATIVE, "iteration at which the tax mask starts opening"
+    )
+    theta_decay_iters: float = _f(
+        10000.0, "τ_θ", "iterations", POSITIVE, "θ factor f(e) = 1 - exp(-e / τ_θ)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReferenceParity(_Params):
+    """Switches that reproduce the reference code's quirks (spec section 13; docs/model.md)."""
+
+    obs_encoding: Literal["scaled", "digits"] = _f(
+        "scaled", "", "", None, "'digits': the reference's sawtooth expansion (spec 3.3)"
+    )
+    n_digits: int = _f(10, "D", "count", AT_LEAST_ONE, "sub-features per expanded value")
+    budget_epsilon: float = _f(
+        0.01, "ε_B", "money / period", NONNEGATIVE, "cash added to every consumer each step"
+    )
+    sampling: Literal["independent", "fixed_quantile"] = _f(
+        "independent", "", "", None, "firm/government sampling (used by trainers)"
+    )
+    returns: Literal["discounted", "reference"] = _f(
+        "discounted", "", "", None, "return formula (used by trainers)"
+    )
+    value_loss: Literal["standard", "reference"] = _f(
+        "standard", "", "", None, "value-loss clipping form (used by trainers)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RBCConfig(_Params):
+    """The whole economy: sizes, variant, dtype and the parameters of each agent type.
+
+    The defaults are the paper's open economy (spec section 7); see :meth:`paper`.
+    """
+
+    variant: Literal["open", "closed"] = _f("open", "", "", None, "open has an export market")
+    n_consumers: int = _f(100, "C", "count", AT_LEAST_ONE, "consumer-workers")
+    n_firms: int = _f(10, "F", "count", AT_LEAST_ONE, "firms (one good each)")
+    horizon: int = _f(10, "T", "periods", AT_LEAST_ONE, "steps per episode")
+    dtype: Literal["float32", "float64"] = _f("float32", "", "", None, "float dtype of the state")
+    consumer: ConsumerParams = field(default_factory=ConsumerParams)
+    firm: FirmParams = field(default_factory=FirmParams)
+    government: GovernmentParams = field(default_factory=GovernmentParams)
+    market: MarketParams = field(default_factory=MarketParams)
+    curriculum: CurriculumParams = field(default_factory=CurriculumParams)
+    parity: ReferenceParity = field(default_factory=ReferenceParity)
+
+    @classmethod
+    def paper(cls, variant: Literal["open", "closed"] = "open") -> RBCConfig:
+        """The paper calibration (spec section 7) of the open or closed economy."""
+        if variant not in ("open", "closed"):
+            raise ValueError(
+                f"RBCConfig.variant must be one of ['open', 'closed']; got {variant!r}"
+            )
+        return cls(variant=variant)
+
+    def _check(self) -> None:
+        # At iteration 0 the firm mask allows only its centre, so the centre must be a grid point.
+        for name, center, grid, step in (
+            (
+                "firm_mask_price_center",
+                self.curriculum.firm_mask_price_center,
+                self.price_grid,
+                self.firm.price_step,
+            ),
+            (
+                "firm_mask_wage_center",
+                self.curriculum.firm_mask_wage_center,
+                self.wage_grid,
+                self.firm.wage_step,
+            ),
+        ):
+            if min(abs(center - v) for v in grid) > 1e-9 * step:
+                raise ValueError(
+                    f"CurriculumParams.{name} must be a point of the grid {list(grid)}; "
+                    f"got {center:g}"
+                )
+
+    # ---- derived quantities -------------------------------------------------------------
+    @property
+    def n_agents(self) -> int:
+        """Total agents: consumers + firms + one government."""
+        return self.n_consumers + self.n_firms + 1
+
+    @property
+    def units_grid(self) -> tuple[float, ...]:
+        """Attempted purchase per good, goods: index k -> k Δc."""
+        return _grid(self.consumer.units_step, self.consumer.n_units)
+
+    @property
+    def hours_grid(self) -> tuple[float, ...]:
+        """Hours offered, hours / period: index k -> k Δn."""
+        return _grid(self.consumer.hours_step, self.consumer.n_hours)
+
+    @property
+    def price_grid(self) -> tuple[float, ...]:
+        """Prices, money / good: index k -> k Δp."""
+        return _grid(self.firm.price_step, self.firm.n_prices)
+
+    @property
+    def wage_grid(self) -> tuple[float, ...]:
+        """Wages, money / hour: index k -> k Δw."""
+        return _grid(self.firm.wage_step, self.firm.n_wages)
+
+    @property
+    def tax_grid(self) -> tuple[float, ...]:
+        """Tax rates (both taxes), fraction: index k -> k Δτ."""
+        return _grid(self.government.tax_step, self.government.n_tax_levels)
+
+    @property
+    def initial_firm_budget(self) -> float:
+        """Firm cash at t = 0, money: (M_0 / C) × C."""
+        return self.firm.initial_budget_per_consumer * self.n_consumers
+
+    @property
+    def open_economy(self) -> bool:
+        """True for the open variant (an export market buys leftovers)."""
+        return self.variant == "open"
+
+    # ---- serialization -----------------------------------------------------------------
+    def override(self, updates: dict[str, Any]) -> RBCConfig:
+        """Return a copy with dotted-path updates, e.g. ``{"firm.tfp": 0.02, "n_firms": 3}``.
+
+        Raises:
+            ValueError: if a path names no field, or a value is out of range.
+        """
+        data = self.to_dict()
+        for path, value in updates.items():
+            node = data
+            parts = path.split(".")
+            for i, part in enumerate(parts):
+                if not isinstance(node, dict) or part not in node:
+                    where = ".".join(parts[:i]) or "RBCConfig"
+                    allowed = sorted(node) if isinstance(node, dict) else []
+                    raise ValueError(f"{where} has no field {part!r}; allowed: {allowed}")
+                if i == len(parts) - 1:
+                    node[part] = value
+                else:
+                    node = node[part]
+        return RBCConfig.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RBCConfig:
+        """Read a YAML file written by :meth:`dump` (or by hand; unknown keys raise)."""
+        import yaml
+
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        return cls.from_dict(data)
+
+    def dump(self, path: str | Path) -> None:
+        """Write the config as YAML."""
+        import yaml
+
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+
+
+def _grid(step: float, n: int) -> tuple[float, ...]:
+    return tuple(step * k for k in range(n))

@@ -1,0 +1,164 @@
+"""Actions: validation of index tensors, decoding to economic units, uniform sampling.
+
+Actions are integer index tensors keyed by agent type (spec section 4):
+
+| type | shape | last axis |
+|---|---|---|
+| ``consumer`` | [B, C, F + 2] | units index per good (F), hours index, employer (firm index) |
+| ``firm`` | [B, F, 2] | next-price index, next-wage index |
+| ``government`` | [B, 2] | next income-tax index, next corporate-tax index |
+
+Grids are uniform, so index k decodes to k × step (steps in the config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rbc_env.config import RBCConfig
+from rbc_env.core.types import AGENT_TYPES, action_head_names, action_nvec, agent_counts
+
+Actions = dict[str, torch.Tensor]
+
+
+def action_shape(config: RBCConfig, agent_type: str, batch_size: int) -> tuple[int, ...]:
+    """Expected shape of the index tensor of one agent type."""
+    n_heads = len(action_nvec(config)[agent_type])  # type: ignore[index]
+    if agent_type == "government":
+        return (batch_size, n_heads)
+    return (batch_size, agent_counts(config)[agent_type], n_heads)  # type: ignore[index]
+
+
+def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> None:
+    """Check keys, tensor type, shape, dtype and index ranges of an action dict.
+
+    This synchronizes with the device (it reads whether any index is out of range), so the
+    trainers' hot loop may skip it (``BatchedEconomy(validate=False)``).
+
+    Raises:
+        ValueError: naming the agent type, the head, the allowed range and the value received.
+    """
+    if not isinstance(actions, dict):
+        raise ValueError(f"actions must be a dict keyed by {list(AGENT_TYPES)}; got {actions!r}")
+    unknown = sorted(set(actions) - set(AGENT_TYPES))
+    if unknown:
+        raise ValueError(
+            f"actions has unknown agent type(s) {unknown}; allowed: {list(AGENT_TYPES)}"
+        )
+    nvecs = action_nvec(config)
+    heads = action_head_names(config)
+    for agent_type in AGENT_TYPES:
+        if agent_type not in actions:
+            raise ValueError(f"actions is missing agent type {agent_type!r}")
+        a = actions[agent_type]
+        expected = action_shape(config, agent_type, batch_size)
+        if not isinstance(a, torch.Tensor):
+            raise ValueError(
+                f"{agent_type} actions must be a torch.Tensor of shape {expected}; "
+                f"got {type(a).__name__}"
+            )
+        if a.is_floating_point() or a.is_complex() or a.dtype == torch.bool:
+            nan = (
+                " (it contains NaN)" if a.is_floating_point() and bool(torch.isnan(a).any()) else ""
+            )
+            raise ValueError(
+                f"{agent_type} actions must have an integer dtype (indices into the action grids); "
+                f"got {a.dtype}{nan}"
+            )
+        if tuple(a.shape) != expected:
+            raise ValueError(
+                f"{agent_type} actions must have shape {expected}; got {tuple(a.shape)}"
+            )
+        upper = torch.tensor(nvecs[agent_type], device=a.device)
+        bad = (a < 0) | (a >= upper)
+        if bool(bad.any()):
+            where = bad.nonzero()[0].tolist()
+            head = where[-1]
+            agent = "" if agent_type == "government" else f", agent {where[1]}"
+            value = int(a[tuple(where)])
+            raise ValueError(
+                f"{agent_type} action {heads[agent_type][head]!r} must be in "
+                f"[0, {nvecs[agent_type][head] - 1}]; got {value} (economy {where[0]}{agent})"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedActions:
+    """Actions in economic units.
+
+    Attributes:
+        units: [B, C, F] goods, attempted purchase ĉ_ij.
+        hours: [B, C] hours, labour offered n_i.
+        employer: [B, C] int64, firm that employs consumer i.
+        price_next: [B, F] money / good, p'_j.
+        wage_next: [B, F] money / hour, w'_j.
+        income_tax_next: [B] fraction, τ'.
+        corporate_tax_next: [B] fraction, σ'.
+    """
+
+    units: torch.Tensor
+    hours: torch.Tensor
+    employer: torch.Tensor
+    price_next: torch.Tensor
+    wage_next: torch.Tensor
+    income_tax_next: torch.Tensor
+    corporate_tax_next: torch.Tensor
+
+
+def decode_actions(config: RBCConfig, actions: Actions, dtype: torch.dtype) -> DecodedActions:
+    """Map index tensors to economic units: value = index × grid step."""
+    f = config.n_firms
+    c, fi, g = actions["consumer"], actions["firm"], actions["government"]
+    return DecodedActions(
+        units=c[..., :f].to(dtype) * config.consumer.units_step,
+        hours=c[..., f].to(dtype) * config.consumer.hours_step,
+        employer=c[..., f + 1].long(),
+        price_next=fi[..., 0].to(dtype) * config.firm.price_step,
+        wage_next=fi[..., 1].to(dtype) * config.firm.wage_step,
+        income_tax_next=g[..., 0].to(dtype) * config.government.tax_step,
+        corporate_tax_next=g[..., 1].to(dtype) * config.government.tax_step,
+    )
+
+
+def sample_uniform_actions(
+    config: RBCConfig,
+    batch_size: int,
+    *,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+    masks: dict[str, torch.Tensor] | None = None,
+) -> Actions:
+    """Draw every head's index uniformly over its allowed choices.
+
+    Args:
+        config: the economy.
+        batch_size: B.
+        generator: the only source of randomness.
+        device: where the tensors are created (must match the generator's device).
+        masks: optional flat boolean masks per type (see :func:`rbc_env.core.masks.action_masks`);
+            a masked head draws uniformly over its allowed choices.
+
+    Returns:
+        Index tensors keyed by agent type, with the shapes of :func:`action_shape`.
+    """
+    out: Actions = {}
+    for agent_type, nvec in action_nvec(config).items():
+        shape = action_shape(config, agent_type, batch_size)
+        n_rows = 1
+        for s in shape[:-1]:
+            n_rows *= s
+        columns = []
+        offset = 0
+        for n in nvec:
+            mask = None if masks is None else masks[agent_type][offset : offset + n]
+            if mask is None or bool(mask.all()):
+                col = torch.randint(n, (n_rows,), generator=generator, device=device)
+            else:
+                weights = mask.to(device=device, dtype=torch.float64).expand(n_rows, n)
+                col = torch.multinomial(weights, 1, generator=generator).squeeze(-1)
+            columns.append(col)
+            offset += n
+        out[agent_type] = torch.stack(columns, dim=-1).reshape(shape)
+    return out
