@@ -1,9 +1,12 @@
 # The two set-up-and-go commands of the README: `make demo` and `make test`.
 # Each creates .venv if needed and installs what it needs: the CPU build of torch first where no
-# NVIDIA GPU is present, then this package with its extras.
+# NVIDIA GPU is present, then this package with its extras. On a machine whose pip index serves
+# CUDA builds by default, point TORCH_INDEX at a CPU-only index, e.g.
+# `make test TORCH_INDEX="--index-url <your CPU wheel index>"`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TORCH_INDEX ?=
 
 .PHONY: setup demo test bench docs clean
 
@@ -14,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@if command -v nvidia-smi >/dev/null 2>&1; then \
 	  echo "NVIDIA GPU found: torch comes from the package index"; \
 	else \
-	  $(PY) -m pip install -q "torch==2.13.0"; \
+	  $(PY) -m pip install -q $(TORCH_INDEX) "torch==2.13.0"; \
 	fi
 	$(PY) -m pip install -q -e ".[rllib,dev,docs]"
 	touch $(STAMP)
@@ -26,6 +29,9 @@ test: setup
 	$(VENV)/bin/ruff check .
 	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) -m pytest
 	$(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
 
 bench: setup
 	$(PY) benchmarks/env_throughput.py

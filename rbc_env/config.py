@@ -8,8 +8,8 @@ properties, never stored fields.
 The defaults are the paper calibration (spec section 7, with the paper-vs-code conflicts resolved as
 in spec section 13). ``RBCConfig.paper("open")`` and ``RBCConfig.paper("closed")`` return it.
 
-YAML is only the serialization: :meth:`RBCConfig.from_dict`, :meth:`RBCConfig.to_dict`,
-:meth:`RBCConfig.load`, :meth:`RBCConfig.dump`; unknown keys raise ``ValueError``.
+YAML is only the serialization: ``RBCConfig.from_dict``, ``RBCConfig.to_dict``,
+``RBCConfig.load``, ``RBCConfig.dump``; unknown keys raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ class ReferenceParity(_Params):
 class RBCConfig(_Params):
     """The whole economy: sizes, variant, dtype and the parameters of each agent type.
 
-    The defaults are the paper's open economy (spec section 7); see :meth:`paper`.
+    The defaults are the paper's open economy (spec section 7); see ``paper``.
     """
 
     variant: Literal["open", "closed"] = _f("open", "", "", None, "open has an export market")
@@ -398,7 +398,7 @@ class RBCConfig(_Params):
 
     @classmethod
     def load(cls, path: str | Path) -> RBCConfig:
-        """Read a YAML file written by :meth:`dump` (or by hand; unknown keys raise)."""
+        """Read a YAML file written by ``dump`` (or by hand; unknown keys raise)."""
         import yaml
 
         with open(path, encoding="utf-8") as fh:

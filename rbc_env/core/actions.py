@@ -89,7 +89,8 @@ class DecodedActions:
     """Actions in economic units.
 
     Attributes:
-        units: [B, C, F] goods, attempted purchase ĉ_ij.
+        units: [B, C, F] grid index k_ij of the attempted purchase ĉ_ij = k_ij Δc (goods), as
+            floats; the step multiplies by Δc where it is cheapest.
         hours: [B, C] hours, labour offered n_i.
         employer: [B, C] int64, firm that employs consumer i.
         price_next: [B, F] money / good, p'_j.
@@ -112,7 +113,7 @@ def decode_actions(config: RBCConfig, actions: Actions, dtype: torch.dtype) -> D
     f = config.n_firms
     c, fi, g = actions["consumer"], actions["firm"], actions["government"]
     return DecodedActions(
-        units=c[..., :f].to(dtype) * config.consumer.units_step,
+        units=c[..., :f].to(dtype),
         hours=c[..., f].to(dtype) * config.consumer.hours_step,
         employer=c[..., f + 1].long(),
         price_next=fi[..., 0].to(dtype) * config.firm.price_step,
@@ -137,11 +138,11 @@ def sample_uniform_actions(
         batch_size: B.
         generator: the only source of randomness.
         device: where the tensors are created (must match the generator's device).
-        masks: optional flat boolean masks per type (see :func:`rbc_env.core.masks.action_masks`);
+        masks: optional flat boolean masks per type (see ``rbc_env.core.masks.action_masks``);
             a masked head draws uniformly over its allowed choices.
 
     Returns:
-        Index tensors keyed by agent type, with the shapes of :func:`action_shape`.
+        Index tensors keyed by agent type, with the shapes of ``action_shape``.
     """
     out: Actions = {}
     for agent_type, nvec in action_nvec(config).items():

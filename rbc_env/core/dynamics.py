@@ -34,7 +34,7 @@ class StepOutput:
             ``government`` [B, D_g].
         rewards: ``consumer`` [B, C] utility, ``firm`` [B, F] money, ``government`` [B] welfare.
         done: [B] bool, the horizon is reached (truncation: the economy itself never ends).
-        flows: named per-period flows, see :func:`step`.
+        flows: named per-period flows, see ``step``.
     """
 
     obs: dict[str, torch.Tensor]
@@ -79,7 +79,7 @@ def initial_state(
 
     firm_ids = torch.arange(f, device=device)
     capital = torch.where(
-        firm_ids < f // 2,
+        2 * firm_ids < f,  # firms j < F/2 start with the low capital (firms 0-4 of 10)
         torch.tensor(config.firm.initial_capital_low, dtype=dtype, device=device),
         torch.tensor(config.firm.initial_capital_high, dtype=dtype, device=device),
     )
@@ -113,15 +113,15 @@ def step(
 ) -> tuple[EconomyState, StepOutput]:
     """Advance every economy by one period (spec 5.2, phases B-J; docs/model.md (M1)-(M12)).
 
-    Actions are not validated here (see :func:`rbc_env.core.actions.validate_actions`).
+    Actions are not validated here (see ``rbc_env.core.actions.validate_actions``).
 
     Args:
         config: the economy.
         state: state at the start of the period.
-        actions: index tensors keyed by type (see :mod:`rbc_env.core.actions`).
+        actions: index tensors keyed by type (see ``rbc_env.core.actions``).
 
     Returns:
-        The next state and a :class:`StepOutput`. ``flows`` holds, per period:
+        The next state and a ``StepOutput``. ``flows`` holds, per period:
         ``consumption`` [B, C, F] goods c_ij; ``demand_scale`` [B, C] ω_i (M1);
         ``ration_factor`` [B, F] r_j (M3); ``hours`` [B, C];
         ``labor_income`` [B, C] money z_i (gross); ``income_tax`` [B, C] money;
@@ -181,15 +181,18 @@ def _consumer_phase(
     Demand d_ij = ω_i ĉ_ij and consumption c_ij = r_j ω_i ĉ_ij factorize, so the sums over goods
     and consumers are batched matrix products and only c_ij itself is materialized.
     """
-    units = act.units
+    # Purchases are ĉ_ij = k_ij Δc with k the grid index: Δc is folded into the per-consumer
+    # factor so that the [B, C, F] tensors see one multiplication each.
+    index = act.units
     price = state.price
-    cost = torch.bmm(units, price.unsqueeze(-1)).squeeze(-1)
+    step_units = config.consumer.units_step
+    cost = step_units * torch.einsum("bcf,bf->bc", index, price)
     scale = markets.budget_scale(cost, state.consumer_budget)
-    total_demand = torch.bmm(scale.unsqueeze(1), units).squeeze(1)
+    total_demand = step_units * torch.einsum("bc,bcf->bf", scale, index)
     factor, rationed, leftover = markets.ration(total_demand, state.inventory)
-    consumption = units * scale.unsqueeze(-1)
+    consumption = index * (step_units * scale).unsqueeze(-1)
     consumption.mul_(factor.unsqueeze(1))
-    spending = scale * torch.bmm(units, (price * factor).unsqueeze(-1)).squeeze(-1)
+    spending = step_units * scale * torch.einsum("bcf,bf->bc", index, price * factor)
     labor_income = state.wage.gather(1, act.employer) * act.hours
     reward = rewards.goods_utility(config, consumption) - rewards.labor_disutility(
         config, act.hours, state.theta

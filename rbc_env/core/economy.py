@@ -5,6 +5,8 @@ This is the batched tensor API for trainers: tensors in, tensors out, on the eco
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from rbc_env.config import RBCConfig
@@ -34,7 +36,7 @@ class BatchedEconomy:
         config: the economy; ``None`` gives the paper's open economy.
         batch_size: number of economies B.
         device: torch device of every tensor.
-        seed: seed of the economy's generator (used by :meth:`sample_actions`); ``None`` draws
+        seed: seed of the economy's generator (used by ``sample_actions``); ``None`` draws
             fresh entropy.
         validate: check every action dict (a device sync per step; trainers may turn it off).
     """
@@ -62,10 +64,10 @@ class BatchedEconomy:
     def _seed(self, seed: int | None) -> None:
         if seed is None:
             self.generator.seed()
-        elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
         else:
-            self.generator.manual_seed(seed)
+            self.generator.manual_seed(int(seed))
 
     # ---- the contract ---------------------------------------------------------------------
     @property
@@ -95,7 +97,7 @@ class BatchedEconomy:
         """Advance all B economies by one period.
 
         Raises:
-            ValueError: on bad actions (see :func:`rbc_env.core.actions.validate_actions`) or when
+            ValueError: on bad actions (see ``rbc_env.core.actions.validate_actions``) or when
                 the episode is over; the state is then left unchanged.
         """
         if self.validate:

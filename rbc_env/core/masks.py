@@ -43,10 +43,12 @@ def action_masks(
 ) -> dict[AgentType, torch.Tensor]:
     """Allowed actions at training iteration e, per type, as flat boolean masks. Implements (M14).
 
-    The mask of a type concatenates its heads' masks (the PettingZoo convention for a
-    MultiDiscrete space): length Σ nvec. Consumers are never masked. Firms: price p allowed iff
-    p_c - (p_c - p_min) e/T_a <= p <= p_c + (p_max - p_c) e/T_a, and the same for wages around w_c
-    (e/T_a capped at 1). Government: τ and σ allowed iff <= max(e - e_τ, 0) / T_a.
+    The mask of a type concatenates its heads' masks, length Σ nvec (the flat layout of
+    PettingZoo's "action_mask" observations and TorchRL; Gymnasium's ``MultiDiscrete.sample``
+    wants the per-head split instead: ``torch.split(mask, nvec)``). Consumers are never masked.
+    Firms: price p allowed iff p_c - (p_c - p_min) e/T_a <= p <= p_c + (p_max - p_c) e/T_a, and
+    the same for wages around w_c (e/T_a capped at 1). Government: τ and σ allowed iff
+    <= max(e - e_τ, 0) / T_a.
 
     Args:
         config: the economy (grids and curriculum parameters).

@@ -1,8 +1,8 @@
 """Observations of each agent type: equation (M15) of docs/model.md, spec section 3.
 
 Every agent sees the global state g (prices, wages, stocks, rationing flags, taxes, time),
-then its private state: consumers their cash m_i and θ_i; firms their cash M_j, capital K_j, α_j and a
-one-hot id; the government nothing more.
+then its private state: consumers their cash m_i and θ_i; firms their cash M_j, capital K_j,
+α_j and a one-hot id; the government nothing more.
 
 Two encodings (``config.parity.obs_encoding``):
 

@@ -1,0 +1,171 @@
+"""Env-only throughput of the RBC economy: batched core vs per-agent loop vs PettingZoo.
+
+How to run:
+    .venv/bin/python benchmarks/env_throughput.py            # full, about 2-4 minutes on 2 cores
+    .venv/bin/python benchmarks/env_throughput.py --quick    # smoke run, under a minute
+    .venv/bin/python benchmarks/env_throughput.py --device cuda
+
+What it measures (one run, one machine, so the ratios are like for like):
+    1. agent-steps/s of ``BatchedEconomy.step`` (observations, rewards and flows included,
+       action validation off as in the trainers' hot loop) on the paper's open economy
+       (100 consumers, 10 firms, 1 government) for B in {1, 16, 256, 4096} economies;
+    2. the same economy stepped by a plain per-agent Python loop (``tests/reference.py``, the
+       reference implementation the tests check the core against) and by the PettingZoo
+       ``ParallelEnv`` (numpy dicts, one economy); the ratios of (1) to each;
+    3. cost per agent-step as consumers grow from 100 to 10,000 (10 firms), and as firms grow from
+       10 to 100 (100 consumers), at a fixed total number of agents per step (B adjusted).
+Actions are drawn once per configuration and reused, so sampling is not timed. Episodes reset at
+the horizon (T = 10); the reset's cost is included.
+
+Results to expect on 2 CPU cores: see benchmarks/results/env_throughput.md (the table this script
+writes and prints last). The issue's targets: >= 3e7 agent-steps/s at B = 4096, >= 300x the
+per-agent loop, cost per agent-step flat within 2x as consumers grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import best_time, machine, markdown_table, write_results  # noqa: E402
+
+from rbc_env import BatchedEconomy, RBCConfig, parallel_env  # noqa: E402
+from rbc_env.perf import keep_freed_memory  # noqa: E402
+
+
+def _episode_runner(econ: BatchedEconomy, actions: dict[str, torch.Tensor]):
+    horizon = econ.config.horizon
+
+    def run() -> None:
+        econ.reset()
+        for _ in range(horizon):
+            econ.step(actions)
+
+    return run
+
+
+def batched_rate(config: RBCConfig, batch: int, device: str, repeats: int) -> float:
+    """Agent-steps/s of the batched core on ``batch`` economies."""
+    econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=False)
+    econ.reset()
+    actions = econ.sample_actions()
+    seconds = best_time(_episode_runner(econ, actions), repeats=repeats, sync=device)
+    return batch * config.n_agents * config.horizon / seconds
+
+
+def reference_rate(config: RBCConfig, episodes: int) -> float:
+    """Agent-steps/s of the plain per-agent Python loop of tests/reference.py."""
+    from tests import reference
+
+    econ = BatchedEconomy(config, batch_size=1, seed=0, validate=False)
+    actions = econ.sample_actions()
+    consumer, firm, government = (
+        actions[k][0].tolist() for k in ("consumer", "firm", "government")
+    )
+
+    def run() -> None:
+        for _ in range(episodes):
+            state = reference.initial_state(config)
+            for _ in range(config.horizon):
+                state = reference.step(config, state, consumer, firm, government).state
+
+    seconds = best_time(run, repeats=2)
+    return episodes * config.n_agents * config.horizon / seconds
+
+
+def pettingzoo_rate(config: RBCConfig, episodes: int) -> float:
+    """Agent-steps/s of the PettingZoo ParallelEnv (one economy, numpy dicts)."""
+    env = parallel_env(config)
+    env.reset(seed=0)
+    for agent in env.possible_agents:
+        env.action_space(agent).seed(0)
+    actions = {a: env.action_space(a).sample() for a in env.possible_agents}
+
+    def run() -> None:
+        for _ in range(episodes):
+            env.reset()
+            for _ in range(config.horizon):
+                env.step(actions)
+
+    seconds = best_time(run, repeats=2)
+    return episodes * config.n_agents * config.horizon / seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark, write benchmarks/results/env_throughput.{csv,md}, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--name", default=None, help="results file name (default by device)")
+    args = parser.parse_args(argv)
+    keep_freed_memory()
+    device = args.device
+    repeats = 2 if args.quick else 3
+    paper = RBCConfig.paper("open")
+    batches = [1, 16, 256] if args.quick else [1, 16, 256, 4096]
+    total_agents = (256 if args.quick else 4096) * paper.n_agents
+
+    rows: list[dict[str, object]] = []
+    ref = reference_rate(paper, episodes=2 if args.quick else 5)
+    pz = pettingzoo_rate(paper, episodes=5 if args.quick else 20)
+    rows.append(_row("per-agent Python loop", paper, 1, ref, ref, pz))
+    rows.append(_row("PettingZoo ParallelEnv", paper, 1, pz, ref, pz))
+    for b in batches:
+        rate = batched_rate(paper, b, device, repeats)
+        rows.append(_row("batched core", paper, b, rate, ref, pz))
+
+    scaling: list[dict[str, object]] = []
+    consumers = [100, 1000] if args.quick else [100, 1000, 10000]
+    firms = [10, 30] if args.quick else [10, 30, 100]
+    shapes = [(c, 10) for c in consumers] + [(100, f) for f in firms[1:]]
+    base_cost = None
+    for c, f in shapes:
+        config = paper.override({"n_consumers": c, "n_firms": f})
+        batch = max(1, total_agents // config.n_agents)
+        rate = batched_rate(config, batch, device, repeats)
+        cost_ns = 1e9 / rate
+        base_cost = base_cost or cost_ns
+        scaling.append(
+            {
+                "consumers": c,
+                "firms": f,
+                "B": batch,
+                "agents/step": batch * config.n_agents,
+                "agent-steps/s": rate,
+                "ns / agent-step": cost_ns,
+                "vs 100x10": cost_ns / base_cost,
+            }
+        )
+
+    header = f"# Env throughput\n\nMeasured on: {machine(device)}."
+    name = args.name or ("env_throughput" if device == "cpu" else f"env_throughput_{device}")
+    write_results(name, rows, header)
+    write_results(f"{name}_scaling", scaling, header + "\n\nFixed total agents per step.")
+    print(header)
+    print("\nCost per agent-step as the economy grows (fixed total agents per step):\n")
+    print(markdown_table(scaling))
+    print("\nThroughput, paper open economy (111 agents), env only:\n")
+    print(markdown_table(rows))
+
+
+def _row(
+    path: str, config: RBCConfig, batch: int, rate: float, ref: float, pz: float
+) -> dict[str, object]:
+    return {
+        "path": path,
+        "B": batch,
+        "agent-steps/s": rate,
+        "x per-agent loop": rate / ref,
+        "x PettingZoo": rate / pz,
+    }
+
+
+if __name__ == "__main__":
+    main()

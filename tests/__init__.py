@@ -1,0 +1,1 @@
+"""rbc-marl test suite (a package, so that tests/trainers does not shadow the trainers package)."""
