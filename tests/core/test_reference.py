@@ -11,11 +11,11 @@ import dataclasses
 from typing import Any
 
 import pytest
-from tests import reference
 import torch
 
 from rbc_env import BatchedEconomy, RBCConfig
 from rbc_env.core import EconomyState, theta_factor
+from tests import reference
 
 from . import ACTION_MODES, random_actions
 
