@@ -1,0 +1,278 @@
+"""BatchedPPO end to end: a real short training, masks, checkpoints and an exact resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("ray.rllib")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+from ray.rllib.algorithms.algorithm import Algorithm  # noqa: E402
+from ray.rllib.core.columns import Columns  # noqa: E402
+from ray.rllib.core.distribution.torch.torch_distribution import (  # noqa: E402
+    TorchMultiCategorical,
+)
+
+from rbc_env import RBCConfig  # noqa: E402
+from trainers.config import TrainConfig  # noqa: E402
+from trainers.curriculum import CurriculumSchedule, TypeSchedule, stage  # noqa: E402
+from trainers.rllib import BatchedPPO, build_config, module_spaces  # noqa: E402
+from trainers.rllib.batched import gae, reference_returns, sample_multi_discrete  # noqa: E402
+from trainers.rllib.modules import (  # noqa: E402
+    MASK_KEY,
+    OBS_KEY,
+    FactorizedCategorical,
+    MaskedPPOTorchRLModule,
+)
+
+TYPES = ("consumer", "firm", "government")
+
+
+def _tiny_config() -> TrainConfig:
+    """4 consumers, 2 firms, B = 8, T = 5; firms train from iteration 1, government from 2."""
+    econ = RBCConfig(n_consumers=4, n_firms=2, horizon=5)
+    econ = dataclasses.replace(
+        econ,
+        curriculum=dataclasses.replace(
+            econ.curriculum, mask_anneal_iters=2, tax_mask_start=1, theta_decay_iters=2.0
+        ),
+    )
+    schedule = CurriculumSchedule(
+        consumer=TypeSchedule(train_start=0, entropy_decay_iters=2.0),
+        firm=TypeSchedule(train_start=1, entropy_decay_iters=2.0),
+        government=TypeSchedule(train_start=2, entropy_decay_iters=2.0),
+    )
+    return TrainConfig(
+        economy=econ,
+        curriculum=schedule,
+        batch_size=8,
+        iterations=3,
+        seed=7,
+        device="cpu",
+        num_minibatches=2,
+    )
+
+
+# One local Ray instance for the trainer tests (tests/trainers/conftest.py).
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def _tracked(result: dict) -> dict[str, float]:
+    """The sampler's own metrics plus each module's PPO losses."""
+    out = {
+        k: float(v)
+        for k, v in result.items()
+        if k.startswith(("econ/", "reward/", "return/", "curriculum/"))
+    }
+    for t in TYPES:
+        for key in ("policy_loss", "vf_loss", "entropy", "num_module_steps_trained"):
+            if key in result["learners"].get(t, {}):
+                out[f"learners/{t}/{key}"] = float(result["learners"][t][key])
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_training_checkpoint_and_exact_resume(tmp_path):
+    tc = _tiny_config()
+    algo = build_config(tc).build_algo()
+    assert isinstance(algo, BatchedPPO)
+    r0, r1 = algo.train(), algo.train()
+    path = algo.save_to_path(str(tmp_path / "ckpt"))
+    r2 = algo.train()
+    algo.stop()
+
+    results = [_tracked(r) for r in (r0, r1, r2)]
+    for r in results:
+        assert all(math.isfinite(v) for v in r.values()), r
+    # The curriculum: who trains, entropy per module, masks at iteration 0.
+    assert set(r0["learners"]) >= {"consumer"} and "policy_loss" not in r0["learners"].get(
+        "firm", {}
+    )
+    assert all("policy_loss" in r2["learners"][t] for t in TYPES)
+    for t in TYPES:
+        assert r2["learners"][t]["curr_entropy_coeff"] == pytest.approx(
+            r2[f"curriculum/entropy_coeff/{t}"]
+        )
+        rows = tc.batch_size * tc.economy.horizon * {"consumer": 4, "firm": 2, "government": 1}[t]
+        assert r2["learners"][t]["num_module_steps_trained"] == tc.num_epochs * rows
+    assert r0["econ/price_mean"] == 1000.0  # the firm mask allows only p = 1000 at e = 0
+    assert r0["econ/income_tax_mean"] == r1["econ/income_tax_mean"] == 0.0
+    # Per-type returns change over the run (policies, θ factor and masks all move).
+    for t in TYPES:
+        assert r0[f"reward/{t}_mean"] != r2[f"reward/{t}_mean"]
+
+    # The checkpoint holds RLlib's layout and a folder per module.
+    for name in ("rllib_checkpoint.json", "algorithm_state.pkl"):
+        assert os.path.isfile(os.path.join(path, name))
+    for t in TYPES:
+        assert os.path.isdir(os.path.join(path, "learner_group", "learner", "rl_module", t))
+
+    restored = Algorithm.from_checkpoint(path)
+    assert isinstance(restored, BatchedPPO)
+    assert restored.iteration == 2 and restored.curriculum_iteration == 2
+    resumed = restored.train()
+    assert _tracked(resumed) == results[2]  # bit-identical on CPU
+    again = restored.train()
+    assert again["training_iteration"] == 4 and again["curriculum/iteration"] == 3.0
+    restored.stop()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_rollout_never_samples_a_masked_action():
+    tc = _tiny_config().replace(batch_size=64)
+    algo = build_config(tc).build_algo()
+    try:
+        algo._sync_rollout_module()
+        for e in (0, 1):
+            current = stage(tc.curriculum, e, tc.economy)
+            buffers, _ = algo._rollout(current)
+            for t in ("firm", "government"):
+                nvec = algo._nvec[t]
+                mask = current.masks[t]
+                actions = buffers[t]["actions"].reshape(-1, len(nvec))
+                offset = 0
+                for h, n in enumerate(nvec):
+                    allowed = mask[offset : offset + n]
+                    assert bool(allowed[actions[:, h]].all()), (e, t, h)
+                    offset += n
+                assert bool(torch.isfinite(buffers[t]["logp"]).all())
+    finally:
+        algo.stop()
+
+
+def _masked_module(seed: int = 0) -> tuple[MaskedPPOTorchRLModule, gym.spaces.Dict]:
+    obs_space, act_space = module_spaces(_tiny_config().economy)["firm"]
+    torch.manual_seed(seed)
+    module = MaskedPPOTorchRLModule(
+        observation_space=obs_space,
+        action_space=act_space,
+        model_config={"fcnet_hiddens": [16], "vf_share_layers": True},
+    )
+    return module, obs_space
+
+
+def _random_rows(obs_space: gym.spaces.Dict, n: int, rng: np.random.Generator) -> dict:
+    obs = torch.as_tensor(rng.standard_normal((n, *obs_space[OBS_KEY].shape)), dtype=torch.float32)
+    mask = torch.as_tensor(rng.random((n, obs_space[MASK_KEY].shape[0])) < 0.4)
+    mask[:, 0] = True  # every head keeps at least one allowed choice
+    mask[:, 6] = True
+    return {Columns.OBS: {OBS_KEY: obs, MASK_KEY: mask.to(torch.int8)}}
+
+
+def test_module_masks_exploration_and_training_passes():
+    module, obs_space = _masked_module()
+    rng = np.random.default_rng(0)
+    batch = _random_rows(obs_space, 4000, rng)
+    mask = batch[Columns.OBS][MASK_KEY].bool()
+    nvec = tuple(int(n) for n in module.action_space.nvec)
+
+    with torch.no_grad():
+        out = module.forward_exploration(batch)
+    dist = module.get_exploration_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
+    actions = dist.sample()
+    head_a = mask[:, : nvec[0]].gather(1, actions[:, :1])
+    head_b = mask[:, nvec[0] :].gather(1, actions[:, 1:])
+    assert bool(head_a.all()) and bool(head_b.all())
+
+    # The same masks apply in the training pass, so the PPO loss never sees masked actions.
+    train_out = module.forward_train(batch)
+    logits = train_out[Columns.ACTION_DIST_INPUTS]
+    assert bool((logits[~mask] == torch.finfo(logits.dtype).min).all())
+    train_dist = module.get_train_action_dist_cls().from_logits(logits)
+    logp = train_dist.logp(actions)
+    entropy = train_dist.entropy()
+    assert bool(torch.isfinite(logp).all()) and bool(torch.isfinite(entropy).all())
+    (logp.mean() + entropy.mean()).backward()
+    for p in module.parameters():
+        assert p.grad is None or bool(torch.isfinite(p.grad).all())
+
+    # The batched sampler's draw honours the same masks.
+    gen = torch.Generator().manual_seed(1)
+    drawn, drawn_logp = sample_multi_discrete(logits.detach(), nvec, gen)
+    assert bool(mask[:, : nvec[0]].gather(1, drawn[:, :1]).all())
+    assert bool(mask[:, nvec[0] :].gather(1, drawn[:, 1:]).all())
+    torch.testing.assert_close(drawn_logp, train_dist.logp(drawn).detach())
+
+
+def test_factorized_categorical_equals_rllibs_multicategorical():
+    nvec = (11, 11, 5, 4)
+    logits = torch.randn(64, sum(nvec), dtype=torch.float64)
+    other = torch.randn(64, sum(nvec), dtype=torch.float64)
+    ours = FactorizedCategorical.from_logits(logits, nvec=nvec)
+    theirs = TorchMultiCategorical.from_logits(logits, input_lens=list(nvec))
+    actions = theirs.sample()
+    torch.testing.assert_close(ours.logp(actions), theirs.logp(actions))
+    torch.testing.assert_close(ours.entropy(), theirs.entropy())
+    torch.testing.assert_close(
+        ours.kl(FactorizedCategorical.from_logits(other, nvec=nvec)),
+        theirs.kl(TorchMultiCategorical.from_logits(other, input_lens=list(nvec))),
+    )
+    assert ours.to_deterministic().loc.shape == (64, 4)
+    with pytest.raises(ValueError, match="nvec"):
+        FactorizedCategorical.from_logits(logits, nvec=(3, 3))
+
+
+def test_gae_is_the_bootstrapped_discounted_return_at_lambda_one():
+    gen = torch.Generator().manual_seed(0)
+    rewards = torch.rand(6, 3, generator=gen, dtype=torch.float64)
+    values = torch.rand(7, 3, generator=gen, dtype=torch.float64)
+    gamma = 0.9
+    adv, targets = gae(rewards, values, gamma=gamma, lambda_=1.0)
+    for t in range(6):
+        ret = sum(gamma**k * rewards[t + k] for k in range(6 - t)) + gamma ** (6 - t) * values[6]
+        torch.testing.assert_close(targets[t], ret)
+        torch.testing.assert_close(adv[t], ret - values[t])
+    adv0, _ = gae(rewards, values, gamma=gamma, lambda_=0.0)
+    torch.testing.assert_close(adv0, rewards + gamma * values[1:] - values[:-1])
+
+
+def test_module_spaces_mask_only_firms_and_the_government():
+    spaces = module_spaces(_tiny_config().economy)
+    assert isinstance(spaces["consumer"][0], gym.spaces.Box)
+    for t in ("firm", "government"):
+        obs, act = spaces[t]
+        assert isinstance(obs, gym.spaces.Dict) and set(obs.spaces) == {OBS_KEY, MASK_KEY}
+        assert obs[MASK_KEY].shape == (int(act.nvec.sum()),)
+    assert list(spaces["consumer"][1].nvec) == [11, 11, 5, 2]
+
+
+def test_reference_returns_use_gamma_once_on_the_undiscounted_tail():
+    rewards = torch.tensor([[1.0], [2.0], [4.0]], dtype=torch.float64)
+    expected = torch.tensor([[1.0 + 0.5 * 6.0], [2.0 + 0.5 * 4.0], [4.0]], dtype=torch.float64)
+    torch.testing.assert_close(reference_returns(rewards, 0.5), expected)
+
+
+def test_unimplemented_parity_switches_raise():
+    tc = _tiny_config()
+    tc = tc.replace(economy=tc.economy.override({"parity.sampling": "fixed_quantile"}))
+    with pytest.raises(NotImplementedError, match="ReferenceParity.sampling"):
+        build_config(tc).build_algo()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_frozen_modules_are_not_trained():
+    """policies_to_train switched on the learner (a best-response run) is honoured."""
+    algo = build_config(_tiny_config()).build_algo()
+    try:
+        algo.learner_group.foreach_learner(
+            lambda learner: learner.config.multi_agent(policies_to_train=["government"])
+        )
+        before = algo.learner_group.get_state(components="learner/rl_module")
+        result = algo.train()  # iteration 0: the curriculum trains consumers only
+        after = algo.learner_group.get_state(components="learner/rl_module")
+        consumer_before = before["learner"]["rl_module"]["consumer"]
+        consumer_after = after["learner"]["rl_module"]["consumer"]
+        for key, value in consumer_before.items():
+            np.testing.assert_array_equal(value, consumer_after[key])
+        assert "policy_loss" not in result.get("learners", {}).get("consumer", {})
+        assert math.isfinite(result["reward/consumer_mean"])
+    finally:
+        algo.stop()

@@ -1,0 +1,77 @@
+"""The training CLI: run folder, metrics, checkpoints, resume, and errors before any work."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+
+from trainers.cli import main, resolve_config
+from trainers.config import TrainConfig
+
+TINY = [
+    "--set",
+    "economy.n_consumers=4",
+    "--set",
+    "economy.n_firms=2",
+    "--set",
+    "batch_size=4",
+]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_bad_set_key_fails_before_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--set", "economy.n_firmz=3", "--runs-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "n_firmz" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_value_and_preset_are_named() -> None:
+    with pytest.raises(ValueError, match="n_consumers must be in"):
+        resolve_config("cpu_small", ["economy.n_consumers=-1"])
+    with pytest.raises(ValueError, match="preset .*cpu_small"):
+        resolve_config("paper_middle", [])
+    with pytest.raises(ValueError, match="key=value"):
+        resolve_config("cpu_small", ["economy.n_firms"])
+
+
+def test_yaml_config_round_trip(tmp_path: Path) -> None:
+    config = TrainConfig.cpu_small().override({"seed": 7})
+    config.dump(tmp_path / "x.yaml")
+    assert resolve_config(str(tmp_path / "x.yaml"), []) == config
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_train_writes_run_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    common = ["train", "--config", "cpu_small", *TINY, "--runs-dir", str(tmp_path)]
+    common += ["--name", "r", "--no-progress", "--checkpoint-every", "1"]
+    assert main([*common, "--set", "iterations=2"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("| government | corporate tax")  # the table is printed last
+    run = tmp_path / "r"
+    for name in ("config.yaml", "metrics.csv", "summary.md", "plots/training.png"):
+        assert (run / name).exists(), name
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "iter_0000001",
+        "iter_0000002",
+    ]
+    rows = _rows(run / "metrics.csv")
+    assert [r["iteration"] for r in rows] == ["1", "2"]
+    assert all(math.isfinite(float(r["reward/consumer_mean"])) for r in rows)
+    # A second run under the same name must not silently overwrite the first.
+    assert main([*common, "--set", "iterations=3"]) == 2
+    # Resume extends the run: rows 1-2 kept, 3-4 appended.
+    assert main([*common, "--set", "iterations=4", "--resume"]) == 0
+    rows = _rows(run / "metrics.csv")
+    assert [r["iteration"] for r in rows] == ["1", "2", "3", "4"]
+    # A resume with a different setting (other than iterations) is refused, naming the field.
+    assert main([*common, "--set", "iterations=5", "--set", "seed=9", "--resume"]) == 2
+    assert "seed" in capsys.readouterr().err

@@ -1,0 +1,253 @@
+"""The training curriculum of spec section 9.4 as declarative, pure schedules.
+
+A curriculum turns the training-iteration counter e (0, 1, 2, ...) into a
+:class:`CurriculumStage`: which agent types train, each type's entropy coefficient, the θ factor
+applied at reset and the action masks. It imports neither ray nor gymnasium.
+
+Each fact lives in one place:
+
+- the economy's own curriculum quantities (mask opening ``T_a``, tax-mask start, θ decay) are
+  fields of :class:`rbc_env.config.CurriculumParams` inside the economy's ``RBCConfig``; masks and
+  the θ factor are computed by :func:`rbc_env.core.action_masks` and
+  :func:`rbc_env.core.theta_factor`, never here;
+- what only the trainer needs (when each type starts training, its entropy schedule) is a
+  :class:`TypeSchedule` per type in :class:`CurriculumSchedule`.
+
+A preset (:func:`preset`) returns both halves together, so that a compressed curriculum shortens
+the economy's mask and θ timing and the trainer's starts by the same factor.
+
+Paper schedule (spec 9.4; e = iteration):
+
+| type | trains from | entropy coefficient β(e) |
+|---|---|---|
+| consumer | 0 | 0.5 max(exp(-e / 10^4), 0.1) |
+| firm | 30,000 (= T_a, masks fully open) | 0.5 max(exp(-(e - 30k) / 10^4), 0.1) |
+| government | 60,000 (= tax-mask start + T_a) | 0.5 max(exp(-(e - 60k) / 10^4), 0.1) |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from rbc_env.config import (
+    NONNEGATIVE,
+    POSITIVE,
+    UNIT_CLOSED,
+    CurriculumParams,
+    RBCConfig,
+    _f,
+    _Params,
+)
+from rbc_env.core import AGENT_TYPES, action_masks, theta_factor
+
+__all__ = [
+    "CurriculumPreset",
+    "CurriculumSchedule",
+    "CurriculumStage",
+    "TypeSchedule",
+    "compressed",
+    "entropy_coeff",
+    "masked_types",
+    "preset",
+    "stage",
+]
+
+PresetName = Literal["paper", "cpu_small"]
+
+# cpu_small divides every iteration count of the paper curriculum by this factor: masks open
+# by iteration 20, firms train from 20 and the government from 40.
+CPU_SMALL_FACTOR = 1500.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TypeSchedule(_Params):
+    """When one agent type trains and how its entropy coefficient decays (spec 9.3-9.4).
+
+    β(e) = β0 · max(exp(-(e - e_start) / τ_β), floor) for e >= e_start (β0 before).
+    """
+
+    train_start: int = _f(0, "e_start", "iterations", NONNEGATIVE, "first training iteration")
+    entropy_start: float = _f(0.5, "β0", "1", NONNEGATIVE, "entropy coefficient at e_start")
+    entropy_decay_iters: float = _f(
+        10000.0, "τ_β", "iterations", POSITIVE, "decay length of the entropy coefficient"
+    )
+    entropy_floor: float = _f(
+        0.1, "β_floor", "1", UNIT_CLOSED, "floor of the multiplier (effective floor β0·floor)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CurriculumSchedule(_Params):
+    """Per-type training starts and entropy schedules; defaults are the paper's (spec 9.4)."""
+
+    consumer: TypeSchedule = field(default_factory=lambda: TypeSchedule(train_start=0))
+    firm: TypeSchedule = field(default_factory=lambda: TypeSchedule(train_start=30000))
+    government: TypeSchedule = field(default_factory=lambda: TypeSchedule(train_start=60000))
+
+    def of(self, agent_type: str) -> TypeSchedule:
+        """The schedule of one agent type."""
+        if agent_type not in AGENT_TYPES:
+            raise ValueError(f"agent type must be one of {list(AGENT_TYPES)}; got {agent_type!r}")
+        return getattr(self, agent_type)
+
+
+@dataclass(frozen=True, slots=True)
+class CurriculumPreset:
+    """A named curriculum: the trainer's schedule and the economy's curriculum parameters.
+
+    Attributes:
+        schedule: training starts and entropy schedules.
+        economy: mask and θ timing, to be put into ``RBCConfig.curriculum``.
+    """
+
+    schedule: CurriculumSchedule
+    economy: CurriculumParams
+
+    def apply(self, config: RBCConfig) -> RBCConfig:
+        """``config`` with this preset's economy curriculum parameters."""
+        return dataclasses.replace(config, curriculum=self.economy)
+
+
+@dataclass(frozen=True, slots=True)
+class CurriculumStage:
+    """Everything the curriculum decides for one training iteration.
+
+    Attributes:
+        iteration: the iteration counter e.
+        theta_factor: factor f(e) on the labour disutility, applied at reset.
+        masks: ``{type: bool tensor [Σ nvec]}`` allowed actions (heads concatenated).
+        entropy_coeff: ``{type: β(e)}``.
+        training: the types that update their policy this iteration, in the spec's update
+            order (consumer, firm, government).
+    """
+
+    iteration: int
+    theta_factor: float
+    masks: dict[str, torch.Tensor]
+    entropy_coeff: dict[str, float]
+    training: tuple[str, ...]
+
+    def trains(self, agent_type: str) -> bool:
+        """Whether ``agent_type`` updates its policy this iteration."""
+        return agent_type in self.training
+
+
+def _check_iteration(iteration: int) -> None:
+    if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:
+        raise ValueError(f"iteration must be an integer in [0, inf); got {iteration!r}")
+
+
+def entropy_coeff(schedule: TypeSchedule, iteration: int) -> float:
+    """β(e) = β0 · max(exp(-max(e - e_start, 0) / τ_β), floor) (spec 9.3, [M] anneal_entropy_coef).
+
+    Args:
+        schedule: the type's schedule.
+        iteration: training iteration e >= 0.
+
+    Returns:
+        The entropy coefficient; β0 up to ``train_start``, then decaying to β0 · floor.
+    """
+    _check_iteration(iteration)
+    elapsed = max(iteration - schedule.train_start, 0)
+    multiplier = max(math.exp(-elapsed / schedule.entropy_decay_iters), schedule.entropy_floor)
+    return schedule.entropy_start * multiplier
+
+
+def stage(
+    schedule: CurriculumSchedule,
+    iteration: int,
+    economy: RBCConfig,
+    device: torch.device | str = "cpu",
+) -> CurriculumStage:
+    """The curriculum's decisions at training iteration e (spec 9.4, 9.5 step 1).
+
+    Args:
+        schedule: training starts and entropy schedules.
+        iteration: training iteration e >= 0.
+        economy: the economy; its ``curriculum`` field sets the masks and the θ factor.
+        device: where the mask tensors are created.
+
+    Returns:
+        A :class:`CurriculumStage`.
+
+    Raises:
+        ValueError: if ``iteration`` is not a non-negative integer.
+    """
+    _check_iteration(iteration)
+    return CurriculumStage(
+        iteration=iteration,
+        theta_factor=theta_factor(economy, iteration),
+        masks=dict(action_masks(economy, iteration, device)),
+        entropy_coeff={t: entropy_coeff(schedule.of(t), iteration) for t in AGENT_TYPES},
+        training=tuple(t for t in AGENT_TYPES if iteration >= schedule.of(t).train_start),
+    )
+
+
+def masked_types(economy: RBCConfig) -> tuple[str, ...]:
+    """Types whose actions the curriculum ever restricts (their mask at e = 0 is not all true).
+
+    Their policies take the mask as an input; the others never see one (consumers, spec 4.4).
+    """
+    masks = action_masks(economy, 0)
+    return tuple(t for t in AGENT_TYPES if not bool(masks[t].all()))
+
+
+def compressed(factor: float) -> CurriculumPreset:
+    """The paper curriculum with every iteration count divided by ``factor``.
+
+    Integer counts are rounded and kept >= 1 (the mask-opening length) or >= 0 (starts), so the
+    phases keep their order: firms start when the masks are fully open, the government when the
+    tax mask is.
+
+    Args:
+        factor: compression factor > 0 (1 gives the paper curriculum).
+
+    Raises:
+        ValueError: if ``factor`` is not positive.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor > 0:
+        raise ValueError(f"factor must be a number in (0, inf); got {factor!r}")
+    paper_econ = CurriculumParams()
+    paper = CurriculumSchedule()
+    anneal = max(round(paper_econ.mask_anneal_iters / factor), 1)
+    tax_start = round(paper_econ.tax_mask_start / factor)
+    economy = dataclasses.replace(
+        paper_econ,
+        mask_anneal_iters=anneal,
+        tax_mask_start=tax_start,
+        theta_decay_iters=paper_econ.theta_decay_iters / factor,
+    )
+
+    def scaled(s: TypeSchedule, start: int) -> TypeSchedule:
+        return dataclasses.replace(
+            s, train_start=start, entropy_decay_iters=s.entropy_decay_iters / factor
+        )
+
+    schedule = CurriculumSchedule(
+        consumer=scaled(paper.consumer, 0),
+        firm=scaled(paper.firm, anneal),
+        government=scaled(paper.government, tax_start + anneal),
+    )
+    return CurriculumPreset(schedule=schedule, economy=economy)
+
+
+def preset(name: PresetName) -> CurriculumPreset:
+    """A named curriculum.
+
+    - ``"paper"``: spec 9.4 (masks open by 30k, firms train from 30k, government from 60k).
+    - ``"cpu_small"``: the same phases 1500x shorter (masks open by 20, firms train from 20,
+      government from 40, θ and entropy decay lengths 6.7 iterations).
+
+    Raises:
+        ValueError: on an unknown name.
+    """
+    if name == "paper":
+        return compressed(1.0)
+    if name == "cpu_small":
+        return compressed(CPU_SMALL_FACTOR)
+    raise ValueError(f"curriculum preset must be one of ['paper', 'cpu_small']; got {name!r}")

@@ -1,0 +1,516 @@
+"""BatchedPPO: RLlib's PPO with tensor rollouts on ``BatchedEconomy`` instead of EnvRunners.
+
+One training iteration (spec 9.5) of :class:`BatchedPPO`:
+
+1. the curriculum stage of iteration e (:func:`trainers.curriculum.stage`): θ factor, masks,
+   entropy coefficients, which types train;
+2. pull the learner's weights into the driver-side MultiRLModule (on the economy's device);
+3. reset all B economies (θ factor of e) and roll out one T-step episode: per step and type, one
+   ``forward_train`` pass (masked logits + trunk embeddings) and the value head on the flattened
+   ``[B·N, obs]`` rows, actions drawn from the masked logits with the economy's generator;
+4. per type: rewards divided by the type's reward scale, GAE(γ, λ) on ``[T, B·N]`` tensors with
+   the truncated episode bootstrapped from V(s_T), advantages standardized over the type's rows;
+5. a ``MultiAgentBatch`` of the training types only, and ``learner_group.update`` (with the
+   proportional learner: ``num_epochs`` passes of ``num_minibatches`` minibatches per module);
+6. metrics through ``self.metrics`` (flat keys of the result dict): per-type mean per-step reward
+   (``reward/<type>_mean``) and per-episode return summed over the type's agents
+   (``return/<type>_mean``, also ``env_runners/module_episode_returns_mean``), economic
+   aggregates (``econ/price_mean``, ``econ/wage_mean``, ``econ/hours_mean``,
+   ``econ/consumption_mean``, ``econ/exports_mean``, ``econ/production_mean``,
+   ``econ/income_tax_mean``, ``econ/corporate_tax_mean``, ``econ/welfare_mean``, budgets), the
+   curriculum (``curriculum/...``) and ``throughput/agent_steps_per_s``.
+
+Sampling draws from the economy's own ``torch.Generator``, the learner reshuffles with a generator
+seeded by (seed, env steps), and the checkpoint carries the generator state and the curriculum
+iteration, so a run resumed from a checkpoint repeats the uninterrupted run's next iterations
+(bit-identical on the CPU; tested).
+
+Reference parity (``RBCConfig.parity``, spec 13): ``returns="reference"`` uses the reference code's
+G_t = r_t + γ Σ_{k>t} r_k with no bootstrap (A = G - V); ``sampling="fixed_quantile"`` and
+``value_loss="reference"`` are not implemented and raise at construction.
+
+Performance on the CPU: full-batch updates of the paper economy allocate tensors of 50-100 MB,
+which glibc maps and unmaps on every use; call ``rbc_env.perf.keep_freed_memory()`` once at the
+entry point (measured: B = 128 went from 7-12 s to 1.8 s per iteration), or use minibatches.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from ray.rllib.algorithms.ppo import PPO, PPOConfig
+from ray.rllib.core import ALL_MODULES
+from ray.rllib.core.columns import Columns
+from ray.rllib.evaluation.postprocessing import Postprocessing
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.metrics import (
+    ENV_RUNNER_RESULTS,
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_ENV_STEPS_SAMPLED,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_MODULE_STEPS_SAMPLED,
+    NUM_MODULE_STEPS_TRAINED_LIFETIME,
+    SYNCH_WORKER_WEIGHTS_TIMER,
+    TIMERS,
+)
+
+from rbc_env import BatchedEconomy
+from rbc_env.core import AGENT_TYPES, action_nvec, has_agent_axis
+from trainers.config import TrainConfig
+from trainers.curriculum import CurriculumStage, stage
+from trainers.rllib.modules import MASK_KEY, OBS_KEY, padded_log_probs
+
+__all__ = [
+    "BatchedPPO",
+    "BatchedPPOConfig",
+    "gae",
+    "reference_returns",
+    "sample_multi_discrete",
+]
+
+SAMPLER_STATE_KEY = "batched_sampler"
+ROLLOUT_TIMER = "batched_rollout"
+_ADV_EPS = 1e-6
+
+
+class BatchedPPOConfig(PPOConfig):
+    """``PPOConfig`` that also carries the run's :class:`TrainConfig` (as a plain dict).
+
+    The dict survives RLlib's config copies, checkpoints (``get_state``/``from_state``) and
+    Tune's dict round trip (``update_from_dict`` keeps unknown keys).
+    """
+
+    def __init__(self, algo_class: type | None = None) -> None:
+        super().__init__(algo_class=algo_class or BatchedPPO)
+        self.rbc_train_config: dict[str, Any] | None = None
+
+    def rbc(self, train_config: TrainConfig) -> BatchedPPOConfig:
+        """Attach the run's :class:`TrainConfig`."""
+        self._value_error_if_frozen("rbc_train_config")
+        self.rbc_train_config = train_config.to_dict()
+        return self
+
+    @property
+    def train_config(self) -> TrainConfig:
+        """The run's :class:`TrainConfig`."""
+        if self.rbc_train_config is None:
+            raise ValueError("BatchedPPOConfig has no TrainConfig; call .rbc(train_config)")
+        return TrainConfig.from_dict(self.rbc_train_config)
+
+    def _value_error_if_frozen(self, name: str) -> None:
+        if self._is_frozen:
+            raise AttributeError(f"Cannot set attribute ({name}) of a frozen AlgorithmConfig")
+
+
+# ---- tensor helpers (no RLlib state) -------------------------------------------------------
+def reference_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The reference code's returns G_t = r_t + γ Σ_{k>t} r_k, no bootstrap (spec 9.2, 13 #11).
+
+    Args:
+        rewards: [T, M] (already scaled).
+        gamma: γ, applied once to the undiscounted tail.
+
+    Returns:
+        [T, M] returns.
+    """
+    tail = rewards.flip(0).cumsum(0).flip(0) - rewards  # Σ_{k>t} r_k
+    return rewards + gamma * tail
+
+
+def gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    gamma: float,
+    lambda_: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalized advantage estimates of truncated episodes.
+
+    δ_t = r_t + γ V(s_{t+1}) - V(s_t), A_t = Σ_k (γλ)^k δ_{t+k}; the value at t = T bootstraps
+    the truncated tail (pass zeros there for none). With λ = 1, A_t + V(s_t) is the discounted
+    return Σ_k γ^k r_{t+k} + γ^(T-t) V(s_T).
+
+    Args:
+        rewards: [T, M] (already scaled).
+        values: [T + 1, M], V(s_0..s_T).
+        gamma: discount γ.
+        lambda_: GAE λ.
+
+    Returns:
+        ``(advantages [T, M], value_targets [T, M])`` with value targets A + V.
+    """
+    horizon = rewards.shape[0]
+    advantages = torch.empty_like(rewards)
+    running = torch.zeros_like(rewards[0])
+    for t in range(horizon - 1, -1, -1):
+        delta = rewards[t] + gamma * values[t + 1] - values[t]
+        running = delta + gamma * lambda_ * running
+        advantages[t] = running
+    return advantages, advantages + values[:-1]
+
+
+def sample_multi_discrete(
+    logits: torch.Tensor, nvec: tuple[int, ...], generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw one action per row from factorized categorical heads (Gumbel-max).
+
+    Args:
+        logits: [M, Σ nvec] concatenated (possibly masked) head logits.
+        nvec: choices per head.
+        generator: the only source of randomness.
+
+    Returns:
+        ``(actions [M, H] int64, log-probabilities [M])`` (sum over heads), the same
+        log-probabilities as :class:`~trainers.rllib.modules.FactorizedCategorical`.
+    """
+    log_probs = padded_log_probs(logits, nvec)
+    uniform = torch.rand(
+        log_probs.shape, generator=generator, device=log_probs.device, dtype=log_probs.dtype
+    )
+    tiny = torch.finfo(log_probs.dtype).tiny
+    exponential = uniform.clamp_(min=tiny).log_().neg_().clamp_(min=tiny)  # -log u > 0
+    gumbel = exponential.log_().neg_()  # -log(-log u)
+    actions = (log_probs + gumbel).argmax(dim=-1)
+    logp = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1)
+    return actions, logp
+
+
+# ---- the algorithm ----------------------------------------------------------------------------
+class BatchedPPO(PPO):
+    """PPO whose ``training_step`` rolls out ``BatchedEconomy`` on the learner's device.
+
+    Everything else is RLlib's: RLModules, Learner/LearnerGroup, PPO loss, callbacks, metrics,
+    checkpoints (``save_to_path`` / ``Algorithm.from_checkpoint``) and Tune. Build it with
+    :func:`trainers.rllib.algo.build_config`.
+    """
+
+    @classmethod
+    def get_default_config(cls) -> BatchedPPOConfig:
+        """A fresh :class:`BatchedPPOConfig`."""
+        return BatchedPPOConfig(cls)
+
+    def setup(self, config: Any) -> None:
+        """Build RLlib's components, then the economy and the driver-side modules."""
+        super().setup(config)
+        self.train_config: TrainConfig = self.config.train_config
+        tc = self.train_config
+        parity = tc.economy.parity
+        for name, supported in (("sampling", "independent"), ("value_loss", "standard")):
+            if getattr(parity, name) != supported:
+                raise NotImplementedError(
+                    f"ReferenceParity.{name}={getattr(parity, name)!r} is not implemented by "
+                    f"BatchedPPO; use {supported!r}"
+                )
+        self.device = torch.device(tc.resolved_device)
+        if self.device.type == "cuda" and self.device.index is None:
+            # The learner's device is "cuda:<current>"; match it so batches are not copied.
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.economy = BatchedEconomy(
+            tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
+        )
+        self.curriculum_iteration = 0
+        spaces = self.env_runner_group.get_spaces()
+        spec = self.config.get_multi_rl_module_spec(spaces=spaces, inference_only=False)
+        self.rollout_module = spec.build()
+        for mid in self.rollout_module.keys():
+            self.rollout_module[mid].to(self.device).eval()
+        self._nvec = action_nvec(tc.economy)
+        self.curriculum_stage: CurriculumStage | None = None  # the last iteration's stage
+
+    # ---- one iteration --------------------------------------------------------------------
+    def training_step(self) -> None:
+        """One iteration: curriculum stage, rollout, GAE, learner update, metrics."""
+        tc = self.train_config
+        e = self.curriculum_iteration
+        started = time.perf_counter()
+        current = stage(tc.curriculum, e, tc.economy, self.device)
+        self.curriculum_stage = current
+        self._sync_rollout_module()
+
+        with self.metrics.log_time((TIMERS, ROLLOUT_TIMER)):
+            buffers, econ_sums = self._rollout(current)
+        rollout_s = time.perf_counter() - started
+        env_steps = tc.batch_size * tc.economy.horizon
+        self.metrics.log_value((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED), env_steps, reduce="sum")
+        self.metrics.log_value(
+            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), env_steps, reduce="lifetime_sum"
+        )
+        for t, buf in buffers.items():
+            self.metrics.log_value(
+                (ENV_RUNNER_RESULTS, NUM_MODULE_STEPS_SAMPLED, t),
+                buf["rewards"].numel(),
+                reduce="sum",
+            )
+        self._log_metrics(current, buffers, econ_sums)
+
+        batch = self._train_batch(self._trainable(current.training), current, buffers, env_steps)
+        if batch.policy_batches:
+            self.learner_group.foreach_learner(
+                lambda learner, c=dict(current.entropy_coeff): learner.set_entropy_coeffs(c)
+            )
+            with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+                results = self.learner_group.update(
+                    batch=batch,
+                    timesteps={
+                        NUM_ENV_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
+                            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME)
+                        ),
+                        NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
+                            (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME),
+                            default=0,
+                        ),
+                    },
+                    num_epochs=tc.num_epochs,
+                    minibatch_size=None,
+                    shuffle_batch_per_epoch=tc.shuffle,
+                )
+            self.metrics.aggregate(results, key=LEARNER_RESULTS)
+            # Keep the (local) EnvRunner's modules current, for `get_module` and evaluation.
+            with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+                self.env_runner_group.sync_weights(
+                    from_worker_or_learner_group=self.learner_group,
+                    policies=list(batch.policy_batches),
+                    inference_only=True,
+                )
+        agent_steps = env_steps * tc.economy.n_agents
+        total_s = time.perf_counter() - started
+        self.metrics.log_value("throughput/agent_steps_per_s", agent_steps / total_s, window=1)
+        self.metrics.log_value(
+            "throughput/rollout_agent_steps_per_s", agent_steps / rollout_s, window=1
+        )
+        self.curriculum_iteration = e + 1
+
+    def _trainable(self, types: tuple[str, ...]) -> tuple[str, ...]:
+        """The curriculum's training types that the learner may update (``policies_to_train``).
+
+        Asked of the learner, so that a runtime switch (``learner.config.multi_agent(
+        policies_to_train=...)``, e.g. for a best-response run) is honoured too.
+        """
+        results = self.learner_group.foreach_learner(
+            lambda learner, ts=types: [t for t in ts if learner.should_module_be_updated(t)]
+        )
+        allowed = next(iter(results)).get()
+        return tuple(t for t in types if t in allowed)
+
+    def _sync_rollout_module(self) -> None:
+        state = self.learner_group.get_state(components="learner/rl_module")
+        self.rollout_module.set_state(state["learner"]["rl_module"])
+
+    def _module_input(self, agent_type: str, obs: torch.Tensor, mask: torch.Tensor) -> Any:
+        if self.rollout_module[agent_type].masked:
+            return {OBS_KEY: obs, MASK_KEY: mask.expand(obs.shape[0], -1)}
+        return obs
+
+    @torch.no_grad()
+    def _rollout(
+        self, current: CurriculumStage
+    ) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+        tc = self.train_config
+        econ = self.economy
+        horizon = tc.economy.horizon
+        obs = econ.reset(iteration=current.iteration)
+        buffers: dict[str, dict[str, torch.Tensor]] = {}
+        econ_sums: dict[str, torch.Tensor] = {}
+        for step in range(horizon):
+            state = econ.state
+            actions = {}
+            for t in AGENT_TYPES:
+                x = _rows(obs[t]).float()
+                module = self.rollout_module[t]
+                inp = {Columns.OBS: self._module_input(t, x, current.masks[t])}
+                out = module.forward_train(inp)
+                logits = out[Columns.ACTION_DIST_INPUTS]
+                values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
+                a, logp = sample_multi_discrete(logits, self._nvec[t], econ.generator)
+                buf = buffers.get(t)
+                if buf is None:
+                    buf = buffers[t] = _allocate(horizon, x, a, logits)
+                buf["obs"][step] = x
+                buf["actions"][step] = a
+                buf["logp"][step] = logp
+                buf["logits"][step] = logits
+                buf["values"][step] = values
+                actions[t] = _unrows(a, obs[t], has_agent_axis(t))
+            out_step = econ.step(actions)
+            for t in AGENT_TYPES:
+                buffers[t]["rewards"][step] = out_step.rewards[t].reshape(-1).float()
+            _accumulate(econ_sums, state, out_step)
+            obs = out_step.obs
+        bootstrap = tc.bootstrap_truncated and tc.economy.parity.returns != "reference"
+        for t in AGENT_TYPES:
+            if bootstrap:
+                x = _rows(obs[t]).float()
+                inp = {Columns.OBS: self._module_input(t, x, current.masks[t])}
+                buffers[t]["values"][horizon] = self.rollout_module[t].compute_values(inp)
+            else:
+                buffers[t]["values"][horizon] = 0.0
+        return buffers, econ_sums
+
+    def _train_batch(
+        self,
+        types: tuple[str, ...],
+        current: CurriculumStage,
+        buffers: dict[str, dict[str, torch.Tensor]],
+        env_steps: int,
+    ) -> MultiAgentBatch:
+        tc = self.train_config
+        policy_batches = {}
+        for t in types:
+            buf = buffers[t]
+            ppo = tc.ppo(t)
+            scaled = buf["rewards"] / ppo.reward_scale
+            if tc.economy.parity.returns == "reference":
+                targets = reference_returns(scaled, ppo.gamma)
+                advantages = targets - buf["values"][:-1]
+            else:
+                advantages, targets = gae(
+                    scaled, buf["values"], gamma=ppo.gamma, lambda_=ppo.gae_lambda
+                )
+            advantages = (advantages - advantages.mean()) / (advantages.std() + _ADV_EPS)
+            obs = buf["obs"].flatten(0, 1)
+            n_rows = obs.shape[0]
+            mask = current.masks[t].expand(n_rows, -1)
+            policy_batches[t] = SampleBatch(
+                {
+                    Columns.OBS: self._module_input(t, obs, mask),
+                    Columns.ACTIONS: buf["actions"].flatten(0, 1),
+                    Columns.ACTION_LOGP: buf["logp"].flatten(0, 1),
+                    Columns.ACTION_DIST_INPUTS: buf["logits"].flatten(0, 1),
+                    Postprocessing.ADVANTAGES: advantages.flatten(),
+                    Postprocessing.VALUE_TARGETS: targets.flatten(),
+                }
+            )
+        return MultiAgentBatch(policy_batches, env_steps=env_steps)
+
+    def _log_metrics(
+        self,
+        current: CurriculumStage,
+        buffers: dict[str, dict[str, torch.Tensor]],
+        econ_sums: dict[str, torch.Tensor],
+    ) -> None:
+        tc = self.train_config
+        horizon = tc.economy.horizon
+        values: dict[str, float] = {}
+        for t, buf in buffers.items():
+            rewards = buf["rewards"]
+            values[f"reward/{t}_mean"] = rewards.mean()
+            # RLlib's convention: per episode, summed over the module's agents.
+            n_agents = rewards.shape[1] // tc.batch_size
+            values[f"return/{t}_mean"] = rewards.sum(0).mean() * n_agents
+        denominators = _econ_denominators(tc, horizon)
+        for name, total in econ_sums.items():
+            values[f"econ/{name}"] = total / denominators[name]
+        host = {k: float(v) for k, v in values.items()}
+        for name, value in host.items():
+            self.metrics.log_value(name, value, window=1)
+        for t in AGENT_TYPES:
+            self.metrics.log_value(
+                (ENV_RUNNER_RESULTS, "module_episode_returns_mean", t),
+                host[f"return/{t}_mean"],
+                window=1,
+            )
+        self.metrics.log_value("curriculum/iteration", current.iteration, window=1)
+        self.metrics.log_value("curriculum/theta_factor", current.theta_factor, window=1)
+        for t in AGENT_TYPES:
+            self.metrics.log_value(
+                f"curriculum/entropy_coeff/{t}", current.entropy_coeff[t], window=1
+            )
+            self.metrics.log_value(f"curriculum/training/{t}", float(current.trains(t)), window=1)
+            allowed = current.masks[t].float().mean()
+            self.metrics.log_value(f"curriculum/allowed_share/{t}", float(allowed), window=1)
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def get_state(
+        self,
+        components: Any = None,
+        *,
+        not_components: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """RLlib's state plus the sampler's: curriculum iteration and generator state."""
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self._check_component(SAMPLER_STATE_KEY, components, not_components):
+            state[SAMPLER_STATE_KEY] = {
+                "curriculum_iteration": self.curriculum_iteration,
+                "generator_state": self.economy.generator.get_state().cpu(),
+            }
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore RLlib's state and the sampler's (iteration, generator)."""
+        sampler = state.get(SAMPLER_STATE_KEY)
+        rest = {k: v for k, v in state.items() if k != SAMPLER_STATE_KEY}
+        super().set_state(rest)
+        if sampler is not None:
+            self.curriculum_iteration = int(sampler["curriculum_iteration"])
+            self.economy.generator.set_state(sampler["generator_state"])
+
+
+# ---- rollout helpers ------------------------------------------------------------------------
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """[B, N, ...] -> [B·N, ...]; the government's [B, ...] stays."""
+    return x.flatten(0, 1) if x.dim() == 3 else x
+
+
+def _unrows(a: torch.Tensor, like: torch.Tensor, agent_axis: bool) -> torch.Tensor:
+    """Actions [M, H] back to the economy's layout ([B, N, H] or [B, H])."""
+    if agent_axis:
+        return a.reshape(like.shape[0], like.shape[1], a.shape[-1])
+    return a
+
+
+def _allocate(
+    horizon: int, x: torch.Tensor, a: torch.Tensor, logits: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    rows = x.shape[0]
+    return {
+        "obs": x.new_empty((horizon, rows, x.shape[-1])),
+        "actions": a.new_empty((horizon, rows, a.shape[-1])),
+        "logp": logits.new_empty((horizon, rows)),
+        "logits": logits.new_empty((horizon, rows, logits.shape[-1])),
+        "values": logits.new_empty((horizon + 1, rows)),
+        "rewards": logits.new_empty((horizon, rows)),
+    }
+
+
+def _accumulate(sums: dict[str, torch.Tensor], state: Any, out: Any) -> None:
+    """Add this step's economic aggregates (sums over economies and agents) to ``sums``."""
+    flows = out.flows
+    terms = {
+        "price_mean": state.price.sum(),
+        "wage_mean": state.wage.sum(),
+        "income_tax_mean": state.income_tax.sum(),
+        "corporate_tax_mean": state.corporate_tax.sum(),
+        "hours_mean": flows["hours"].sum(),
+        "consumption_mean": flows["consumption"].sum(),
+        "exports_mean": flows["exports"].sum(),
+        "production_mean": flows["production"].sum(),
+        "welfare_mean": out.rewards["government"].sum(),
+        "consumer_budget_mean": state.consumer_budget.sum(),
+        "firm_budget_mean": state.firm_budget.sum(),
+    }
+    for name, value in terms.items():
+        value = value.double()
+        sums[name] = sums[name] + value if name in sums else value
+
+
+def _econ_denominators(tc: TrainConfig, horizon: int) -> dict[str, float]:
+    """Counts that turn the sums of :func:`_accumulate` into per-step, per-agent means."""
+    b, c, f = tc.batch_size, tc.economy.n_consumers, tc.economy.n_firms
+    steps = b * horizon
+    return {
+        "price_mean": steps * f,
+        "wage_mean": steps * f,
+        "income_tax_mean": steps,
+        "corporate_tax_mean": steps,
+        "hours_mean": steps * c,
+        "consumption_mean": steps * c,  # goods per consumer per period, all goods
+        "exports_mean": steps * f,
+        "production_mean": steps * f,
+        "welfare_mean": steps,
+        "consumer_budget_mean": steps * c,
+        "firm_budget_mean": steps * f,
+    }
