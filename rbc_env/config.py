@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 __all__ = [
     "ConsumerParams",
+    "Params",
+    "param",
     "CurriculumParams",
     "FirmParams",
     "GovernmentParams",
@@ -69,7 +71,7 @@ AT_LEAST_ONE = Interval(1, INF)
 AT_LEAST_TWO = Interval(2, INF)
 
 
-def _f(
+def param(
     default: Any, symbol: str, unit: str, range_: Interval | None, doc: str, **extra: Any
 ) -> Any:
     """A dataclass field with the metadata that validation and the docs read."""
@@ -95,15 +97,19 @@ def _validate(obj: Any) -> None:
                 raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
             continue
         range_: Interval | None = f.metadata.get("range")
-        if hint is int:
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be a bool (true or false); got {value!r}")
+        elif hint is int:
             _check_number(name, value, range_, integer=True)
         elif hint is float:
             _check_number(name, value, range_, integer=False)
         elif typing.get_origin(hint) is tuple:
             if not isinstance(value, tuple) or len(value) == 0:
                 raise ValueError(f"{name} must be a non-empty tuple of numbers; got {value!r}")
+            integer = typing.get_args(hint)[0] is int
             for i, item in enumerate(value):
-                _check_number(f"{name}[{i}]", item, range_, integer=False)
+                _check_number(f"{name}[{i}]", item, range_, integer=integer)
 
 
 def _check_number(name: str, value: Any, range_: Interval | None, *, integer: bool) -> None:
@@ -116,8 +122,12 @@ def _check_number(name: str, value: Any, range_: Interval | None, *, integer: bo
         raise ValueError(f"{name} must be in {range_}; got {value!r}")
 
 
-class _Params:
-    """Shared behaviour of the params dataclasses: validation and dict round trips."""
+class Params:
+    """Base of the config dataclasses: validation from field metadata, dict/YAML round trips.
+
+    Subclasses are ``@dataclass(frozen=True, kw_only=True, slots=True)`` whose fields are made
+    with ``param(default, symbol, unit, range, doc)``; cross-field checks go in ``_check``.
+    """
 
     __slots__ = ()
 
@@ -133,7 +143,7 @@ class _Params:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
-            if isinstance(value, _Params):
+            if isinstance(value, Params):
                 value = value.to_dict()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -161,64 +171,106 @@ class _Params:
             kwargs[key] = value
         return cls(**kwargs)
 
+    def replace(self, **changes: Any) -> Any:
+        """``dataclasses.replace``, validated again."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def override(self, updates: dict[str, Any]) -> Any:
+        """Return a copy with dotted-path updates, e.g. ``{"firm.tfp": 0.02, "n_firms": 3}``.
+
+        Raises:
+            ValueError: if a path names no field, or a value is out of range.
+        """
+        data = self.to_dict()
+        for path, value in updates.items():
+            node = data
+            parts = path.split(".")
+            for i, part in enumerate(parts):
+                if not isinstance(node, dict) or part not in node:
+                    where = ".".join(parts[:i]) or type(self).__name__
+                    allowed = sorted(node) if isinstance(node, dict) else []
+                    raise ValueError(f"{where} has no field {part!r}; allowed: {allowed}")
+                if i == len(parts) - 1:
+                    node[part] = value
+                else:
+                    node = node[part]
+        return type(self).from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """Read a YAML file written by ``dump`` (or by hand; unknown keys raise)."""
+        import yaml
+
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        return cls.from_dict(data)
+
+    def dump(self, path: str | Path) -> None:
+        """Write the config as YAML."""
+        import yaml
+
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ConsumerParams(_Params):
+class ConsumerParams(Params):
     """Consumer-workers: preferences, endowment and action grids (spec sections 3.2, 4.1, 6.1)."""
 
-    initial_budget: float = _f(2000.0, "m_0", "money", POSITIVE, "cash at t = 0")
-    theta_base: float = _f(0.01, "θ̄", "utility / hour", POSITIVE, "labour-disutility scale")
-    theta_pareto_shape: float = _f(4.0, "b", "1", POSITIVE, "Pareto shape: θ̄_j = θ̄ (1 - j/C)^(1/b)")
-    crra_eta: float = _f(0.1, "η", "1", Interval(0.0, 1.0), "CRRA curvature of goods utility")
-    labor_exponent: float = _f(
+    initial_budget: float = param(2000.0, "m_0", "money", POSITIVE, "cash at t = 0")
+    theta_base: float = param(0.01, "θ̄", "utility / hour", POSITIVE, "labour-disutility scale")
+    theta_pareto_shape: float = param(
+        4.0, "b", "1", POSITIVE, "Pareto shape: θ̄_j = θ̄ (1 - j/C)^(1/b)"
+    )
+    crra_eta: float = param(0.1, "η", "1", Interval(0.0, 1.0), "CRRA curvature of goods utility")
+    labor_exponent: float = param(
         1.0, "κ", "1", POSITIVE, "disutility (θ_j/2) n_j^κ; the paper's is linear (κ = 1)"
     )
-    units_step: float = _f(1.0, "Δc", "goods", POSITIVE, "units per consumption-grid index")
-    n_units: int = _f(11, "", "count", AT_LEAST_TWO, "consumption grid size per good")
-    hours_step: float = _f(260.0, "Δn", "hours", POSITIVE, "hours per hours-grid index")
-    n_hours: int = _f(5, "", "count", AT_LEAST_TWO, "hours grid size")
+    units_step: float = param(1.0, "Δc", "goods", POSITIVE, "units per consumption-grid index")
+    n_units: int = param(11, "", "count", AT_LEAST_TWO, "consumption grid size per good")
+    hours_step: float = param(260.0, "Δn", "hours", POSITIVE, "hours per hours-grid index")
+    n_hours: int = param(5, "", "count", AT_LEAST_TWO, "hours grid size")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class FirmParams(_Params):
+class FirmParams(Params):
     """Firms: technology, endowments and price/wage grids (spec sections 3.2, 4.2, 5.2 G)."""
 
-    initial_budget_per_consumer: float = _f(
+    initial_budget_per_consumer: float = param(
         22000.0, "M_0 / C", "money", POSITIVE, "firm cash at t = 0 per consumer"
     )
-    initial_capital_low: float = _f(
+    initial_capital_low: float = param(
         5000.0, "K_low", "goods", NONNEGATIVE, "capital of firms j < F/2 at t = 0"
     )
-    initial_capital_high: float = _f(
+    initial_capital_high: float = param(
         10000.0, "K_high", "goods", POSITIVE, "capital of firms j >= F/2 at t = 0"
     )
-    alpha_pattern: tuple[float, ...] = _f(
+    alpha_pattern: tuple[float, ...] = param(
         (0.2, 0.3, 0.4, 0.6, 0.8), "α", "1", UNIT_OPEN, "labour exponents, tiled over firms"
     )
-    tfp: float = _f(0.01, "A", "goods / (goods^(1-α) hours^α)", POSITIVE, "technology")
-    investment_fraction: float = _f(
+    tfp: float = param(0.01, "A", "goods / (goods^(1-α) hours^α)", POSITIVE, "technology")
+    investment_fraction: float = param(
         0.1, "φ", "1", UNIT_CLOSED, "share of positive operating income invested"
     )
-    labor_floor: float = _f(0.0, "L_min", "hours", NONNEGATIVE, "labour below this produces 0")
-    price_step: float = _f(500.0, "Δp", "money / good", POSITIVE, "price-grid step")
-    n_prices: int = _f(6, "", "count", AT_LEAST_TWO, "price grid size")
-    wage_step: float = _f(11.0, "Δw", "money / hour", POSITIVE, "wage-grid step")
-    n_wages: int = _f(5, "", "count", AT_LEAST_TWO, "wage grid size")
-    initial_price: float = _f(1000.0, "p_0", "money / good", NONNEGATIVE, "price at t = 0")
-    initial_wage: float = _f(0.0, "w_0", "money / hour", NONNEGATIVE, "wage at t = 0")
+    labor_floor: float = param(0.0, "L_min", "hours", NONNEGATIVE, "labour below this produces 0")
+    price_step: float = param(500.0, "Δp", "money / good", POSITIVE, "price-grid step")
+    n_prices: int = param(6, "", "count", AT_LEAST_TWO, "price grid size")
+    wage_step: float = param(11.0, "Δw", "money / hour", POSITIVE, "wage-grid step")
+    n_wages: int = param(5, "", "count", AT_LEAST_TWO, "wage grid size")
+    initial_price: float = param(1000.0, "p_0", "money / good", NONNEGATIVE, "price at t = 0")
+    initial_wage: float = param(0.0, "w_0", "money / hour", NONNEGATIVE, "wage at t = 0")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class GovernmentParams(_Params):
+class GovernmentParams(Params):
     """Government: tax grids and objective (spec sections 4.3, 6.3)."""
 
-    tax_step: float = _f(0.2, "Δτ", "1", UNIT_OPEN, "tax-grid step (both taxes)")
-    n_tax_levels: int = _f(6, "", "count", AT_LEAST_TWO, "tax grid size (both taxes)")
-    firm_welfare_weight: float = _f(
+    tax_step: float = param(0.2, "Δτ", "1", UNIT_OPEN, "tax-grid step (both taxes)")
+    n_tax_levels: int = param(6, "", "count", AT_LEAST_TWO, "tax grid size (both taxes)")
+    firm_welfare_weight: float = param(
         0.0025, "λ_f", "1", NONNEGATIVE, "weight of firm rewards in social welfare"
     )
-    initial_income_tax: float = _f(0.0, "τ_0", "1", UNIT_CLOSED, "income tax at t = 0")
-    initial_corporate_tax: float = _f(0.0, "σ_0", "1", UNIT_CLOSED, "corporate tax at t = 0")
+    initial_income_tax: float = param(0.0, "τ_0", "1", UNIT_CLOSED, "income tax at t = 0")
+    initial_corporate_tax: float = param(0.0, "σ_0", "1", UNIT_CLOSED, "corporate tax at t = 0")
 
     def _check(self) -> None:
         top = self.tax_step * (self.n_tax_levels - 1)
@@ -230,71 +282,73 @@ class GovernmentParams(_Params):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class MarketParams(_Params):
+class MarketParams(Params):
     """Export market and interest (spec sections 5.2 F and J, 8)."""
 
-    export_min_price: float = _f(
+    export_min_price: float = param(
         500.0, "p_x", "money / good", NONNEGATIVE, "exports happen iff p_j >= p_x (open variant)"
     )
-    export_quota: float = _f(100.0, "q_x", "goods / period", NONNEGATIVE, "export cap per firm")
-    interest_rate: float = _f(0.0, "r", "1 / period", NONNEGATIVE, "interest on positive cash")
+    export_quota: float = param(100.0, "q_x", "goods / period", NONNEGATIVE, "export cap per firm")
+    interest_rate: float = param(0.0, "r", "1 / period", NONNEGATIVE, "interest on positive cash")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CurriculumParams(_Params):
+class CurriculumParams(Params):
     """Schedules of spec section 9.4 that the economy itself needs: masks and θ annealing."""
 
-    mask_anneal_iters: int = _f(
+    mask_anneal_iters: int = param(
         30000, "T_a", "iterations", AT_LEAST_ONE, "iterations for masks to open fully"
     )
-    firm_mask_price_center: float = _f(
+    firm_mask_price_center: float = param(
         1000.0, "p_c", "money / good", NONNEGATIVE, "the only price allowed at iteration 0"
     )
-    firm_mask_wage_center: float = _f(
+    firm_mask_wage_center: float = param(
         22.0, "w_c", "money / hour", NONNEGATIVE, "the only wage allowed at iteration 0"
     )
-    tax_mask_start: int = _f(
+    tax_mask_start: int = param(
         30000, "e_τ", "iterations", NONNEGATIVE, "iteration at which the tax mask starts opening"
     )
-    theta_decay_iters: float = _f(
+    theta_decay_iters: float = param(
         10000.0, "τ_θ", "iterations", POSITIVE, "θ factor f(e) = 1 - exp(-e / τ_θ)"
     )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReferenceParity(_Params):
+class ReferenceParity(Params):
     """Switches that reproduce the reference code's quirks (spec section 13; docs/model.md)."""
 
-    obs_encoding: Literal["scaled", "digits"] = _f(
+    obs_encoding: Literal["scaled", "digits"] = param(
         "scaled", "", "", None, "'digits': the reference's sawtooth expansion (spec 3.3)"
     )
-    n_digits: int = _f(10, "D", "count", AT_LEAST_ONE, "sub-features per expanded value")
-    budget_epsilon: float = _f(
+    n_digits: int = param(10, "D", "count", AT_LEAST_ONE, "sub-features per expanded value")
+    budget_epsilon: float = param(
         0.01, "ε_B", "money / period", NONNEGATIVE, "cash added to every consumer each step"
     )
-    sampling: Literal["independent", "fixed_quantile"] = _f(
+    sampling: Literal["independent", "fixed_quantile"] = param(
         "independent", "", "", None, "firm/government sampling (used by trainers)"
     )
-    returns: Literal["discounted", "reference"] = _f(
+    returns: Literal["discounted", "reference"] = param(
         "discounted", "", "", None, "return formula (used by trainers)"
     )
-    value_loss: Literal["standard", "reference"] = _f(
+    value_loss: Literal["standard", "reference"] = param(
         "standard", "", "", None, "value-loss clipping form (used by trainers)"
     )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class RBCConfig(_Params):
+class RBCConfig(Params):
     """The whole economy: sizes, variant, dtype and the parameters of each agent type.
 
     The defaults are the paper's open economy (spec section 7); see ``paper``.
     """
 
-    variant: Literal["open", "closed"] = _f("open", "", "", None, "open has an export market")
-    n_consumers: int = _f(100, "C", "count", AT_LEAST_ONE, "consumer-workers")
-    n_firms: int = _f(10, "F", "count", AT_LEAST_ONE, "firms (one good each)")
-    horizon: int = _f(10, "T", "periods", AT_LEAST_ONE, "steps per episode")
-    dtype: Literal["float32", "float64"] = _f("float32", "", "", None, "float dtype of the state")
+    variant: Literal["open", "closed"] = param("open", "", "", None, "open has an export market")
+    n_consumers: int = param(100, "C", "count", AT_LEAST_ONE, "consumer-workers")
+    n_firms: int = param(10, "F", "count", AT_LEAST_ONE, "firms (one good each)")
+    horizon: int = param(10, "T", "periods", AT_LEAST_ONE, "steps per episode")
+    dtype: Literal["float32", "float64"] = param(
+        "float32", "", "", None, "float dtype of the state"
+    )
     consumer: ConsumerParams = field(default_factory=ConsumerParams)
     firm: FirmParams = field(default_factory=FirmParams)
     government: GovernmentParams = field(default_factory=GovernmentParams)
@@ -373,43 +427,6 @@ class RBCConfig(_Params):
     def open_economy(self) -> bool:
         """True for the open variant (an export market buys leftovers)."""
         return self.variant == "open"
-
-    # ---- serialization -----------------------------------------------------------------
-    def override(self, updates: dict[str, Any]) -> RBCConfig:
-        """Return a copy with dotted-path updates, e.g. ``{"firm.tfp": 0.02, "n_firms": 3}``.
-
-        Raises:
-            ValueError: if a path names no field, or a value is out of range.
-        """
-        data = self.to_dict()
-        for path, value in updates.items():
-            node = data
-            parts = path.split(".")
-            for i, part in enumerate(parts):
-                if not isinstance(node, dict) or part not in node:
-                    where = ".".join(parts[:i]) or "RBCConfig"
-                    allowed = sorted(node) if isinstance(node, dict) else []
-                    raise ValueError(f"{where} has no field {part!r}; allowed: {allowed}")
-                if i == len(parts) - 1:
-                    node[part] = value
-                else:
-                    node = node[part]
-        return RBCConfig.from_dict(data)
-
-    @classmethod
-    def load(cls, path: str | Path) -> RBCConfig:
-        """Read a YAML file written by ``dump`` (or by hand; unknown keys raise)."""
-        import yaml
-
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-        return cls.from_dict(data)
-
-    def dump(self, path: str | Path) -> None:
-        """Write the config as YAML."""
-        import yaml
-
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
 
 
 def _grid(step: float, n: int) -> tuple[float, ...]:

@@ -10,11 +10,9 @@ Defaults are the paper run (spec 9.3, with spec 13 #8: government learning rate 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from rbc_env.config import (
     AT_LEAST_ONE,
@@ -22,9 +20,9 @@ from rbc_env.config import (
     POSITIVE,
     UNIT_CLOSED,
     Interval,
+    Params,
     RBCConfig,
-    _f,
-    _Params,
+    param,
 )
 from trainers.curriculum import CurriculumSchedule, preset
 
@@ -36,44 +34,35 @@ HALF_OPEN_UNIT = Interval(0.0, 1.0, lo_closed=False, hi_closed=True)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class PPOParams(_Params):
+class PPOParams(Params):
     """PPO settings of one agent type's module (spec 9.1-9.3, 6.5).
 
     The loss is RLlib's PPO loss: clipped surrogate, squared-error value loss clipped at
     ``vf_clip`` (the spec's mean-Huber value clipping is not reproduced), no KL term.
     """
 
-    lr: float = _f(1e-3, "η", "1", POSITIVE, "Adam learning rate")
-    reward_scale: float = _f(
+    lr: float = param(1e-3, "η", "1", POSITIVE, "Adam learning rate")
+    reward_scale: float = param(
         1.0, "s_r", "reward units", POSITIVE, "rewards are divided by this before returns"
     )
-    hidden_sizes: tuple[int, ...] = _f(
+    hidden_sizes: tuple[int, ...] = param(
         (128, 128), "", "units", AT_LEAST_ONE, "hidden layers of the shared trunk (ReLU)"
     )
-    clip: float = _f(0.1, "ε", "1", POSITIVE, "PPO ratio clip")
-    grad_clip: float = _f(2.0, "g_max", "1", POSITIVE_OR_INF, "gradient l2-norm clip")
-    gamma: float = _f(0.9999, "γ", "1", UNIT_CLOSED, "discount factor")
-    gae_lambda: float = _f(
+    clip: float = param(0.1, "ε", "1", POSITIVE, "PPO ratio clip")
+    grad_clip: float = param(2.0, "g_max", "1", POSITIVE_OR_INF, "gradient l2-norm clip")
+    gamma: float = param(0.9999, "γ", "1", UNIT_CLOSED, "discount factor")
+    gae_lambda: float = param(
         1.0, "λ", "1", UNIT_CLOSED, "GAE λ (1 gives the spec's plain discounted returns)"
     )
-    vf_loss_coeff: float = _f(1.0, "c_V", "1", NONNEGATIVE, "weight of the value loss")
-    vf_clip: float = _f(
+    vf_loss_coeff: float = param(1.0, "c_V", "1", NONNEGATIVE, "weight of the value loss")
+    vf_clip: float = param(
         math.inf, "", "scaled reward^2", POSITIVE_OR_INF, "clip of the squared value error"
     )
-    shared_trunk: bool = _f(True, "", "", None, "policy and value share the trunk (spec 9.1)")
-
-    def _check(self) -> None:
-        for i, size in enumerate(self.hidden_sizes):
-            if isinstance(size, bool) or not isinstance(size, int):
-                raise ValueError(
-                    f"PPOParams.hidden_sizes[{i}] must be an integer in [1, inf); got {size!r}"
-                )
-        if not isinstance(self.shared_trunk, bool):
-            raise ValueError(f"PPOParams.shared_trunk must be a bool; got {self.shared_trunk!r}")
+    shared_trunk: bool = param(True, "", "", None, "policy and value share the trunk (spec 9.1)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class TrainConfig(_Params):
+class TrainConfig(Params):
     """A training run: economy, curriculum, sampler, batch and PPO settings per type.
 
     ``num_epochs`` and ``num_minibatches`` are shared by the modules because RLlib runs all
@@ -83,31 +72,26 @@ class TrainConfig(_Params):
 
     economy: RBCConfig = field(default_factory=RBCConfig)
     curriculum: CurriculumSchedule = field(default_factory=CurriculumSchedule)
-    sampler: Literal["batched", "env_runner"] = _f(
+    sampler: Literal["batched", "env_runner"] = param(
         "batched", "", "", None, "tensor rollouts on BatchedEconomy, or RLlib's EnvRunners"
     )
-    batch_size: int = _f(128, "B", "economies", AT_LEAST_ONE, "economies per iteration")
-    iterations: int = _f(200000, "", "iterations", AT_LEAST_ONE, "training iterations")
-    seed: int = _f(2345, "", "", NONNEGATIVE, "seed of the economy, sampling and networks")
-    device: Literal["auto", "cpu", "cuda"] = _f(
+    batch_size: int = param(128, "B", "economies", AT_LEAST_ONE, "economies per iteration")
+    iterations: int = param(200000, "", "iterations", AT_LEAST_ONE, "training iterations")
+    seed: int = param(2345, "", "", NONNEGATIVE, "seed of the economy, sampling and networks")
+    device: Literal["auto", "cpu", "cuda"] = param(
         "auto", "", "", None, "where rollouts and the learner run; auto = cuda if available"
     )
-    num_epochs: int = _f(2, "K", "passes", AT_LEAST_ONE, "PPO passes over each module's data")
-    num_minibatches: int = _f(
+    num_epochs: int = param(2, "K", "passes", AT_LEAST_ONE, "PPO passes over each module's data")
+    num_minibatches: int = param(
         1, "", "count", AT_LEAST_ONE, "minibatches per pass and module (1 = full batch)"
     )
-    shuffle: bool = _f(True, "", "", None, "reshuffle each module's rows every pass")
-    bootstrap_truncated: bool = _f(
+    shuffle: bool = param(True, "", "", None, "reshuffle each module's rows every pass")
+    bootstrap_truncated: bool = param(
         True, "", "", None, "bootstrap episode ends from V(s_T); False: from zero"
     )
     consumer: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=5.0))
     firm: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=30000.0))
     government: PPOParams = field(default_factory=lambda: PPOParams(lr=5e-5, reward_scale=1000.0))
-
-    def _check(self) -> None:
-        for name in ("shuffle", "bootstrap_truncated"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"TrainConfig.{name} must be a bool; got {getattr(self, name)!r}")
 
     def ppo(self, agent_type: str) -> PPOParams:
         """The PPO settings of one agent type."""
@@ -136,47 +120,6 @@ class TrainConfig(_Params):
             iterations=60,
             device="cpu",
         )
-
-    # ---- serialization ---------------------------------------------------------------------
-    def override(self, updates: dict[str, Any]) -> TrainConfig:
-        """A copy with dotted-path updates, e.g. ``{"economy.n_firms": 3, "firm.lr": 1e-4}``.
-
-        Raises:
-            ValueError: if a path names no field, or a value is out of range.
-        """
-        data = self.to_dict()
-        for path, value in updates.items():
-            node = data
-            parts = path.split(".")
-            for i, part in enumerate(parts):
-                if not isinstance(node, dict) or part not in node:
-                    where = ".".join(parts[:i]) or "TrainConfig"
-                    allowed = sorted(node) if isinstance(node, dict) else []
-                    raise ValueError(f"{where} has no field {part!r}; allowed: {allowed}")
-                if i == len(parts) - 1:
-                    node[part] = value
-                else:
-                    node = node[part]
-        return TrainConfig.from_dict(data)
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        """``dataclasses.replace`` (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def load(cls, path: str | Path) -> TrainConfig:
-        """Read a YAML file written by :meth:`dump` (unknown keys raise ``ValueError``)."""
-        import yaml
-
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-        return cls.from_dict(data)
-
-    def dump(self, path: str | Path) -> None:
-        """Write the config as YAML."""
-        import yaml
-
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
 
     @property
     def resolved_device(self) -> str:

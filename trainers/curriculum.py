@@ -39,9 +39,9 @@ from rbc_env.config import (
     POSITIVE,
     UNIT_CLOSED,
     CurriculumParams,
+    Params,
     RBCConfig,
-    _f,
-    _Params,
+    param,
 )
 from rbc_env.core import AGENT_TYPES, action_masks, theta_factor
 
@@ -65,24 +65,24 @@ CPU_SMALL_FACTOR = 1500.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class TypeSchedule(_Params):
+class TypeSchedule(Params):
     """When one agent type trains and how its entropy coefficient decays (spec 9.3-9.4).
 
     β(e) = β0 · max(exp(-(e - e_start) / τ_β), floor) for e >= e_start (β0 before).
     """
 
-    train_start: int = _f(0, "e_start", "iterations", NONNEGATIVE, "first training iteration")
-    entropy_start: float = _f(0.5, "β0", "1", NONNEGATIVE, "entropy coefficient at e_start")
-    entropy_decay_iters: float = _f(
+    train_start: int = param(0, "e_start", "iterations", NONNEGATIVE, "first training iteration")
+    entropy_start: float = param(0.5, "β0", "1", NONNEGATIVE, "entropy coefficient at e_start")
+    entropy_decay_iters: float = param(
         10000.0, "τ_β", "iterations", POSITIVE, "decay length of the entropy coefficient"
     )
-    entropy_floor: float = _f(
+    entropy_floor: float = param(
         0.1, "β_floor", "1", UNIT_CLOSED, "floor of the multiplier (effective floor β0·floor)"
     )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CurriculumSchedule(_Params):
+class CurriculumSchedule(Params):
     """Per-type training starts and entropy schedules; defaults are the paper's (spec 9.4)."""
 
     consumer: TypeSchedule = field(default_factory=lambda: TypeSchedule(train_start=0))
