@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_INDEX ?=
 
-.PHONY: setup demo test bench docs clean
+.PHONY: setup demo simulate test bench docs clean
 
 setup: $(STAMP)
 
@@ -23,18 +23,22 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: setup
+	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) -m trainers train --config cpu_small --name demo --overwrite
+
+simulate: setup
 	$(PY) -m rbc_env.simulate
 
 test: setup
 	$(VENV)/bin/ruff check .
 	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) -m pytest
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
 
 bench: setup
 	$(PY) benchmarks/env_throughput.py
+	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) benchmarks/training_throughput.py
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .hypothesis

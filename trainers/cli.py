@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default=None, help="run name (default: the preset or file stem)")
     train.add_argument("--runs-dir", default="runs", help="parent folder of runs (default: runs)")
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    train.add_argument(
+        "--overwrite", action="store_true", help="delete an existing run of this name first"
+    )
     train.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
     train.add_argument("--address", default=None, help="address of a running Ray cluster")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         train_config = resolve_config(args.config, args.set)
         if args.checkpoint_every < 1:
             raise ValueError(f"--checkpoint-every must be >= 1; got {args.checkpoint_every}")
+        if args.resume and args.overwrite:
+            raise ValueError("--resume and --overwrite exclude each other")
     except ValueError as err:
         parser.error(str(err))
     name = args.name or Path(args.config).stem
@@ -101,6 +107,8 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
     elif not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False)
     paths = RunPaths(Path(args.runs_dir) / name)
+    if args.overwrite and paths.root.exists():
+        shutil.rmtree(paths.root)
     bar = tqdm(
         total=train_config.iterations,
         desc=f"train {name}",

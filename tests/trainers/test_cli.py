@@ -43,6 +43,13 @@ def test_bad_value_and_preset_are_named() -> None:
         resolve_config("cpu_small", ["economy.n_firms"])
 
 
+@pytest.mark.parametrize("name", ["cpu_small", "paper_open", "paper_closed"])
+def test_config_files_equal_the_presets(name: str) -> None:
+    """configs/<preset>.yaml is the preset's dump; regenerate it (see its header) if this fails."""
+    root = Path(__file__).resolve().parents[2]
+    assert TrainConfig.load(root / "configs" / f"{name}.yaml") == resolve_config(name, [])
+
+
 def test_yaml_config_round_trip(tmp_path: Path) -> None:
     config = TrainConfig.cpu_small().override({"seed": 7})
     config.dump(tmp_path / "x.yaml")
@@ -75,3 +82,24 @@ def test_train_writes_run_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixt
     # A resume with a different setting (other than iterations) is refused, naming the field.
     assert main([*common, "--set", "iterations=5", "--set", "seed=9", "--resume"]) == 2
     assert "seed" in capsys.readouterr().err
+    # --overwrite starts the run afresh.
+    assert main([*common, "--set", "iterations=1", "--overwrite"]) == 0
+    assert [r["iteration"] for r in _rows(run / "metrics.csv")] == ["1"]
+
+
+def test_same_seed_same_run_across_processes(tmp_path: Path) -> None:
+    """Two processes with different string-hash seeds train identically (module build order)."""
+    import os
+    import subprocess
+    import sys
+
+    rows = []
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed, RAY_USAGE_STATS_ENABLED="0")
+        env.setdefault("RAY_AUTH_MODE", "disabled")
+        cmd = [sys.executable, "-m", "trainers", "train", "--config", "cpu_small", *TINY]
+        cmd += ["--set", "iterations=1", "--runs-dir", str(tmp_path), "--name", hash_seed]
+        subprocess.run([*cmd, "--no-progress"], check=True, env=env, capture_output=True)
+        row = _rows(tmp_path / hash_seed / "metrics.csv")[0]
+        rows.append({k: v for k, v in row.items() if k.startswith(("reward/", "econ/", "loss/"))})
+    assert rows[0] == rows[1]

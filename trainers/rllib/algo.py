@@ -144,7 +144,7 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
         .rbc(tc)
         .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
         .framework("torch")
-        .multi_agent(policies=set(AGENT_TYPES), policy_mapping_fn=policy_mapping_fn)
+        .multi_agent(policies=list(AGENT_TYPES), policy_mapping_fn=policy_mapping_fn)
         .rl_module(
             rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
             algorithm_config_overrides_per_module=overrides,
