@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainers train --config cpu_small --set key=value ...``.
+"""Command line: ``python -m trainers train|sweep --config cpu_small --set key=value ...``.
 
 ``--config`` takes a preset name (``cpu_small``, ``paper_open``, ``paper_closed``) or a YAML file
 written by ``TrainConfig.dump``; ``--set a.b=value`` overrides any field by its dotted path (the
@@ -69,7 +69,36 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--address", default=None, help="address of a running Ray cluster")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+
+    sweep = sub.add_parser("sweep", help="a Tune grid over seeds and settings, trials in parallel")
+    sweep.add_argument("--config", default="cpu_small", help=f"preset {sorted(PRESETS)} or YAML")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1], metavar="SEED")
+    sweep.add_argument(
+        "--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to sweep"
+    )
+    sweep.add_argument("--name", default=None, help="sweep name (default: <config>_sweep)")
+    sweep.add_argument("--runs-dir", default="runs", help="parent folder of runs (default: runs)")
+    sweep.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
+    sweep.add_argument("--cpus-per-trial", type=int, default=1, metavar="N")
+    sweep.add_argument("--address", default=None, help="address of a running Ray cluster")
     return parser
+
+
+def grid_settings(seeds: list[int], grid: list[str]) -> list[list[str]]:
+    """Every combination of the seeds and ``--grid key=v1,v2`` values, as ``--set`` lists.
+
+    Raises:
+        ValueError: for a malformed ``--grid`` item.
+    """
+    combos: list[list[str]] = [[f"seed={s}"] for s in seeds]
+    for item in grid:
+        key, sep, raw = item.partition("=")
+        values = [v for v in raw.split(",") if v]
+        if not sep or not key or not values:
+            raise ValueError(f"--grid expects key=v1,v2,...; got {item!r}")
+        combos = [c + [f"{key}={v}"] for c in combos for v in values]
+    return combos
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,10 +110,18 @@ def main(argv: list[str] | None = None) -> int:
         train_config = resolve_config(args.config, args.set)
         if args.checkpoint_every < 1:
             raise ValueError(f"--checkpoint-every must be >= 1; got {args.checkpoint_every}")
-        if args.resume and args.overwrite:
+        if getattr(args, "resume", False) and getattr(args, "overwrite", False):
             raise ValueError("--resume and --overwrite exclude each other")
     except ValueError as err:
         parser.error(str(err))
+    if args.command == "sweep":
+        try:
+            combos = grid_settings(args.seeds, args.grid)
+            for combo in combos:  # every trial's config is checked before any work
+                resolve_config(args.config, args.set + combo)
+        except ValueError as err:
+            parser.error(str(err))
+        return sweep(combos, name=args.name or f"{Path(args.config).stem}_sweep", args=args)
     name = args.name or Path(args.config).stem
     return train(train_config, name=name, args=args)
 
@@ -148,3 +185,93 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
     print(f"run folder: {paths.root}  (metrics.csv, checkpoints/, plots/training.png)")
     print(table)
     return 0
+
+
+def _sweep_trial(params: dict[str, Any]) -> None:
+    """One Tune trial: a full training run in its own run folder, reporting every iteration."""
+    import torch
+    from ray import tune
+
+    from trainers.run import RunPaths, iterate_training
+
+    torch.set_num_threads(params["cpus"])
+    config = resolve_config(params["config"], params["sets"])
+    paths = RunPaths(Path(params["root"]) / params["trial"])
+    for row in iterate_training(
+        config, paths, resume=False, checkpoint_every=params["checkpoint_every"]
+    ):
+        tune.report(row)
+
+
+def sweep(combos: list[list[str]], *, name: str, args: argparse.Namespace) -> int:
+    """Run every combination as a Tune trial; print one row per trial last."""
+    import ray
+    from ray import tune
+
+    from trainers.run import RunPaths, read_metrics
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if args.address:
+        ray.init(address=args.address)
+    elif not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    root = (Path(args.runs_dir) / name).resolve()
+    if root.exists():
+        print(f"error: {root} already exists; pick another --name", file=sys.stderr)
+        return 2
+    trials = {"_".join(c).replace("=", "-").replace(".", "_"): c for c in combos}
+    base = {
+        "config": args.config,
+        "sets": list(args.set),
+        "root": str(root),
+        "checkpoint_every": args.checkpoint_every,
+        "cpus": args.cpus_per_trial,
+    }
+    space = {"trial": tune.grid_search(sorted(trials))}
+    trainable = tune.with_parameters(
+        tune.with_resources(_trial_entry, {"cpu": args.cpus_per_trial}),
+        base=base,
+        trials=trials,
+    )
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space,
+        run_config=tune.RunConfig(storage_path=str(root / "tune"), name=name, verbose=1),
+    )
+    results = tuner.fit()
+    failed = [r for r in results if r.error is not None]
+    rows = []
+    for trial in sorted(trials):
+        metrics = RunPaths(root / trial).metrics
+        if metrics.exists():
+            last = read_metrics(metrics)[-1]
+            rows.append(
+                f"| {trial} | {last['iteration']} | "
+                + " | ".join(f"{float(last.get(k) or 'nan'):,.4g}" for k in SWEEP_COLUMNS)
+                + " |"
+            )
+    header = "| trial | iterations | " + " | ".join(SWEEP_COLUMNS) + " |"
+    table = "\n".join([header, "|" + "---|" * (len(SWEEP_COLUMNS) + 2), *rows])
+    (root / "sweep.md").write_text(table + "\n", encoding="utf-8")
+    print(f"sweep folder: {root}  (one run folder per trial)")
+    if failed:
+        print(f"{len(failed)} trial(s) failed: {[str(r.error)[:200] for r in failed]}")
+    print(table)
+    return 1 if failed else 0
+
+
+SWEEP_COLUMNS = (
+    "reward/consumer_mean",
+    "reward/firm_mean",
+    "reward/government_mean",
+    "econ/price_mean",
+    "econ/wage_mean",
+)
+
+
+def _trial_entry(
+    params: dict[str, Any], base: dict[str, Any], trials: dict[str, list[str]]
+) -> None:
+    """Tune's entry point: the trial's name selects its settings."""
+    sets = list(base.get("sets", [])) + trials[params["trial"]]
+    _sweep_trial({**base, "sets": sets, "trial": params["trial"]})

@@ -103,3 +103,37 @@ def test_same_seed_same_run_across_processes(tmp_path: Path) -> None:
         row = _rows(tmp_path / hash_seed / "metrics.csv")[0]
         rows.append({k: v for k, v in row.items() if k.startswith(("reward/", "econ/", "loss/"))})
     assert rows[0] == rows[1]
+
+
+def test_grid_settings_expands_seeds_and_values() -> None:
+    from trainers.cli import grid_settings
+
+    combos = grid_settings([0, 1], ["economy.variant=open,closed"])
+    assert combos == [
+        ["seed=0", "economy.variant=open"],
+        ["seed=0", "economy.variant=closed"],
+        ["seed=1", "economy.variant=open"],
+        ["seed=1", "economy.variant=closed"],
+    ]
+    with pytest.raises(ValueError, match="key=v1,v2"):
+        grid_settings([0], ["economy.variant"])
+
+
+def test_sweep_bad_grid_value_fails_before_work(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["sweep", "--grid", "economy.n_firms=2,-1", "--runs-dir", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_sweep_runs_one_trial_per_seed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["sweep", "--config", "cpu_small", *TINY, "--set", "iterations=1", "--seeds", "0", "1"]
+    assert main([*args, "--runs-dir", str(tmp_path), "--name", "s"]) == 0
+    for trial in ("seed-0", "seed-1"):
+        rows = _rows(tmp_path / "s" / trial / "metrics.csv")
+        assert [r["iteration"] for r in rows] == ["1"]
+    table = capsys.readouterr().out.strip().splitlines()
+    assert table[-1].startswith("| seed-1 | 1 |")
+    first = _rows(tmp_path / "s" / "seed-0" / "metrics.csv")[0]["reward/consumer_mean"]
+    second = _rows(tmp_path / "s" / "seed-1" / "metrics.csv")[0]["reward/consumer_mean"]
+    assert first != second  # the seed reaches the trial
