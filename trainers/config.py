@@ -26,7 +26,7 @@ from rbc_env.config import (
 )
 from trainers.curriculum import CurriculumSchedule, preset
 
-__all__ = ["PPOParams", "TrainConfig"]
+__all__ = ["EnvRunnerParams", "PPOParams", "TrainConfig"]
 
 AGENT_TYPES = ("consumer", "firm", "government")
 POSITIVE_OR_INF = Interval(0.0, math.inf, lo_closed=False, hi_closed=True)
@@ -62,6 +62,23 @@ class PPOParams(Params):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class EnvRunnerParams(Params):
+    """RLlib EnvRunner layout of ``sampler="env_runner"`` (ignored by the batched sampler).
+
+    Each iteration samples whole episodes: every EnvRunner steps ``envs_per_runner`` economies
+    for ceil(B / (max(num_env_runners, 1) · envs_per_runner)) episodes each, so the batch is B
+    economies rounded up to a multiple of the economies stepped at once.
+    """
+
+    num_env_runners: int = param(
+        0, "", "processes", NONNEGATIVE, "remote EnvRunner actors (0: sample in the driver)"
+    )
+    envs_per_runner: int = param(
+        4, "", "economies", AT_LEAST_ONE, "economies each EnvRunner steps together (sync vector)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TrainConfig(Params):
     """A training run: economy, curriculum, sampler, batch and PPO settings per type.
 
@@ -89,6 +106,7 @@ class TrainConfig(Params):
     bootstrap_truncated: bool = param(
         True, "", "", None, "bootstrap episode ends from V(s_T); False: from zero"
     )
+    env_runner: EnvRunnerParams = field(default_factory=EnvRunnerParams)
     consumer: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=5.0))
     firm: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=30000.0))
     government: PPOParams = field(default_factory=lambda: PPOParams(lr=5e-5, reward_scale=1000.0))

@@ -1,19 +1,34 @@
-"""The RLlib trainer (ray 2.60, new API stack): config builder, batched sampler, learner, modules.
+"""The RLlib trainer (ray 2.60, new API stack): config builder, samplers, learner, modules.
 
 Importing this package imports ray. Entry points: :func:`trainers.rllib.algo.build_config`,
-:class:`trainers.rllib.batched.BatchedPPO`.
+:class:`trainers.rllib.batched.BatchedPPO` (``sampler="batched"``) and
+:class:`trainers.rllib.env_runner.EnvRunnerPPO` (``sampler="env_runner"``).
 """
 
 from trainers.rllib.algo import SpacesOnlyEnv, build_config, module_spaces, policy_mapping_fn
 from trainers.rllib.batched import BatchedPPO, BatchedPPOConfig
+from trainers.rllib.env_runner import (
+    CurriculumCallbacks,
+    EnvRunnerPPO,
+    EnvRunnerPPOConfig,
+    EnvRunnerPPOTorchLearner,
+    LeanMultiAgentEnvRunner,
+    RBCModuleEnv,
+)
 from trainers.rllib.learner import ProportionalPPOTorchLearner
 from trainers.rllib.modules import MaskedPPOTorchRLModule
 
 __all__ = [
     "BatchedPPO",
     "BatchedPPOConfig",
+    "CurriculumCallbacks",
+    "EnvRunnerPPO",
+    "EnvRunnerPPOConfig",
+    "EnvRunnerPPOTorchLearner",
+    "LeanMultiAgentEnvRunner",
     "MaskedPPOTorchRLModule",
     "ProportionalPPOTorchLearner",
+    "RBCModuleEnv",
     "SpacesOnlyEnv",
     "build_config",
     "module_spaces",

@@ -13,11 +13,18 @@ stack) ``AlgorithmConfig``:
 - :class:`~trainers.rllib.learner.ProportionalPPOTorchLearner`, no KL term;
 - ``sampler="batched"``: :class:`~trainers.rllib.batched.BatchedPPO` with no remote EnvRunners
   (the local EnvRunner only carries the spaces, through :class:`SpacesOnlyEnv`); one learner
-  in the driver process (on the GPU where present).
+  in the driver process (on the GPU where present);
+- ``sampler="env_runner"``: RLlib's own EnvRunner sampling of
+  :class:`~trainers.rllib.env_runner.RBCModuleEnv` (``rbc_env.adapters.rllib``'s env in the
+  modules' observation layout) with ``TrainConfig.env_runner`` EnvRunners, restarted on failure;
+  per-type reward scale, γ and λ in the learner connector, the curriculum and the metrics by
+  callbacks (:mod:`trainers.rllib.env_runner`). Each iteration samples whole episodes,
+  ``batch_size`` economies rounded up to a multiple of the economies stepped at once.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -102,19 +109,38 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
         train_config: the run.
 
     Returns:
-        A ``BatchedPPOConfig``; ``.build_algo()`` gives a ``BatchedPPO``.
+        ``sampler="batched"``: a ``BatchedPPOConfig`` (``.build_algo()`` gives a ``BatchedPPO``);
+        ``sampler="env_runner"``: an ``EnvRunnerPPOConfig`` (a subclass; ``.build_algo()``
+        gives an :class:`~trainers.rllib.env_runner.EnvRunnerPPO`).
 
     Raises:
-        NotImplementedError: for ``sampler="env_runner"`` (needs the RLlib MultiAgentEnv adapter
-            of ``rbc_env.adapters``, not written yet).
+        NotImplementedError: for ``sampler="env_runner"`` with a reference-parity option it does
+            not implement (``parity.returns="reference"``, ``sampling="fixed_quantile"``,
+            ``value_loss="reference"``).
     """
     tc = train_config
-    if tc.sampler != "batched":
-        raise NotImplementedError(
-            "TrainConfig.sampler='env_runner' needs the RLlib adapter rbc_env.adapters.rllib, "
-            "which does not exist yet; use sampler='batched'"
-        )
     spaces = module_spaces(tc.economy)
+    if tc.sampler == "batched":
+        config = (
+            BatchedPPOConfig()
+            .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
+            .env_runners(num_env_runners=0)
+        )
+        learner_class: type = ProportionalPPOTorchLearner
+        learner_extra: dict[str, Any] = {}
+    else:
+        config, learner_class, learner_extra = _env_runner_sampler(tc)
+    return _shared_settings(config, tc, spaces, learner_class, learner_extra)
+
+
+def _shared_settings(
+    config: BatchedPPOConfig,
+    tc: TrainConfig,
+    spaces: dict[str, tuple[gym.Space, gym.Space]],
+    learner_class: type,
+    learner_extra: dict[str, Any],
+) -> BatchedPPOConfig:
+    """What both samplers share: modules, mapping, per-type overrides, learner, PPO settings."""
     specs = {}
     overrides = {}
     for t in AGENT_TYPES:
@@ -139,23 +165,20 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
             lambda_=ppo.gae_lambda,
         )
     gpu = tc.resolved_device == "cuda"
-    config = (
-        BatchedPPOConfig()
-        .rbc(tc)
-        .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
+    return (
+        config.rbc(tc)
         .framework("torch")
         .multi_agent(policies=list(AGENT_TYPES), policy_mapping_fn=policy_mapping_fn)
         .rl_module(
             rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
             algorithm_config_overrides_per_module=overrides,
         )
-        .env_runners(num_env_runners=0)
         .learners(
             # One learner in the driver process, on the GPU where there is one.
             num_learners=0,
             num_gpus_per_learner=1 if gpu else 0,
-            learner_class=ProportionalPPOTorchLearner,
-            learner_config_dict={NUM_MINIBATCHES_KEY: tc.num_minibatches},
+            learner_class=learner_class,
+            learner_config_dict={NUM_MINIBATCHES_KEY: tc.num_minibatches, **learner_extra},
         )
         .training(
             num_epochs=tc.num_epochs,
@@ -174,4 +197,57 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
         )
         .debugging(seed=tc.seed)
     )
-    return config
+
+
+def _env_runner_sampler(
+    tc: TrainConfig,
+) -> tuple[BatchedPPOConfig, type, dict[str, Any]]:
+    """The env-runner sampler's own settings: env, EnvRunners, callbacks, learner pieces."""
+    from trainers.rllib import env_runner as er  # imports algo.module_spaces
+
+    parity = tc.economy.parity
+    for name, supported in (
+        ("sampling", "independent"),
+        ("value_loss", "standard"),
+        ("returns", "discounted"),
+    ):
+        if getattr(parity, name) != supported:
+            raise NotImplementedError(
+                f"ReferenceParity.{name}={getattr(parity, name)!r} is not implemented by the "
+                f"env_runner sampler; use {supported!r} (or sampler='batched')"
+            )
+    runners = tc.env_runner.num_env_runners
+    envs = tc.env_runner.envs_per_runner
+    # Whole episodes only: each sub-env runs the same number of full episodes per iteration,
+    # so every episode of iteration e starts after the curriculum stage of e was applied.
+    episodes_per_env = math.ceil(tc.batch_size / (max(runners, 1) * envs))
+    env_config = {
+        "config": tc.economy.to_dict(),
+        "action_masks": bool(masked_types(tc.economy)),
+        "seed": tc.seed,
+        "iteration": 0,
+    }
+    config = (
+        er.EnvRunnerPPOConfig()
+        .environment(
+            er.RBCModuleEnv,
+            env_config=env_config,
+            disable_env_checking=True,
+            normalize_actions=False,
+            clip_actions=False,
+        )
+        .env_runners(
+            env_runner_cls=er.LeanMultiAgentEnvRunner,
+            num_env_runners=runners,
+            num_envs_per_env_runner=envs,
+            rollout_fragment_length=episodes_per_env * tc.economy.horizon,
+        )
+        .callbacks(er.CurriculumCallbacks)
+        .fault_tolerance(restart_failed_env_runners=True)
+    )
+    learner_extra = {
+        er.REWARD_SCALES_KEY: {t: tc.ppo(t).reward_scale for t in AGENT_TYPES},
+        er.BOOTSTRAP_TRUNCATED_KEY: tc.bootstrap_truncated,
+        er.HORIZON_KEY: tc.economy.horizon,
+    }
+    return config, er.EnvRunnerPPOTorchLearner, learner_extra

@@ -1,0 +1,160 @@
+"""End-to-end PPO training throughput: the batched sampler vs RLlib's EnvRunner sampler.
+
+How to run:
+    .venv/bin/python benchmarks/training_throughput.py           # full, about 3 minutes on 2 cores
+    .venv/bin/python benchmarks/training_throughput.py --quick   # smoke run (B = 16), < 1 minute
+    .venv/bin/python benchmarks/training_throughput.py --device cuda
+
+What it measures (one run, one machine, so the ratio is like for like): agent-steps per second
+of ``algo.train()``, i.e. one whole PPO iteration (sampling, GAE, ``num_epochs`` full-batch
+passes of the learner, weight sync, metrics), on the paper's open economy (100 consumers,
+10 firms, 1 government, T = 10). Both algorithms come from ``trainers.rllib.build_config`` of
+the same ``TrainConfig.paper("open")`` (B = 128 economies per iteration, 2 epochs, one minibatch;
+``--quick``: B = 16), changing only ``sampler`` and, for the env-runner sampler, its
+EnvRunner layout (``remote runners x economies per runner``; ``0x4``, the default, samples in
+the driver). Each figure is the best of ``repeats`` iterations after one warm-up iteration
+(``_common.best_time``); agent-steps = B · T · 111 per iteration. The "rollout" column is the
+sampling part alone, as each algorithm reports it (``throughput/rollout_agent_steps_per_s``).
+
+Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md holds the table
+this script writes and prints last; measured 2026-11-23, AMD EPYC, 2 threads): the batched
+sampler about 8e4 agent-steps/s at B = 128 (1.7 s per iteration, its rollout alone 3e5), the
+env-runner sampler about 9e3 with either layout (15 s per iteration; its sampling alone 1.1e4
+in the driver, 1.6e4 with 2 remote EnvRunners, after which RLlib's learner connector, which turns
+episodes into the train batch agent by agent, takes most of the rest), a ratio of about 9x.
+RLlib's per-agent episode, connector and metrics bookkeeping costs 40-80 µs per agent-step,
+20-50x the economy itself (shared/notes/rllib-2.60-facts.md section 8). The issue's targets
+(reported in the header, never asserted): batched >= 1e5 agent-steps/s and >= 5x the env-runner
+sampler; env-runner >= 2e4. Timings vary by about ±15% on a shared 2-core VM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+from _common import best_time, machine, markdown_table, write_results  # noqa: E402
+
+from rbc_env.perf import keep_freed_memory  # noqa: E402
+from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
+
+TARGET_BATCHED = 1e5
+TARGET_RATIO = 5.0
+TARGET_ENV_RUNNER = 2e4
+
+
+def measure(train_config: TrainConfig, repeats: int) -> dict[str, float]:
+    """Seconds per ``algo.train()`` (best of ``repeats`` after a warm-up) and throughputs."""
+    from trainers.rllib import build_config
+
+    algo = build_config(train_config).build_algo()
+    last: dict[str, Any] = {}
+
+    def iteration() -> None:
+        last["result"] = algo.train()
+
+    try:
+        seconds = best_time(iteration, repeats=repeats, sync=train_config.resolved_device)
+    finally:
+        algo.stop()
+    econ = train_config.economy
+    agent_steps = train_config.batch_size * econ.horizon * econ.n_agents
+    rollout = last["result"].get("throughput/rollout_agent_steps_per_s", float("nan"))
+    return {"seconds": seconds, "rate": agent_steps / seconds, "rollout": float(rollout)}
+
+
+def _layout(text: str) -> EnvRunnerParams:
+    runners, _, envs = text.partition("x")
+    return EnvRunnerParams(num_env_runners=int(runners), envs_per_runner=int(envs))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark, write benchmarks/results/training_throughput.{csv,md}, print it."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    parser.add_argument("--quick", action="store_true", help="B = 16, fewer repeats")
+    parser.add_argument(
+        "--layouts",
+        default=None,
+        help="env-runner layouts RUNNERSxENVS, comma-separated (default 0x4,2x2; quick 0x4)",
+    )
+    parser.add_argument("--name", default=None, help="results file name (default by device)")
+    args = parser.parse_args(argv)
+    keep_freed_memory()
+
+    import ray
+
+    base = TrainConfig.paper("open").replace(device=args.device)
+    if args.quick:
+        base = base.replace(batch_size=16)
+    repeats = 1 if args.quick else 3
+    layouts = (args.layouts or ("0x4" if args.quick else "0x4,2x2")).split(",")
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR")
+    try:
+        batched = measure(base.replace(sampler="batched"), repeats)
+        runners = {
+            layout: measure(base.replace(sampler="env_runner", env_runner=_layout(layout)), repeats)
+            for layout in layouts
+        }
+    finally:
+        ray.shutdown()
+
+    best_layout = max(runners, key=lambda k: runners[k]["rate"])
+    reference = runners[best_layout]["rate"]
+    rows: list[dict[str, object]] = [
+        _row("batched", "-", base.batch_size, batched, reference),
+        *(_row("env_runner", k, base.batch_size, v, reference) for k, v in runners.items()),
+    ]
+    ratio = batched["rate"] / reference
+    checks = [
+        ("batched >= 1e5 agent-steps/s", batched["rate"] >= TARGET_BATCHED),
+        ("batched >= 5x env_runner", ratio >= TARGET_RATIO),
+        ("env_runner >= 2e4 agent-steps/s", reference >= TARGET_ENV_RUNNER),
+    ]
+    header = (
+        "# Training throughput (algo.train(), paper open economy, 111 agents)\n\n"
+        f"Measured on: {machine(base.resolved_device)}.\n\n"
+        f"B = {base.batch_size} economies x T = {base.economy.horizon} per iteration, "
+        f"{base.num_epochs} epochs, {base.num_minibatches} minibatch; best of {repeats} "
+        f"iterations after a warm-up. Batched / best env-runner layout ({best_layout}): "
+        f"**{ratio:.1f}x**.\n\nTargets (not asserted): "
+        + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks)
+        + "."
+    )
+    name = args.name or (
+        "training_throughput" if base.resolved_device == "cpu" else "training_throughput_cuda"
+    )
+    if args.quick:
+        name += "_quick"
+    write_results(name, rows, header)
+    print(header)
+    print()
+    print(markdown_table(rows))
+
+
+def _row(
+    sampler: str, layout: str, batch: int, m: dict[str, float], reference: float
+) -> dict[str, object]:
+    return {
+        "sampler": sampler,
+        "EnvRunners x economies": layout,
+        "B": batch,
+        "s / iteration": m["seconds"],
+        "agent-steps/s": m["rate"],
+        "rollout agent-steps/s": m["rollout"],
+        "x env_runner": m["rate"] / reference,
+    }
+
+
+if __name__ == "__main__":
+    main()
