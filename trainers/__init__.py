@@ -1,5 +1,5 @@
 """Trainers for the RBC economy: framework-free curriculum and config, plus the RLlib trainer.
 
 ``import trainers`` is cheap: it imports neither ray nor gymnasium. The RLlib pieces live in
-:mod:`trainers.rllib` and load ray when imported.
+``trainers.rllib`` and load ray when imported.
 """

@@ -1,8 +1,8 @@
 """Training configuration: frozen, validated dataclasses (framework-free).
 
-:class:`TrainConfig` holds the economy (``RBCConfig``), the curriculum schedule, the sampler and
-the PPO settings, with one :class:`PPOParams` per agent type. Validation, dict round trips and
-error messages reuse :mod:`rbc_env.config`'s mechanism (field metadata with symbol, unit and
+``TrainConfig`` holds the economy (``RBCConfig``), the curriculum schedule, the sampler and
+the PPO settings, with one ``PPOParams`` per agent type. Validation, dict round trips and
+error messages reuse ``rbc_env.config``'s mechanism (field metadata with symbol, unit and
 range; ``ValueError`` naming the field and its range; unknown keys rejected).
 
 Defaults are the paper run (spec 9.3, with spec 13 #8: government learning rate 5e-5).

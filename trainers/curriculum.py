@@ -1,19 +1,19 @@
 """The training curriculum of spec section 9.4 as declarative, pure schedules.
 
 A curriculum turns the training-iteration counter e (0, 1, 2, ...) into a
-:class:`CurriculumStage`: which agent types train, each type's entropy coefficient, the θ factor
+``CurriculumStage``: which agent types train, each type's entropy coefficient, the θ factor
 applied at reset and the action masks. It imports neither ray nor gymnasium.
 
 Each fact lives in one place:
 
 - the economy's own curriculum quantities (mask opening ``T_a``, tax-mask start, θ decay) are
-  fields of :class:`rbc_env.config.CurriculumParams` inside the economy's ``RBCConfig``; masks and
-  the θ factor are computed by :func:`rbc_env.core.action_masks` and
-  :func:`rbc_env.core.theta_factor`, never here;
+  fields of ``rbc_env.config.CurriculumParams`` inside the economy's ``RBCConfig``; masks and
+  the θ factor are computed by ``rbc_env.core.action_masks`` and
+  ``rbc_env.core.theta_factor``, never here;
 - what only the trainer needs (when each type starts training, its entropy schedule) is a
-  :class:`TypeSchedule` per type in :class:`CurriculumSchedule`.
+  ``TypeSchedule`` per type in ``CurriculumSchedule``.
 
-A preset (:func:`preset`) returns both halves together, so that a compressed curriculum shortens
+A preset (``preset``) returns both halves together, so that a compressed curriculum shortens
 the economy's mask and θ timing and the trainer's starts by the same factor.
 
 Paper schedule (spec 9.4; e = iteration):
@@ -173,7 +173,7 @@ def stage(
         device: where the mask tensors are created.
 
     Returns:
-        A :class:`CurriculumStage`.
+        A ``CurriculumStage``.
 
     Raises:
         ValueError: if ``iteration`` is not a non-negative integer.

@@ -1,8 +1,8 @@
 """The RLlib trainer (ray 2.60, new API stack): config builder, samplers, learner, modules.
 
-Importing this package imports ray. Entry points: :func:`trainers.rllib.algo.build_config`,
-:class:`trainers.rllib.batched.BatchedPPO` (``sampler="batched"``) and
-:class:`trainers.rllib.env_runner.EnvRunnerPPO` (``sampler="env_runner"``).
+Importing this package imports ray. Entry points: ``trainers.rllib.algo.build_config``,
+``trainers.rllib.batched.BatchedPPO`` (``sampler="batched"``) and
+``trainers.rllib.env_runner.EnvRunnerPPO`` (``sampler="env_runner"``).
 """
 
 from trainers.rllib.algo import SpacesOnlyEnv, build_config, module_spaces, policy_mapping_fn

@@ -1,24 +1,24 @@
 """The RLlib AlgorithmConfig of a training run: three modules, per-type settings, samplers.
 
-:func:`build_config` turns a :class:`~trainers.config.TrainConfig` into a ray 2.60 (new API
+``build_config`` turns a ``trainers.config.TrainConfig`` into a ray 2.60 (new API
 stack) ``AlgorithmConfig``:
 
 - one module per agent type (``consumer``, ``firm``, ``government``), agents mapped by their id's
   prefix (``"firm_3" -> "firm"``, ``"government_0" -> "government"``);
-- :class:`~trainers.rllib.modules.MaskedPPOTorchRLModule` for every type; the types whose actions
+- ``trainers.rllib.modules.MaskedPPOTorchRLModule`` for every type; the types whose actions
   the curriculum restricts (firm, government) observe ``Dict(observation, action_mask)``;
 - per-type learning rate, PPO clip, gradient clip, value-loss weight and clip as per-module
   config overrides (``multi_agent(algorithm_config_overrides_per_module=...)``); per-type reward
   scale, γ and λ are applied by the sampler;
-- :class:`~trainers.rllib.learner.ProportionalPPOTorchLearner`, no KL term;
-- ``sampler="batched"``: :class:`~trainers.rllib.batched.BatchedPPO` with no remote EnvRunners
-  (the local EnvRunner only carries the spaces, through :class:`SpacesOnlyEnv`); one learner
+- ``trainers.rllib.learner.ProportionalPPOTorchLearner``, no KL term;
+- ``sampler="batched"``: ``trainers.rllib.batched.BatchedPPO`` with no remote EnvRunners
+  (the local EnvRunner only carries the spaces, through ``SpacesOnlyEnv``); one learner
   in the driver process (on the GPU where present);
 - ``sampler="env_runner"``: RLlib's own EnvRunner sampling of
-  :class:`~trainers.rllib.env_runner.RBCModuleEnv` (``rbc_env.adapters.rllib``'s env in the
+  ``trainers.rllib.env_runner.RBCModuleEnv`` (``rbc_env.adapters.rllib``'s env in the
   modules' observation layout) with ``TrainConfig.env_runner`` EnvRunners, restarted on failure;
   per-type reward scale, γ and λ in the learner connector, the curriculum and the metrics by
-  callbacks (:mod:`trainers.rllib.env_runner`). Each iteration samples whole episodes,
+  callbacks (``trainers.rllib.env_runner``). Each iteration samples whole episodes,
   ``batch_size`` economies rounded up to a multiple of the economies stepped at once.
 """
 
@@ -59,7 +59,7 @@ def module_spaces(economy: RBCConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
     """Observation and action space of each type's module.
 
     Observations are float32 boxes (the modules' dtype); the types the curriculum masks
-    (:func:`trainers.curriculum.masked_types`) get ``Dict(observation, action_mask)`` with a flat
+    (``trainers.curriculum.masked_types``) get ``Dict(observation, action_mask)`` with a flat
     int8 mask over the concatenated heads. Actions are MultiDiscrete over the type's heads.
     """
     specs = observation_specs(economy)
@@ -111,7 +111,7 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
     Returns:
         ``sampler="batched"``: a ``BatchedPPOConfig`` (``.build_algo()`` gives a ``BatchedPPO``);
         ``sampler="env_runner"``: an ``EnvRunnerPPOConfig`` (a subclass; ``.build_algo()``
-        gives an :class:`~trainers.rllib.env_runner.EnvRunnerPPO`).
+        gives an ``trainers.rllib.env_runner.EnvRunnerPPO``).
 
     Raises:
         NotImplementedError: for ``sampler="env_runner"`` with a reference-parity option it does

@@ -1,8 +1,8 @@
 """BatchedPPO: RLlib's PPO with tensor rollouts on ``BatchedEconomy`` instead of EnvRunners.
 
-One training iteration (spec 9.5) of :class:`BatchedPPO`:
+One training iteration (spec 9.5) of ``BatchedPPO``:
 
-1. the curriculum stage of iteration e (:func:`trainers.curriculum.stage`): θ factor, masks,
+1. the curriculum stage of iteration e (``trainers.curriculum.stage``): θ factor, masks,
    entropy coefficients, which types train;
 2. pull the learner's weights into the driver-side MultiRLModule (on the economy's device);
 3. reset all B economies (θ factor of e) and roll out one T-step episode: per step and type, one
@@ -77,7 +77,7 @@ _ADV_EPS = 1e-6
 
 
 class BatchedPPOConfig(PPOConfig):
-    """``PPOConfig`` that also carries the run's :class:`TrainConfig` (as a plain dict).
+    """``PPOConfig`` that also carries the run's ``TrainConfig`` (as a plain dict).
 
     The dict survives RLlib's config copies, checkpoints (``get_state``/``from_state``) and
     Tune's dict round trip (``update_from_dict`` keeps unknown keys).
@@ -88,14 +88,14 @@ class BatchedPPOConfig(PPOConfig):
         self.rbc_train_config: dict[str, Any] | None = None
 
     def rbc(self, train_config: TrainConfig) -> BatchedPPOConfig:
-        """Attach the run's :class:`TrainConfig`."""
+        """Attach the run's ``TrainConfig``."""
         self._value_error_if_frozen("rbc_train_config")
         self.rbc_train_config = train_config.to_dict()
         return self
 
     @property
     def train_config(self) -> TrainConfig:
-        """The run's :class:`TrainConfig`."""
+        """The run's ``TrainConfig``."""
         if self.rbc_train_config is None:
             raise ValueError("BatchedPPOConfig has no TrainConfig; call .rbc(train_config)")
         return TrainConfig.from_dict(self.rbc_train_config)
@@ -164,7 +164,7 @@ def sample_multi_discrete(
 
     Returns:
         ``(actions [M, H] int64, log-probabilities [M])`` (sum over heads), the same
-        log-probabilities as :class:`~trainers.rllib.modules.FactorizedCategorical`.
+        log-probabilities as ``trainers.rllib.modules.FactorizedCategorical``.
     """
     log_probs = padded_log_probs(logits, nvec)
     uniform = torch.rand(
@@ -184,12 +184,12 @@ class BatchedPPO(PPO):
 
     Everything else is RLlib's: RLModules, Learner/LearnerGroup, PPO loss, callbacks, metrics,
     checkpoints (``save_to_path`` / ``Algorithm.from_checkpoint``) and Tune. Build it with
-    :func:`trainers.rllib.algo.build_config`.
+    ``trainers.rllib.algo.build_config``.
     """
 
     @classmethod
     def get_default_config(cls) -> BatchedPPOConfig:
-        """A fresh :class:`BatchedPPOConfig`."""
+        """A fresh ``BatchedPPOConfig``."""
         return BatchedPPOConfig(cls)
 
     def setup(self, config: Any) -> None:
@@ -337,7 +337,7 @@ class BatchedPPO(PPO):
             out_step = econ.step(actions)
             for t in AGENT_TYPES:
                 buffers[t]["rewards"][step] = out_step.rewards[t].reshape(-1).float()
-            _accumulate(econ_sums, state, out_step)
+            accumulate_econ(econ_sums, state, out_step)
             obs = out_step.obs
         bootstrap = tc.bootstrap_truncated and tc.economy.parity.returns != "reference"
         for t in AGENT_TYPES:
@@ -400,7 +400,7 @@ class BatchedPPO(PPO):
             # RLlib's convention: per episode, summed over the module's agents.
             n_agents = rewards.shape[1] // tc.batch_size
             values[f"return/{t}_mean"] = rewards.sum(0).mean() * n_agents
-        denominators = _econ_denominators(tc, horizon)
+        denominators = econ_denominators(tc, horizon)
         for name, total in econ_sums.items():
             values[f"econ/{name}"] = total / denominators[name]
         host = {k: float(v) for k, v in values.items()}
@@ -476,7 +476,7 @@ def _allocate(
     }
 
 
-def _accumulate(sums: dict[str, torch.Tensor], state: Any, out: Any) -> None:
+def accumulate_econ(sums: dict[str, torch.Tensor], state: Any, out: Any) -> None:
     """Add this step's economic aggregates (sums over economies and agents) to ``sums``."""
     flows = out.flows
     terms = {
@@ -497,8 +497,8 @@ def _accumulate(sums: dict[str, torch.Tensor], state: Any, out: Any) -> None:
         sums[name] = sums[name] + value if name in sums else value
 
 
-def _econ_denominators(tc: TrainConfig, horizon: int) -> dict[str, float]:
-    """Counts that turn the sums of :func:`_accumulate` into per-step, per-agent means."""
+def econ_denominators(tc: TrainConfig, horizon: int) -> dict[str, float]:
+    """Counts that turn the sums of ``accumulate_econ`` into per-step, per-agent means."""
     b, c, f = tc.batch_size, tc.economy.n_consumers, tc.economy.n_firms
     steps = b * horizon
     return {

@@ -1,28 +1,28 @@
 """The stock RLlib sampler (``sampler="env_runner"``): EnvRunners over ``RBCMultiAgentEnv``.
 
-:func:`trainers.rllib.algo.build_config` gives, for ``TrainConfig.sampler="env_runner"``, RLlib's
+``trainers.rllib.algo.build_config`` gives, for ``TrainConfig.sampler="env_runner"``, RLlib's
 own PPO loop (EnvRunners sample episodes, the learner connector turns them into a train batch)
-with the same three :class:`~trainers.rllib.modules.MaskedPPOTorchRLModule` modules, mapping,
+with the same three ``trainers.rllib.modules.MaskedPPOTorchRLModule`` modules, mapping,
 per-type settings and proportional learner as the batched sampler, plus the pieces here:
 
-- :class:`RBCModuleEnv`: ``rbc_env.adapters.rllib.RBCMultiAgentEnv`` (built with
+- ``RBCModuleEnv``: ``rbc_env.adapters.rllib.RBCMultiAgentEnv`` (built with
   ``action_masks=True`` when the curriculum masks some type) whose observations follow the
-  modules' layout (:func:`~trainers.rllib.algo.module_spaces`): ``Dict(observation,
+  modules' layout (``trainers.rllib.algo.module_spaces``): ``Dict(observation,
   action_mask)`` for the masked types (firm, government), the plain float32 Box for the others
   (the env itself gives every agent the Dict when masks are on). It also sums, per episode, the
   per-type rewards and the economic aggregates that BatchedPPO logs (same definitions, from
-  ``batched._accumulate``).
-- :class:`ScaleRewards` and :class:`PerModuleGAE`: learner connector pieces that replace RLlib's
+  ``batched.accumulate_econ``).
+- ``ScaleRewards`` and ``PerModuleGAE``: learner connector pieces that replace RLlib's
   ``GeneralAdvantageEstimation``: each module's rewards are divided by its ``reward_scale``, then
   GAE runs with the module's own γ and λ, bootstraps episode ends from V(s_T) (or from zero with
   ``bootstrap_truncated=False``) and standardizes advantages over the module's real rows (the
   bootstrap rows RLlib appends are left out, as they are of the loss).
-- :class:`EnvRunnerPPOTorchLearner`: :class:`~trainers.rllib.learner.ProportionalPPOTorchLearner`
+- ``EnvRunnerPPOTorchLearner``: ``trainers.rllib.learner.ProportionalPPOTorchLearner``
   with that pipeline and a curriculum-set training-type filter (on top of ``policies_to_train``).
-- :class:`LeanMultiAgentEnvRunner`: RLlib's ``MultiAgentEnvRunner`` without the vector env's
+- ``LeanMultiAgentEnvRunner``: RLlib's ``MultiAgentEnvRunner`` without the vector env's
   deepcopy of every observation and with per-module instead of per-agent step counters (the
   per-agent ``num_agent_steps_sampled`` results are not reported).
-- :class:`CurriculumCallbacks`: applies :func:`trainers.curriculum.stage` of iteration e before
+- ``CurriculumCallbacks``: applies ``trainers.curriculum.stage`` of iteration e before
   iteration e is sampled (``on_algorithm_init``, then ``on_train_result`` for the next one):
   ``set_iteration(e)`` on every sub-env of every EnvRunner (effective at the next reset; the
   sampler only returns whole episodes, so every episode of an iteration uses its stage), each
@@ -31,7 +31,7 @@ per-type settings and proportional learner as the batched sampler, plus the piec
   turns into the same top-level result keys as BatchedPPO (``reward/<type>_mean``,
   ``return/<type>_mean``, ``econ/...``, ``curriculum/...``, ``throughput/...``), so
   ``trainers.run.metrics_row`` reads both samplers alike.
-- :class:`EnvRunnerPPO`: RLlib's PPO whose ``restore_from_path`` re-applies the curriculum of
+- ``EnvRunnerPPO``: RLlib's PPO whose ``restore_from_path`` re-applies the curriculum of
   the restored iteration (``Algorithm.from_checkpoint`` does not call ``on_checkpoint_loaded``).
 
 Cost: RLlib's per-agent episode, connector and metrics bookkeeping is 40-80 µs per agent-step,
@@ -75,7 +75,7 @@ from rbc_env.core import AGENT_TYPES
 from trainers.config import TrainConfig
 from trainers.curriculum import CurriculumStage, stage
 from trainers.rllib.algo import module_spaces
-from trainers.rllib.batched import BatchedPPOConfig, _accumulate, _econ_denominators
+from trainers.rllib.batched import BatchedPPOConfig, accumulate_econ, econ_denominators
 from trainers.rllib.learner import ProportionalPPOTorchLearner
 from trainers.rllib.modules import MASK_KEY, OBS_KEY
 
@@ -113,7 +113,7 @@ class RBCModuleEnv(RBCMultiAgentEnv):
     config is ``RBCMultiAgentEnv``'s (pass ``action_masks=True`` when a type is masked).
 
     Per episode it also sums each type's rewards and the economic aggregates of
-    ``BatchedPPO``'s metrics (:meth:`episode_sums`).
+    ``BatchedPPO``'s metrics (``episode_sums``).
     """
 
     def __init__(self, env_config: Mapping[str, Any] | None = None) -> None:
@@ -149,7 +149,7 @@ class RBCModuleEnv(RBCMultiAgentEnv):
         obs, rewards, terms, truncs, infos = super().step(action_dict)
         flows = {k: torch.as_tensor(v) for k, v in self.par_env.last_flows.items()}
         gov = torch.as_tensor(sum(rewards[a] for a in self._ids["government"]))
-        _accumulate(
+        accumulate_econ(
             self._sums, state, types.SimpleNamespace(flows=flows, rewards={"government": gov})
         )
         for t in AGENT_TYPES:
@@ -163,7 +163,7 @@ class RBCModuleEnv(RBCMultiAgentEnv):
 
         Returns:
             ``reward/<type>`` (summed over the type's agents), BatchedPPO's economic aggregates
-            (``price_mean``, ``wage_mean``, ... as sums, see ``batched._accumulate``) and
+            (``price_mean``, ``wage_mean``, ... as sums, see ``batched.accumulate_econ``) and
             ``steps``.
         """
         out = {k: float(v) for k, v in self._sums.items()}
@@ -193,7 +193,7 @@ class ScaleRewards(ConnectorV2):
     """Learner connector piece: divide each module's rewards by its reward scale.
 
     Runs on the module-keyed train batch (after RLlib's batching), before
-    :class:`PerModuleGAE`, so that returns, value targets and the value loss are in scaled units
+    ``PerModuleGAE``, so that returns, value targets and the value loss are in scaled units
     (as in BatchedPPO). Modules without a scale keep their rewards.
 
     Args:
@@ -327,8 +327,8 @@ class PerModuleGAE(ConnectorV2):
 class EnvRunnerPPOTorchLearner(ProportionalPPOTorchLearner):
     """The proportional PPO learner with scaled, per-module GAE and curriculum training types.
 
-    RLlib's ``GeneralAdvantageEstimation`` is replaced by :class:`ScaleRewards` followed by
-    :class:`PerModuleGAE`; the curriculum's training types filter ``policies_to_train``.
+    RLlib's ``GeneralAdvantageEstimation`` is replaced by ``ScaleRewards`` followed by
+    ``PerModuleGAE``; the curriculum's training types filter ``policies_to_train``.
     Reads ``learner_config_dict``: ``reward_scales`` (``{module_id: scale}``),
     ``bootstrap_truncated`` and ``horizon``; γ and λ come from each module's config
     (``algorithm_config_overrides_per_module``).
@@ -473,7 +473,7 @@ def apply_curriculum(algorithm: Any, iteration: int) -> CurriculumStage:
     coefficients and training types of e for their next update.
 
     Args:
-        algorithm: an algorithm built from an :class:`EnvRunnerPPOConfig`.
+        algorithm: an algorithm built from an ``EnvRunnerPPOConfig``.
         iteration: the curriculum iteration e (the number of completed training iterations).
 
     Returns:
@@ -512,7 +512,7 @@ def _episode_metrics(tc: TrainConfig, result: dict[str, Any]) -> dict[str, float
     # BatchedPPO's denominators are for B · T steps; every one is linear in the step count.
     horizon = econ.horizon
     factor = steps / (tc.batch_size * horizon)
-    for name, denominator in _econ_denominators(tc, horizon).items():
+    for name, denominator in econ_denominators(tc, horizon).items():
         if name in sums:
             out[f"econ/{name}"] = float(sums[name]) / (denominator * factor)
     env_steps = runners.get(NUM_ENV_STEPS_SAMPLED)
@@ -582,7 +582,7 @@ class CurriculumCallbacks(RLlibCallback):
 
 # ---- algorithm and config ----------------------------------------------------------------
 class EnvRunnerPPOConfig(BatchedPPOConfig):
-    """``PPOConfig`` carrying the run's :class:`TrainConfig`, for :class:`EnvRunnerPPO`."""
+    """``PPOConfig`` carrying the run's ``TrainConfig``, for ``EnvRunnerPPO``."""
 
     def __init__(self, algo_class: type | None = None) -> None:
         super().__init__(algo_class=algo_class or EnvRunnerPPO)
@@ -597,7 +597,7 @@ class EnvRunnerPPO(PPO):
 
     @classmethod
     def get_default_config(cls) -> EnvRunnerPPOConfig:
-        """A fresh :class:`EnvRunnerPPOConfig`."""
+        """A fresh ``EnvRunnerPPOConfig``."""
         return EnvRunnerPPOConfig(cls)
 
     def setup(self, config: Any) -> None:

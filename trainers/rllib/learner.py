@@ -4,7 +4,7 @@ RLlib 2.60's multi-agent minibatching (``MiniBatchCyclicIterator``) takes ``mini
 from *every* module per minibatch and cycles until the largest module has made ``num_epochs``
 passes, so with 100 consumers, 10 firms and one government the government makes ~100x and the
 firms ~10x more passes over their data than the consumers (measured 202.5 / 20.2 / 2.0 passes;
-notes section 7). :class:`ProportionalPPOTorchLearner` instead splits each module's own rows into
+notes section 7). ``ProportionalPPOTorchLearner`` instead splits each module's own rows into
 the same number n of minibatches and makes exactly ``num_epochs`` passes over each module's data.
 
 n is ``learner_config_dict["num_minibatches"]`` when set (the batched trainer sets it), otherwise
@@ -15,7 +15,7 @@ from a checkpoint shuffles exactly as the uninterrupted run. Single learner only
 ``num_learners > 1`` every learner must get the same n (set ``num_minibatches``).
 
 The curriculum sets each module's entropy coefficient per iteration through
-:meth:`ProportionalPPOTorchLearner.set_entropy_coeffs` (RLlib's own entropy schedules are indexed
+``ProportionalPPOTorchLearner.set_entropy_coeffs`` (RLlib's own entropy schedules are indexed
 by env steps, not by training iterations).
 """
 

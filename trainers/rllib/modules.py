@@ -4,7 +4,7 @@ Masking design (spec 4.4). A masked agent type's observation space is
 ``Dict(observation=Box, action_mask=Box(0, 1, (Σ nvec,)))`` (PettingZoo's convention, the one
 ``rbc_env.adapters.spaces.build_spaces(action_masks=True)`` produces): the flat mask concatenates
 the heads' masks in head order, which is exactly the layout of the module's action-distribution
-inputs (the logits of the MultiDiscrete heads, concatenated). :class:`MaskedPPOTorchRLModule`
+inputs (the logits of the MultiDiscrete heads, concatenated). ``MaskedPPOTorchRLModule``
 builds the usual encoder, policy and value networks on the inner ``observation`` box and replaces
 the logits of disallowed actions by the smallest float before any distribution is built, in
 ``_forward`` (inference and exploration) and in ``_forward_train`` (the PPO update). Because the
@@ -15,7 +15,7 @@ mask into every row it records, and an env-runner adapter puts it into the obser
 With a plain Box observation space the module's networks are RLlib's ``DefaultPPOTorchRLModule``
 unchanged (consumers are never masked).
 
-Action distribution. For MultiDiscrete actions the module uses :class:`FactorizedCategorical`
+Action distribution. For MultiDiscrete actions the module uses ``FactorizedCategorical``
 instead of RLlib's ``TorchMultiCategorical``: the same distribution (independent heads, log-prob
 and entropy summed over heads, spec 4.1), computed on one padded ``[N, H, n_max]`` tensor instead
 of one torch ``Categorical`` per head on strided slices of the logits. On the consumers' 12 heads
