@@ -1,0 +1,32 @@
+"""Numerical ground truth for the growth family (spec ``growth_model.md``, G1-G3).
+
+- :mod:`rbc_env.truth.growth`: parameters and closed forms (G1 policy and value, G2 hours, G3
+  steady state).
+- :mod:`rbc_env.truth.solver`: an endogenous-grid solver for G3 (any ``delta``, CRRA ``gamma``,
+  inelastic labor) that reports its own Euler-equation errors.
+"""
+
+from rbc_env.truth.growth import (
+    GrowthParams,
+    g1_policy,
+    g1_saving_share,
+    g1_steady_state,
+    g1_value,
+    g2_hours,
+    g3_steady_state,
+)
+from rbc_env.truth.solver import GrowthSolution, euler_errors, rouwenhorst, solve_growth
+
+__all__ = [
+    "GrowthParams",
+    "GrowthSolution",
+    "euler_errors",
+    "g1_policy",
+    "g1_saving_share",
+    "g1_steady_state",
+    "g1_value",
+    "g2_hours",
+    "g3_steady_state",
+    "rouwenhorst",
+    "solve_growth",
+]
