@@ -28,6 +28,8 @@ __all__ = [
     "CurriculumParams",
     "FirmParams",
     "GovernmentParams",
+    "GrowthConfig",
+    "GrowthParams",
     "Interval",
     "MarketParams",
     "RBCConfig",
@@ -431,3 +433,169 @@ class RBCConfig(Params):
 
 def _grid(step: float, n: int) -> tuple[float, ...]:
     return tuple(step * k for k in range(n))
+
+
+# ---- the growth family (spec growth_model.md) -------------------------------------------------
+_UNIT_LEFT_OPEN = Interval(0.0, 1.0, lo_closed=False, hi_closed=True)
+_CORRELATION = Interval(-1.0, 1.0, lo_closed=False, hi_closed=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GrowthParams(Params):
+    """Calibration of the growth family; defaults are the closed-form (G1/G2) calibration."""
+
+    alpha: float = param(0.36, "α", "1", UNIT_OPEN, "capital share in y = z k^α l^(1-α)")
+    beta: float = param(0.95, "β", "1 / period", UNIT_OPEN, "discount factor (= the RL discount)")
+    rho: float = param(0.9, "ρ", "1", _CORRELATION, "AR(1) persistence of log z")
+    sigma: float = param(0.02, "σ", "log points", POSITIVE, "std. dev. of the log-z innovation")
+    delta: float = param(1.0, "δ", "1 / period", _UNIT_LEFT_OPEN, "depreciation rate")
+    gamma: float = param(1.0, "γ", "1", POSITIVE, "CRRA curvature of consumption (1 = log)")
+    b: float = param(5.0, "b", "utils", POSITIVE, "labor disutility in u = ln c + b ln(1 - l)")
+
+    @classmethod
+    def hansen(cls, gamma: float = 1.0) -> GrowthParams:
+        """Return the general-family (G3) calibration, Hansen (1985), quarterly.
+
+        Args:
+            gamma: CRRA curvature (the spec uses 1 or 2).
+
+        Returns:
+            ``alpha = 0.36, beta = 0.99, delta = 0.025, rho = 0.95, sigma = 0.00712``.
+        """
+        return cls(beta=0.99, delta=0.025, rho=0.95, sigma=0.00712, gamma=gamma)
+
+    @property
+    def is_closed_form(self) -> bool:
+        """Whether G1's closed form applies (``delta = 1`` and log utility)."""
+        return self.delta == 1.0 and self.gamma == 1.0
+
+
+GrowthEconomyName = Literal["g1", "g2", "g3", "g4", "g5", "g6", "g7"]
+PLANNER_ECONOMIES: tuple[str, ...] = ("g1", "g2", "g3", "g5")
+CLOSED_FORM_ECONOMIES: tuple[str, ...] = ("g1", "g2", "g5", "g6")
+UNIT_OPEN_HALF = Interval(0.0, 0.5, lo_closed=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GrowthConfig(Params):
+    """One economy of the growth family (spec ``growth_model.md``) and its design switches.
+
+    ``economy`` picks G1-G7: planners G1 (Brock-Mirman), G2 (elastic labor), G3 (general δ, γ)
+    and G5 (``n_sectors`` capital goods); markets G4 (``n_households`` price-taking households),
+    G6 (households and ``n_producers`` capital-good producers that post prices) and G7 (G4 with
+    information masks). The switches ``action`` (spending share vs quantity) and ``constraint``
+    (squash vs clip vs penalty) set how a raw action becomes a feasible choice.
+    """
+
+    economy: GrowthEconomyName = param("g1", "", "", None, "which economy of the family")
+    params: GrowthParams = field(default_factory=GrowthParams)
+    n_households: int = param(1, "H", "count", AT_LEAST_ONE, "households (G4, G6, G7)")
+    n_sectors: int = param(1, "N", "count", AT_LEAST_ONE, "capital goods / sectors (G5)")
+    n_producers: int = param(1, "N", "count", AT_LEAST_ONE, "capital-good producers (G6)")
+    horizon: int = param(200, "T", "periods", AT_LEAST_ONE, "steps per episode (truncation)")
+    action: Literal["share", "quantity"] = param(
+        "share", "", "", None, "saving as a share of cash on hand, or next capital in k_ss units"
+    )
+    constraint: Literal["squash", "clip", "penalty"] = param(
+        "squash", "", "", None, "how a raw action is made feasible (sigmoid, clamp, or penalty)"
+    )
+    penalty: float = param(
+        10.0,
+        "κ",
+        "utils / (control unit)^2",
+        NONNEGATIVE,
+        "penalty per squared distance of an infeasible control (constraint='penalty')",
+    )
+    information: Literal["full", "restricted", "half"] = param(
+        "full", "", "", None, "G7 observation masks: all full, all restricted, or half each"
+    )
+    init_spread: float = param(
+        0.5, "", "log points", NONNEGATIVE, "initial log(k/k_ss) ~ U(-spread, spread)"
+    )
+    action_bound: float = param(
+        10.0, "", "raw units", POSITIVE, "raw actions must lie in [-bound, bound]"
+    )
+    min_share: float = param(
+        1e-3, "ε", "1", UNIT_OPEN_HALF, "controls in shares are kept in [ε, 1 - ε]"
+    )
+    quantity_max: float = param(
+        4.0, "x_max", "k_ss", POSITIVE, "upper end of next capital under action='quantity'"
+    )
+    adjustment_cost: float = param(
+        0.5, "φ", "1 / goods", NONNEGATIVE, "G6 producer cost c(I) = I + φ/2 I^2 (goods)"
+    )
+    markup_max: float = param(
+        2.0, "m_max", "1", POSITIVE, "G6 posted price q in [1, 1 + m_max] goods per unit of k"
+    )
+    dtype: Literal["float32", "float64"] = param(
+        "float32", "", "", None, "float dtype of the state"
+    )
+
+    def _check(self) -> None:
+        e = self.economy
+        for name, value, allowed in (
+            ("n_households", self.n_households, ("g4", "g6", "g7")),
+            ("n_sectors", self.n_sectors, ("g5",)),
+            ("n_producers", self.n_producers, ("g6",)),
+        ):
+            if value != 1 and e not in allowed:
+                raise ValueError(
+                    f"GrowthConfig.{name} must be 1 for economy {e!r} (it is used by "
+                    f"{', '.join(allowed)}); got {value}"
+                )
+        if e in CLOSED_FORM_ECONOMIES and not self.params.is_closed_form:
+            raise ValueError(
+                f"GrowthConfig.params must have delta = 1 and gamma = 1 for economy {e!r} "
+                f"(its closed form); got delta = {self.params.delta}, gamma = {self.params.gamma}"
+            )
+        if self.information != "full" and e != "g7":
+            raise ValueError(
+                f"GrowthConfig.information must be 'full' for economy {e!r} (masks are G7); "
+                f"got {self.information!r}"
+            )
+        if self.information == "half" and self.n_households < 2:
+            raise ValueError(
+                "GrowthConfig.n_households must be >= 2 with information='half'; "
+                f"got {self.n_households}"
+            )
+        if self.action == "quantity" and self.quantity_max <= self.min_share:
+            raise ValueError(
+                f"GrowthConfig.quantity_max must exceed min_share ({self.min_share:g}); "
+                f"got {self.quantity_max:g}"
+            )
+
+    @property
+    def is_planner(self) -> bool:
+        """Whether one planner chooses for the whole economy (G1, G2, G3, G5)."""
+        return self.economy in PLANNER_ECONOMIES
+
+    @property
+    def elastic_labor(self) -> bool:
+        """Whether hours are chosen (G2); elsewhere labor is one unit per household."""
+        return self.economy == "g2"
+
+    @classmethod
+    def preset(cls, name: str) -> GrowthConfig:
+        """A named economy of the spec: ``g1``, ``g2``, ``g3`` (Hansen, γ = 2), ``g4_h100``, ...
+
+        Names: ``g1``, ``g2``, ``g3``, ``g3_log``, ``g4_h{1,4,100}``, ``g5_n{1,2,10}``,
+        ``g6_n{1,2,10}``, ``g7_{restricted,half}``.
+        """
+        base, _, size = name.partition("_")
+        if base in ("g1", "g2") and not size:
+            return cls(economy=base)
+        if base == "g3" and size in ("", "log"):
+            gamma = 1.0 if size == "log" else 2.0
+            return cls(economy="g3", params=GrowthParams.hansen(gamma), horizon=400)
+        if base == "g4" and size[:1] == "h" and size[1:].isdigit():
+            return cls(economy="g4", n_households=int(size[1:]))
+        if base == "g5" and size[:1] == "n" and size[1:].isdigit():
+            return cls(economy="g5", n_sectors=int(size[1:]))
+        if base == "g6" and size[:1] == "n" and size[1:].isdigit():
+            return cls(economy="g6", n_producers=int(size[1:]), n_households=10)
+        if base == "g7" and size in ("restricted", "half"):
+            return cls(economy="g7", n_households=10, information=size)
+        raise ValueError(
+            "GrowthConfig.preset name must be one of g1, g2, g3, g3_log, g4_h<H>, g5_n<N>, "
+            f"g6_n<N>, g7_restricted, g7_half; got {name!r}"
+        )

@@ -9,12 +9,11 @@ endowment; values are in utils.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rbc_env.config import POSITIVE, UNIT_OPEN, Interval, Params, param
+from rbc_env.config import GrowthParams
 
 __all__ = [
     "GrowthParams",
@@ -25,39 +24,6 @@ __all__ = [
     "g2_hours",
     "g3_steady_state",
 ]
-
-_UNIT_LEFT_OPEN = Interval(0.0, 1.0, lo_closed=False, hi_closed=True)
-_CORRELATION = Interval(-1.0, 1.0, lo_closed=False, hi_closed=False)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class GrowthParams(Params):
-    """Calibration of the growth family; defaults are the closed-form (G1/G2) calibration."""
-
-    alpha: float = param(0.36, "α", "1", UNIT_OPEN, "capital share in y = z k^α l^(1-α)")
-    beta: float = param(0.95, "β", "1 / period", UNIT_OPEN, "discount factor (= the RL discount)")
-    rho: float = param(0.9, "ρ", "1", _CORRELATION, "AR(1) persistence of log z")
-    sigma: float = param(0.02, "σ", "log points", POSITIVE, "std. dev. of the log-z innovation")
-    delta: float = param(1.0, "δ", "1 / period", _UNIT_LEFT_OPEN, "depreciation rate")
-    gamma: float = param(1.0, "γ", "1", POSITIVE, "CRRA curvature of consumption (1 = log)")
-    b: float = param(5.0, "b", "utils", POSITIVE, "labor disutility in u = ln c + b ln(1 - l)")
-
-    @classmethod
-    def hansen(cls, gamma: float = 1.0) -> GrowthParams:
-        """Return the general-family (G3) calibration, Hansen (1985), quarterly.
-
-        Args:
-            gamma: CRRA curvature (the spec uses 1 or 2).
-
-        Returns:
-            ``alpha = 0.36, beta = 0.99, delta = 0.025, rho = 0.95, sigma = 0.00712``.
-        """
-        return cls(beta=0.99, delta=0.025, rho=0.95, sigma=0.00712, gamma=gamma)
-
-    @property
-    def is_closed_form(self) -> bool:
-        """Whether G1's closed form applies (``delta = 1`` and log utility)."""
-        return self.delta == 1.0 and self.gamma == 1.0
 
 
 def g1_saving_share(p: GrowthParams) -> float:
