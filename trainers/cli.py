@@ -1,4 +1,8 @@
-"""Command line: ``python -m trainers train|sweep --config cpu_small --set key=value ...``.
+"""Command line: ``python -m trainers train|sweep|truth --config cpu_small --set key=value ...``.
+
+``truth --economy g1`` trains on a ground-truth economy of the growth family and prints its
+accuracy row (``trainers.truth``); its ``--set`` keys are ``GrowthTrainConfig`` fields
+(``--set economy.action=quantity --set batch_size=512``).
 
 ``--config`` takes a preset name (``cpu_small``, ``paper_open``, ``paper_closed``) or a YAML file
 written by ``TrainConfig.dump``; ``--set a.b=value`` overrides any field by its dotted path (the
@@ -19,6 +23,7 @@ from typing import Any
 import yaml
 
 from trainers.config import TrainConfig
+from trainers.growth_config import GrowthTrainConfig
 
 PRESETS = {
     "cpu_small": lambda: TrainConfig.cpu_small("open"),
@@ -44,12 +49,7 @@ def resolve_config(config: str, sets: list[str]) -> TrainConfig:
         raise ValueError(
             f"--config must be a preset {sorted(PRESETS)} or a .yaml file; got {config!r}"
         )
-    updates: dict[str, Any] = {}
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value; got {item!r}")
-        updates[key.strip()] = yaml.safe_load(raw)
+    updates = _parse_sets(sets)
     return base.override(updates) if updates else base
 
 
@@ -82,7 +82,67 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
     sweep.add_argument("--cpus-per-trial", type=int, default=1, metavar="N")
     sweep.add_argument("--address", default=None, help="address of a running Ray cluster")
+
+    truth = sub.add_parser(
+        "truth", help="train on a ground-truth economy and score the policy against the truth"
+    )
+    truth.add_argument(
+        "--economy",
+        default="g1",
+        help="preset (g1, g2, g3, g3_log, g4_h<H>, g5_n<N>, g6_n<N>, g7_restricted, g7_half) "
+        "or a GrowthTrainConfig YAML file",
+    )
+    truth.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    truth.add_argument("--seconds", type=float, default=None, help="training time budget (s)")
+    truth.add_argument("--iterations", type=int, default=None, help="training iterations")
+    truth.add_argument(
+        "--eval-every", type=int, default=0, metavar="N", help="measure λ every N iterations"
+    )
+    truth.add_argument("--name", default=None, help="run name (default: truth_<economy>)")
+    truth.add_argument("--runs-dir", default="runs", help="parent folder of runs (default: runs)")
+    truth.add_argument(
+        "--overwrite", action="store_true", help="delete an existing run of this name first"
+    )
+    truth.add_argument("--no-progress", action="store_true", help="no progress bar")
+    truth.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     return parser
+
+
+def resolve_growth_config(
+    economy: str,
+    sets: list[str],
+    *,
+    seconds: float | None = None,
+    iterations: int | None = None,
+) -> GrowthTrainConfig:
+    """The ``GrowthTrainConfig`` named by ``--economy`` with ``--set`` and budget overrides.
+
+    Raises:
+        ValueError: for an unknown preset, a missing file, a malformed ``--set`` or a bad field.
+    """
+    if economy.endswith((".yaml", ".yml")):
+        path = Path(economy)
+        if not path.exists():
+            raise ValueError(f"--economy file {economy!r} does not exist")
+        base = GrowthTrainConfig.load(path)
+    else:
+        base = GrowthTrainConfig.preset(economy)
+    updates = _parse_sets(sets)
+    if seconds is not None:
+        updates["max_seconds"] = seconds
+    if iterations is not None:
+        updates["iterations"] = iterations
+    return base.override(updates) if updates else base
+
+
+def _parse_sets(sets: list[str]) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value; got {item!r}")
+        updates[key.strip()] = yaml.safe_load(raw)
+    return updates
 
 
 def grid_settings(seeds: list[int], grid: list[str]) -> list[list[str]]:
@@ -106,6 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "truth":
+        try:
+            growth_config = resolve_growth_config(
+                args.economy, args.set, seconds=args.seconds, iterations=args.iterations
+            )
+            if args.eval_every < 0:
+                raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
+        except ValueError as err:
+            parser.error(str(err))
+        name = args.name or f"truth_{Path(args.economy).stem}"
+        return truth(growth_config, name=name, args=args)
     try:
         train_config = resolve_config(args.config, args.set)
         if args.checkpoint_every < 1:
@@ -184,6 +255,56 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
     paths.summary.write_text(table + "\n", encoding="utf-8")
     print(f"run folder: {paths.root}  (metrics.csv, checkpoints/, plots/training.png)")
     print(table)
+    return 0
+
+
+def truth(train_config: GrowthTrainConfig, *, name: str, args: argparse.Namespace) -> int:
+    """Run ``truth``: train, evaluate against the exact solution, print the row last."""
+    import ray
+    import torch
+    from tqdm import tqdm
+
+    from rbc_env.perf import keep_freed_memory
+    from trainers.truth import TruthPaths, format_rows, run_truth
+
+    keep_freed_memory()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    paths = TruthPaths(Path(args.runs_dir) / name)
+    if paths.root.exists() and any(paths.root.iterdir()):
+        if not args.overwrite:
+            print(
+                f"error: {paths.root} already holds a run; pass --overwrite or pick a new --name",
+                file=sys.stderr,
+            )
+            return 2
+        shutil.rmtree(paths.root)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    bar = tqdm(
+        total=train_config.iterations,
+        desc=f"truth {name}",
+        unit="it",
+        disable=args.no_progress,
+        file=sys.stderr,
+    )
+
+    def progress(iteration: int, row: dict[str, float]) -> None:
+        bar.n = iteration
+        bar.set_postfix(
+            s=f"{row.get('econ/saving_share_mean', float('nan')):.4f}",
+            t=f"{row.get('train_s', float('nan')):.0f}s",
+            refresh=False,
+        )
+        bar.refresh()
+
+    row = run_truth(
+        train_config, paths=paths, eval_every=args.eval_every, on_iteration=progress, label=name
+    )
+    bar.close()
+    print(f"run folder: {paths.root}  (accuracy.md, metrics.csv, checkpoint/, plots/truth.png)")
+    print(format_rows([row]))
     return 0
 
 

@@ -109,9 +109,11 @@ def metrics_row(result: dict[str, Any]) -> dict[str, float]:
         "time_s": flat.get("time_this_iter_s", math.nan),
     }
     for key, value in flat.items():
-        if key.startswith(("reward/", "return/", "econ/", "curriculum/", "throughput/")):
+        if key.startswith(
+            ("reward/", "return/", "econ/", "curriculum/", "throughput/", "policy/", "truth/")
+        ):
             row[key] = float(value)
-    for module in ("consumer", "firm", "government"):
+    for module in ("consumer", "firm", "government", "planner", "household", "producer"):
         for stat in ("policy_loss", "vf_loss", "entropy", "mean_kl_loss"):
             key = f"learners/{module}/{stat}"
             if key in flat:

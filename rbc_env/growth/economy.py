@@ -338,9 +338,13 @@ def validate_actions(config: GrowthConfig, actions: dict[str, torch.Tensor], bat
         if tuple(a.shape) != shape:
             raise ValueError(f"actions[{t!r}] must have shape {shape}; got {tuple(a.shape)}")
         if not bool(torch.isfinite(a).all()):
-            raise ValueError(f"actions[{t!r}] must be finite; got NaN or inf")
-        worst = float(a.abs().max())
-        if worst > bound:
+            raise ValueError(
+                f"actions[{t!r}] must be finite numbers in [-{bound:g}, {bound:g}] "
+                "(GrowthConfig.action_bound); got NaN or inf"
+            )
+        worst = a.abs().max()
+        if bool(worst > torch.tensor(bound, dtype=a.dtype)):  # compared in the action's dtype
+            worst = float(worst)
             raise ValueError(
                 f"actions[{t!r}] must be in [-{bound:g}, {bound:g}] "
                 f"(GrowthConfig.action_bound); got {worst:g}"
@@ -672,7 +676,8 @@ class GrowthEconomy:
         """Advance all B economies one period.
 
         Args:
-            actions: raw actions per type, ``[B, n, A]`` in ``[-action_bound, action_bound]``.
+            actions: raw actions per type, ``[B, n, A]`` in ``[-action_bound, action_bound]``
+                (cast to the economy's dtype and device).
             shocks: [B, n_z] innovations of log z (common random numbers); ``None`` draws them
                 from the economy's generator.
 
@@ -682,6 +687,8 @@ class GrowthEconomy:
         """
         if self.validate:
             validate_actions(self.config, actions, self.batch_size)
+        dtype = self._state.capital.dtype  # the state keeps the config's dtype and device
+        actions = {t: a.to(self.device, dtype) for t, a in actions.items()}
         if shocks is None:
             shocks = self.draw_shocks()
         elif tuple(shocks.shape) != tuple(self._state.log_z.shape):

@@ -1,0 +1,140 @@
+"""Training configuration of the growth family (framework-free, validated like ``TrainConfig``).
+
+``GrowthTrainConfig`` holds one ``GrowthConfig`` economy, the batched-sampler settings and one
+``GaussianPPOParams`` per agent type (planner, household, producer; a type the economy lacks
+is ignored). The RL discount is the economy's β (spec: "the RL discount factor must equal
+beta"), so it is not a separate setting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rbc_env.config import (
+    AT_LEAST_ONE,
+    NONNEGATIVE,
+    POSITIVE,
+    UNIT_CLOSED,
+    GrowthConfig,
+    Interval,
+    Params,
+    param,
+)
+
+__all__ = ["GROWTH_AGENT_TYPES", "GaussianPPOParams", "GrowthTrainConfig"]
+
+GROWTH_AGENT_TYPES = ("planner", "household", "producer")
+_POSITIVE_OR_INF = Interval(0.0, math.inf, lo_closed=False, hi_closed=True)
+_LOG_STD = Interval(-10.0, 2.0, hi_closed=True)
+ROWS_PER_STEP = 256  # presets: agent rows per rollout step (B x agents per economy)
+MIN_BATCH = 8  # presets: at least this many economies per iteration
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GaussianPPOParams(Params):
+    """PPO settings of one agent type's Gaussian policy (continuous raw actions).
+
+    The policy is a diagonal Gaussian over raw actions: mean from an MLP on the agent's own
+    observation, a state-independent learned log standard deviation.
+    """
+
+    lr: float = param(3e-3, "η", "1", POSITIVE, "Adam learning rate at the start")
+    lr_final: float = param(
+        1e-4,
+        "η_T",
+        "1",
+        POSITIVE,
+        "learning rate reached (linearly in env steps) at the run's last iteration",
+    )
+    reward_scale: float = param(
+        1.0, "s_r", "reward units", POSITIVE, "rewards are divided by this before returns"
+    )
+    hidden_sizes: tuple[int, ...] = param(
+        (64, 64), "", "units", AT_LEAST_ONE, "hidden layers of the policy and value MLPs (tanh)"
+    )
+    clip: float = param(0.2, "ε", "1", POSITIVE, "PPO ratio clip")
+    grad_clip: float = param(1.0, "g_max", "1", _POSITIVE_OR_INF, "gradient l2-norm clip")
+    gae_lambda: float = param(0.95, "λ", "1", UNIT_CLOSED, "GAE λ")
+    vf_loss_coeff: float = param(0.5, "c_V", "1", NONNEGATIVE, "weight of the value loss")
+    entropy_coeff: float = param(0.0, "c_H", "1", NONNEGATIVE, "weight of the entropy bonus")
+    init_log_std: float = param(
+        -1.0, "log σ_0", "log raw units", _LOG_STD, "initial log standard deviation"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GrowthTrainConfig(Params):
+    """A training run on a growth economy with the batched sampler (``GrowthPPO``)."""
+
+    economy: GrowthConfig = field(default_factory=GrowthConfig)
+    batch_size: int = param(256, "B", "economies", AT_LEAST_ONE, "economies per iteration")
+    rollout_length: int = param(
+        32,
+        "T_r",
+        "periods",
+        AT_LEAST_ONE,
+        "periods per iteration; economies continue across iterations and restart at the "
+        "economy's horizon (truncation, bootstrapped from V)",
+    )
+    iterations: int = param(150, "", "iterations", AT_LEAST_ONE, "training iterations (at most)")
+    max_seconds: float = param(
+        math.inf, "", "s", _POSITIVE_OR_INF, "stop training after this much wall time"
+    )
+    seed: int = param(0, "", "", NONNEGATIVE, "seed of the economy, sampling and networks")
+    device: Literal["auto", "cpu", "cuda"] = param(
+        "cpu", "", "", None, "where rollouts and the learner run; auto = cuda if available"
+    )
+    num_epochs: int = param(4, "K", "passes", AT_LEAST_ONE, "PPO passes over each batch")
+    num_minibatches: int = param(4, "", "count", AT_LEAST_ONE, "minibatches per pass and type")
+    critic: Literal["independent", "centralized"] = param(
+        "independent",
+        "",
+        "",
+        None,
+        "value function on the agent's own observation, or also on the economy's global state",
+    )
+    eval_states: int = param(
+        2048, "", "states", AT_LEAST_ONE, "ergodic states (and paths) of the final evaluation"
+    )
+    planner: GaussianPPOParams = field(default_factory=GaussianPPOParams)
+    household: GaussianPPOParams = field(default_factory=GaussianPPOParams)
+    producer: GaussianPPOParams = field(
+        default_factory=lambda: GaussianPPOParams(reward_scale=0.01)
+    )
+
+    def ppo(self, agent_type: str) -> GaussianPPOParams:
+        """The PPO settings of one agent type."""
+        if agent_type not in GROWTH_AGENT_TYPES:
+            raise ValueError(
+                f"agent type must be one of {list(GROWTH_AGENT_TYPES)}; got {agent_type!r}"
+            )
+        return getattr(self, agent_type)
+
+    @property
+    def gamma(self) -> float:
+        """The RL discount γ = β of the economy."""
+        return self.economy.params.beta
+
+    @property
+    def resolved_device(self) -> str:
+        """``device`` with ``"auto"`` resolved to ``"cuda"`` when a GPU is visible."""
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    @classmethod
+    def preset(cls, name: str) -> GrowthTrainConfig:
+        """The run of a named economy (``GrowthConfig.preset`` names).
+
+        B = max(8, 256 // agents per economy) economies, so each rollout step holds about
+        256 agent rows; 150 iterations (about 50 s on 2 CPU cores for G1).
+        """
+        from rbc_env.growth import agent_counts
+
+        economy = GrowthConfig.preset(name)
+        agents = sum(agent_counts(economy).values())
+        return cls(economy=economy, batch_size=max(MIN_BATCH, ROWS_PER_STEP // agents))

@@ -1,0 +1,258 @@
+"""Train on a ground-truth economy and score the learned policy against the exact solution.
+
+``python -m trainers truth --economy g1`` runs ``run_truth``: it trains ``GrowthPPO`` on the
+economy (until ``iterations`` or ``max_seconds`` of training wall time), evaluates the
+deterministic policy with ``rbc_env.truth.metrics.evaluate`` (policy error over the ergodic
+set, consumption-equivalent welfare loss λ with a 95% confidence interval from common random
+numbers, Euler-equation errors, and for G6 markups against the competitive and Cournot
+benchmarks) and adds the cost (training seconds and environment steps, and the first
+training time at which λ < ``LAMBDA_TARGET`` when ``eval_every`` is set).
+
+Files, under ``runs/<name>/``: ``config.yaml`` (the ``GrowthTrainConfig``), ``metrics.csv``
+(one row per iteration), ``accuracy.json`` and ``accuracy.md`` (the row), ``checkpoint/`` (the
+final RLlib checkpoint) and ``plots/truth.png`` (the saving share over training against the
+truth).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainers.growth_config import GrowthTrainConfig
+
+__all__ = ["LAMBDA_TARGET", "TruthPaths", "format_rows", "run_truth"]
+
+LAMBDA_TARGET = 1e-3  # the spec's welfare-loss target: cost is measured to reach it
+
+
+@dataclass(frozen=True)
+class TruthPaths:
+    """Where a ground-truth run keeps its files."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        """The resolved ``GrowthTrainConfig``."""
+        return self.root / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        """One row per training iteration."""
+        return self.root / "metrics.csv"
+
+    @property
+    def accuracy_json(self) -> Path:
+        """The accuracy row (machine-readable)."""
+        return self.root / "accuracy.json"
+
+    @property
+    def accuracy_md(self) -> Path:
+        """The accuracy row (a Markdown table)."""
+        return self.root / "accuracy.md"
+
+    @property
+    def checkpoint(self) -> Path:
+        """The final RLlib checkpoint."""
+        return self.root / "checkpoint"
+
+    @property
+    def plot(self) -> Path:
+        """Saving share over training against the truth."""
+        return self.root / "plots" / "truth.png"
+
+
+def run_truth(
+    train_config: GrowthTrainConfig,
+    *,
+    paths: TruthPaths | None = None,
+    eval_every: int = 0,
+    on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate against the truth, and return the accuracy row.
+
+    Args:
+        train_config: the run.
+        paths: where to write the run's files (``None``: write nothing).
+        eval_every: evaluate λ every this many iterations (0: only at the end) to measure the
+            training time until λ < ``LAMBDA_TARGET``; evaluation time is not counted.
+        on_iteration: called with (iteration, metrics row) after each iteration.
+        label: the row's name (default: the economy).
+
+    Returns:
+        The row: ``rbc_env.truth.metrics.AccuracyRow.to_dict()`` plus ``label``, ``critic``,
+        ``train_s``, ``iterations``, ``env_steps``, ``agent_steps``, ``s_to_target``,
+        ``steps_to_target`` and ``device``.
+    """
+    from rbc_env.truth import metrics as truth_metrics
+    from trainers.rllib.growth import build_growth_config, module_policy
+    from trainers.run import MetricsFile, metrics_row
+
+    tc = train_config
+    if eval_every < 0:
+        raise ValueError(f"eval_every must be >= 0; got {eval_every}")
+    metrics = None
+    if paths is not None:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        tc.dump(paths.config)
+        metrics = MetricsFile(paths.metrics)
+    algo = build_growth_config(tc).build_algo()
+    econ = tc.economy
+    solution = _solution(econ)
+    policy = module_policy(algo.rollout_module, econ)
+    train_s = 0.0
+    env_steps = 0
+    s_to_target = steps_to_target = math.nan
+    history: list[dict[str, float]] = []
+    iteration = 0
+    try:
+        for iteration in range(1, tc.iterations + 1):
+            started = time.perf_counter()
+            row = metrics_row(algo.train())
+            train_s += time.perf_counter() - started
+            env_steps += tc.batch_size * tc.rollout_length
+            row["iteration"] = iteration
+            row["train_s"] = train_s
+            if eval_every:
+                row["truth/lambda"] = math.nan
+            if eval_every and iteration % eval_every == 0 and math.isnan(s_to_target):
+                quick = truth_metrics.evaluate(
+                    econ,
+                    policy,
+                    n_states=min(tc.eval_states, 512),
+                    seed=tc.seed + 1,
+                    solution=solution,
+                )
+                row["truth/lambda"] = quick.welfare_loss
+                if quick.welfare_loss < LAMBDA_TARGET:
+                    s_to_target, steps_to_target = train_s, env_steps
+            history.append(row)
+            if metrics is not None:
+                metrics.append(row)
+            if on_iteration is not None:
+                on_iteration(iteration, row)
+            if train_s >= tc.max_seconds:
+                break
+        result = truth_metrics.evaluate(
+            econ, policy, n_states=tc.eval_states, seed=tc.seed + 1, solution=solution
+        )
+        if paths is not None:
+            algo.save_to_path(str(paths.checkpoint.resolve()))
+    finally:
+        algo.stop()
+    out: dict[str, Any] = {"label": label or econ.economy, **result.to_dict()}
+    if math.isnan(s_to_target) and result.welfare_loss < LAMBDA_TARGET:
+        s_to_target, steps_to_target = train_s, env_steps
+    out.update(
+        critic=tc.critic,
+        train_s=train_s,
+        iterations=iteration,
+        env_steps=env_steps,
+        agent_steps=env_steps * sum(_counts(tc).values()),
+        s_to_target=s_to_target,
+        steps_to_target=steps_to_target,
+        device=tc.resolved_device,
+    )
+    if paths is not None:
+        paths.accuracy_json.write_text(json.dumps(out, indent=2, default=float) + "\n")
+        paths.accuracy_md.write_text(format_rows([out]) + "\n", encoding="utf-8")
+        _plot(history, econ.params, paths.plot, label or econ.economy)
+    return out
+
+
+def _solution(econ: Any) -> Any:
+    """The G3 solver's solution where the truth needs it (no closed form), else ``None``."""
+    if econ.params.is_closed_form:
+        return None
+    from rbc_env.truth import solve_growth
+
+    return solve_growth(econ.params)
+
+
+def _counts(tc: GrowthTrainConfig) -> dict[str, int]:
+    from rbc_env.growth import agent_counts
+
+    return agent_counts(tc.economy)
+
+
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("label", "economy", "{}"),
+    ("action", "action", "{}"),
+    ("constraint", "constraint", "{}"),
+    ("critic", "critic", "{}"),
+    ("saving_error_mean", "saving err mean (pp)", "pp"),
+    ("saving_error_max", "saving err max (pp)", "pp"),
+    ("hours_error_mean", "hours err mean (pp)", "pp"),
+    ("hours_error_max", "hours err max (pp)", "pp"),
+    ("welfare_loss", "λ", "{:.2e}"),
+    ("welfare_loss_low", "λ 95% low", "{:.2e}"),
+    ("welfare_loss_high", "λ 95% high", "{:.2e}"),
+    ("welfare_loss_restricted", "λ restricted", "{:.2e}"),
+    ("welfare_loss_full", "λ full info", "{:.2e}"),
+    ("euler_mean", "Euler log10 mean", "{:.2f}"),
+    ("euler_max", "Euler log10 max", "{:.2f}"),
+    ("markup_mean", "markup", "{:.3f}"),
+    ("markup_competitive", "markup comp.", "{:.3f}"),
+    ("markup_cournot", "markup Cournot", "{:.3f}"),
+    ("train_s", "train s", "{:.0f}"),
+    ("env_steps", "env steps", "{:.2e}"),
+    ("s_to_target", "s to λ<1e-3", "{:.0f}"),
+)
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of accuracy rows (columns a row lacks, or that are NaN, print as -)."""
+    present = [c for c in COLUMNS if any(_has(r.get(c[0])) for r in rows)]
+    head = "| " + " | ".join(c[1] for c in present) + " |"
+    rule = "|" + "|".join("---" if c[2] == "{}" else "---:" for c in present) + "|"
+    lines = [head, rule]
+    for r in rows:
+        cells = [_cell(r.get(key), fmt) for key, _, fmt in present]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _has(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return True
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if not _has(value):
+        return "-"
+    if fmt == "pp":
+        return f"{100.0 * float(value):.2f}"
+    return fmt.format(value)
+
+
+def _plot(history: list[dict[str, float]], econ_params: Any, out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    its = [r["iteration"] for r in history]
+    shares = [r.get("econ/saving_share_mean", math.nan) for r in history]
+    ax.plot(its, shares, label="saving share (sampled actions)")
+    if econ_params.is_closed_form:
+        truth = econ_params.alpha * econ_params.beta
+        ax.axhline(truth, color="k", ls="--", label="truth (αβ)")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("saving share of cash on hand")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
