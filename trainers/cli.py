@@ -1,4 +1,7 @@
-"""Command line: ``python -m trainers train|sweep|truth --config cpu_small --set key=value ...``.
+"""Command line: ``python -m trainers train|sweep|truth|best-response ...``.
+
+``train --config cpu_small --set key=value`` trains the RBC economy; ``best-response RUN_DIR``
+checks a trained run's ε-meta-equilibrium (``trainers.best_response``).
 
 ``truth --economy g1`` trains on a ground-truth economy of the growth family and prints its
 accuracy row (``trainers.truth``); its ``--set`` keys are ``GrowthTrainConfig`` fields
@@ -22,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from trainers.config import TrainConfig
+from trainers.config import AGENT_TYPES, TrainConfig
 from trainers.growth_config import GrowthTrainConfig
 
 PRESETS = {
@@ -105,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     truth.add_argument("--no-progress", action="store_true", help="no progress bar")
     truth.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+
+    br = sub.add_parser(
+        "best-response",
+        help="ε-meta-equilibrium check of a training run: each type deviates alone",
+    )
+    br.add_argument("run_dir", help="a run folder of `train` (runs/<name>)")
+    br.add_argument(
+        "--types", default=",".join(AGENT_TYPES), help="comma-separated agent types to test"
+    )
+    br.add_argument("--iterations", type=int, default=20, help="best-response iterations per type")
+    br.add_argument("--episodes", type=int, default=256, help="evaluation episodes (before, after)")
+    br.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")
     return parser
 
 
@@ -166,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "best-response":
+        return best_response_command(args, parser)
     if args.command == "truth":
         try:
             growth_config = resolve_growth_config(
@@ -254,6 +271,46 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
     table = summary_table(rows)
     paths.summary.write_text(table + "\n", encoding="utf-8")
     print(f"run folder: {paths.root}  (metrics.csv, checkpoints/, plots/training.png)")
+    print(table)
+    return 0
+
+
+def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``best-response``: write RUN_DIR/best_response.{json,md}; print the table last."""
+    import json
+
+    import ray
+
+    from trainers.best_response import format_best_responses, load_run, run_best_response
+
+    types = [t.strip() for t in args.types.split(",") if t.strip()]
+    try:
+        bad = [t for t in types if t not in AGENT_TYPES]
+        if bad or not types:
+            raise ValueError(f"--types must be among {list(AGENT_TYPES)}; got {args.types!r}")
+        if args.iterations < 0:
+            raise ValueError(f"--iterations must be >= 0; got {args.iterations}")
+        if args.episodes < 2:
+            raise ValueError(f"--episodes must be >= 2; got {args.episodes}")
+        load_run(args.run_dir)  # clear errors before Ray starts
+    except ValueError as err:
+        parser.error(str(err))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    results = run_best_response(
+        args.run_dir,
+        types=types,
+        iterations=args.iterations,
+        episodes=args.episodes,
+        seed=args.seed,
+    )
+    table = format_best_responses(results)
+    root = Path(args.run_dir)
+    rows = [r.to_dict() for r in results]
+    (root / "best_response.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (root / "best_response.md").write_text(table + "\n", encoding="utf-8")
+    print(f"written: {root / 'best_response.md'}, {root / 'best_response.json'}")
     print(table)
     return 0
 

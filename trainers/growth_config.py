@@ -60,7 +60,7 @@ class GaussianPPOParams(Params):
     vf_loss_coeff: float = param(0.5, "c_V", "1", NONNEGATIVE, "weight of the value loss")
     entropy_coeff: float = param(0.0, "c_H", "1", NONNEGATIVE, "weight of the entropy bonus")
     init_log_std: float = param(
-        -1.0, "log σ_0", "log raw units", _LOG_STD, "initial log standard deviation"
+        0.0, "log σ_0", "log raw units", _LOG_STD, "initial log standard deviation"
     )
 
 
@@ -86,7 +86,7 @@ class GrowthTrainConfig(Params):
     device: Literal["auto", "cpu", "cuda"] = param(
         "cpu", "", "", None, "where rollouts and the learner run; auto = cuda if available"
     )
-    num_epochs: int = param(4, "K", "passes", AT_LEAST_ONE, "PPO passes over each batch")
+    num_epochs: int = param(6, "K", "passes", AT_LEAST_ONE, "PPO passes over each batch")
     num_minibatches: int = param(4, "", "count", AT_LEAST_ONE, "minibatches per pass and type")
     critic: Literal["independent", "centralized"] = param(
         "independent",

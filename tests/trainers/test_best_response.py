@@ -1,0 +1,141 @@
+"""Best response: the procedure on a game with a known answer, and on a trained RBC run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainers.best_response import Estimate, best_response, load_run
+from trainers.cli import main
+
+# A monopolist with linear demand q = A - B p and unit cost C: profit π(p) = (p - C)(A - B p),
+# maximized at p* = (A + B C) / (2 B) with π* = (A - B C)² / (4 B). Its policy is a Gaussian
+# price N(μ, S²), so E π = π(μ) - B S²: a best response gains π(p*) - π(μ0) exactly.
+A, B, C, S = 10.0, 1.0, 2.0, 0.3
+P_STAR = (A + B * C) / (2 * B)
+
+
+def _profit(p: torch.Tensor) -> torch.Tensor:
+    return (p - C) * (A - B * p)
+
+
+class _Monopolist:
+    """REINFORCE on the mean price, with a baseline; seeded generator."""
+
+    def __init__(self, mu: float, seed: int) -> None:
+        self.mu = mu
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def evaluate(self) -> torch.Tensor:
+        p = self.mu + S * torch.randn(4000, generator=self.gen, dtype=torch.float64)
+        return _profit(p)
+
+    def improve(self, _i: int) -> None:
+        noise = torch.randn(4000, generator=self.gen, dtype=torch.float64)
+        gain = _profit(self.mu + S * noise)
+        grad = float(((gain - gain.mean()) * noise / S).mean())  # ∂E π / ∂μ estimate
+        self.mu += 0.2 * grad
+
+
+def test_best_response_finds_the_known_gain() -> None:
+    mu0 = 4.0
+    agent = _Monopolist(mu0, seed=0)
+    result = best_response(
+        agent.evaluate, agent.improve, 60, agent_type="firm", training_improvement=2.0
+    )
+    known = float(_profit(torch.tensor(P_STAR)) - _profit(torch.tensor(mu0)))  # = 4.0
+    assert known == pytest.approx(4.0)
+    assert result.epsilon_low <= known <= result.epsilon_high
+    assert result.epsilon_high - result.epsilon_low < 0.5  # the interval is informative
+    assert result.relative == pytest.approx(result.epsilon / 2.0)
+    assert abs(agent.mu - P_STAR) < 0.05
+
+
+def test_a_best_response_already_gets_zero_epsilon() -> None:
+    agent = _Monopolist(P_STAR, seed=1)
+    result = best_response(agent.evaluate, agent.improve, 20)
+    assert result.epsilon_low <= 0.0 <= result.epsilon_high
+    assert math.isnan(result.relative)  # no training improvement given
+
+
+def test_estimate_and_procedure_reject_bad_input() -> None:
+    est = Estimate.of([1.0, 2.0, 3.0])
+    assert est.mean == 2.0 and est.low < 2.0 < est.high and est.n == 3
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        Estimate.of([1.0])
+    with pytest.raises(ValueError, match="finite"):
+        Estimate.of([1.0, float("nan")])
+    with pytest.raises(ValueError, match="iterations must be"):
+        best_response(lambda: torch.zeros(3), lambda i: None, -1)
+
+
+def test_bad_run_folders_get_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        load_run(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no config.yaml"):
+        load_run(tmp_path / "empty")
+    from trainers.config import TrainConfig
+    from trainers.growth_config import GrowthTrainConfig
+
+    (tmp_path / "nockpt").mkdir()
+    TrainConfig.cpu_small().dump(tmp_path / "nockpt" / "config.yaml")
+    with pytest.raises(ValueError, match="no checkpoints"):
+        load_run(tmp_path / "nockpt")
+    (tmp_path / "truth").mkdir()
+    GrowthTrainConfig.preset("g1").dump(tmp_path / "truth" / "config.yaml")
+    with pytest.raises(ValueError, match="not an RBC TrainConfig"):
+        load_run(tmp_path / "truth")
+    # The CLI turns them into a usage error (exit 2), not a traceback.
+    with pytest.raises(SystemExit) as err:
+        main(["best-response", str(tmp_path / "nockpt")])
+    assert err.value.code == 2
+    assert "no checkpoints" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tiny = ["--set", "economy.n_consumers=4", "--set", "economy.n_firms=2"]
+    tiny += ["--set", "batch_size=4", "--set", "iterations=2"]
+    args = ["train", "--config", "cpu_small", *tiny, "--runs-dir", str(tmp_path)]
+    assert main([*args, "--name", "r", "--no-progress", "--checkpoint-every", "1"]) == 0
+    run = tmp_path / "r"
+    argv = ["best-response", str(run), "--types", "consumer,firm", "--iterations", "1"]
+    assert main([*argv, "--episodes", "8"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("| firm |")  # the table is printed last
+    rows = json.loads((run / "best_response.json").read_text())
+    assert [r["agent_type"] for r in rows] == ["consumer", "firm"]
+    for r in rows:
+        assert r["before_n"] == 8 and r["iterations"] == 1
+        assert r["epsilon_low"] <= r["epsilon"] <= r["epsilon_high"]
+        assert math.isfinite(r["training_improvement"])
+
+    # Only the deviating type's weights move during a best-response iteration.
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    from trainers.best_response import prepare_deviation
+
+    _, checkpoint = load_run(run)
+    algo = Algorithm.from_checkpoint(str(checkpoint))
+    try:
+        prepare_deviation(algo, "firm")
+        before = _weights(algo)
+        algo.train()
+        after = _weights(algo)
+    finally:
+        algo.stop()
+    changed = {m for m in before if not torch.equal(before[m], after[m])}
+    assert changed == {"firm"}
+
+
+def _weights(algo) -> dict[str, torch.Tensor]:
+    state = algo.learner_group.get_state(components="learner/rl_module")["learner"]["rl_module"]
+    return {
+        mid: torch.cat([torch.as_tensor(v).flatten().double() for v in sd.values()])
+        for mid, sd in state.items()
+    }

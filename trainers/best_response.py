@@ -1,0 +1,322 @@
+"""Best response and the ε-meta-equilibrium check (spec section 10).
+
+For a learned profile (π_c, π_f, π_g) and an agent type k, the meta-game best response asks
+how much type k's mean per-step reward J_k can still rise when k alone keeps training while
+the other two types stay frozen:
+
+    ε_k = J_k(π'_k, π_-k) - J_k(π),
+
+a lower bound on the true ε, since training only approximates the maximum. Relative ε is
+ε_k / (J_k at the end of training - J_k at its start), the paper's Table 3 normalization.
+
+The procedure itself is framework-free (``best_response``): estimate J before, improve, estimate
+J after, each as a mean over independent evaluation episodes with a 95% confidence interval.
+``run_best_response`` applies it to a training run folder: it restores the run's last
+checkpoint once per type, evaluates the profile on the batched core (θ factor 1, no action
+masks, stochastic policies, as in the reference procedure), trains only type k with the run's
+own PPO settings (``policies_to_train=[k]``), and evaluates again with the same seed.
+
+Not built yet (see the issue): the vanilla-PG variant, the single-agent deviation module,
+the periodic callback, the fixed-tax government baselines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainers.config import AGENT_TYPES, TrainConfig
+from trainers.run import RunPaths, read_metrics
+
+__all__ = [
+    "BestResponse",
+    "Estimate",
+    "best_response",
+    "evaluate_profile",
+    "format_best_responses",
+    "load_run",
+    "prepare_deviation",
+    "run_best_response",
+    "training_improvement",
+]
+
+Z_95 = 1.959963984540054  # two-sided 95% normal quantile
+IMPROVEMENT_WINDOW = 5  # iterations averaged at each end of training for J_start and J_end
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over independent samples with its 95% confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def standard_error(self) -> float:
+        """(high - low) / (2 z)."""
+        return (self.high - self.low) / (2.0 * Z_95)
+
+    @classmethod
+    def of(cls, samples: torch.Tensor | Sequence[float]) -> Estimate:
+        """Mean ± z · sd / sqrt(n) of at least two finite samples."""
+        x = torch.as_tensor(samples, dtype=torch.float64).flatten()
+        if x.numel() < 2:
+            raise ValueError(f"an estimate needs at least 2 samples; got {x.numel()}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("samples must be finite; got NaN or inf")
+        mean = float(x.mean())
+        half = Z_95 * float(x.std(unbiased=True)) / math.sqrt(x.numel())
+        return cls(mean, mean - half, mean + half, int(x.numel()))
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """The best-response result of one agent type.
+
+    Attributes:
+        agent_type: the deviating type.
+        before: J_k of the learned profile.
+        after: J_k after k alone trained ``iterations`` more iterations.
+        epsilon: after - before (reward units of the type, per agent and step).
+        epsilon_low: lower end of its 95% interval (independent samples).
+        epsilon_high: upper end.
+        training_improvement: J_k(end of training) - J_k(start) (NaN when unknown).
+        relative: epsilon / training_improvement (NaN when unknown or zero).
+        iterations: best-response iterations.
+    """
+
+    agent_type: str
+    before: Estimate
+    after: Estimate
+    epsilon: float
+    epsilon_low: float
+    epsilon_high: float
+    training_improvement: float
+    relative: float
+    iterations: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict for tables and JSON."""
+        d = asdict(self)
+        for key in ("before", "after"):
+            est = d.pop(key)
+            for name, value in est.items():
+                d[f"{key}_{name}"] = value
+        return d
+
+
+def best_response(
+    evaluate: Callable[[], torch.Tensor],
+    improve: Callable[[int], None],
+    iterations: int,
+    *,
+    agent_type: str = "",
+    training_improvement: float = math.nan,
+) -> BestResponse:
+    """The framework-free procedure: estimate, improve, estimate again.
+
+    Args:
+        evaluate: returns independent samples of J_k under the current profile (e.g. one per
+            evaluation episode).
+        improve: ``improve(i)`` runs best-response iteration i (only type k changes).
+        iterations: best-response iterations (>= 0).
+        agent_type: label of the deviating type.
+        training_improvement: J_k(end) - J_k(start) of the original training, for relative ε.
+
+    Returns:
+        A ``BestResponse``; its ε interval is mean difference ± z · sqrt(se_before² +
+        se_after²).
+    """
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+        raise ValueError(f"iterations must be an integer in [0, inf); got {iterations!r}")
+    before = Estimate.of(evaluate())
+    for i in range(iterations):
+        improve(i)
+    after = Estimate.of(evaluate())
+    eps = after.mean - before.mean
+    half = Z_95 * math.hypot(before.standard_error, after.standard_error)
+    ok = math.isfinite(training_improvement) and training_improvement != 0.0
+    return BestResponse(
+        agent_type=agent_type,
+        before=before,
+        after=after,
+        epsilon=eps,
+        epsilon_low=eps - half,
+        epsilon_high=eps + half,
+        training_improvement=training_improvement,
+        relative=eps / training_improvement if ok else math.nan,
+        iterations=iterations,
+    )
+
+
+# ---- the RLlib adapter ---------------------------------------------------------------------
+def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
+    """The run's ``TrainConfig`` and its newest checkpoint.
+
+    Raises:
+        ValueError: when the folder, its config or its checkpoints are missing, or the folder
+            is not an RBC training run (e.g. a ground-truth run).
+    """
+    paths = RunPaths(Path(run_dir))
+    if not paths.root.is_dir():
+        raise ValueError(f"run folder {paths.root} does not exist")
+    if not paths.config.exists():
+        raise ValueError(f"{paths.root} has no config.yaml: not a run folder of `trainers train`")
+    try:
+        config = TrainConfig.load(paths.config)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{paths.config} is not an RBC TrainConfig (a ground-truth run?): {err}"
+        ) from err
+    latest = paths.latest_checkpoint()
+    if latest is None:
+        raise ValueError(
+            f"{paths.root} has no checkpoints; train with --checkpoint-every N so that "
+            "checkpoints/iter_* exist"
+        )
+    return config, latest[1]
+
+
+def training_improvement(run_dir: str | Path, agent_type: str) -> float:
+    """J_k(end) - J_k(start) from the run's metrics.csv (means of the first and last rows)."""
+    path = RunPaths(Path(run_dir)).metrics
+    if not path.exists():
+        return math.nan
+    key = f"reward/{agent_type}_mean"
+    values = [float(r[key]) for r in read_metrics(path) if r.get(key) not in (None, "")]
+    if len(values) < 2:
+        return math.nan
+    k = max(1, min(IMPROVEMENT_WINDOW, len(values) // 2))
+    return sum(values[-k:]) / k - sum(values[:k]) / k
+
+
+@torch.no_grad()
+def evaluate_profile(algo: Any, *, episodes: int, seed: int) -> dict[str, torch.Tensor]:
+    """Per-episode mean per-step reward of each type, on the batched core.
+
+    The economy runs with θ factor 1 and no action masks (spec section 10); every type acts
+    with its current stochastic policy, drawn from the economy's generator seeded by ``seed``.
+
+    Args:
+        algo: a ``BatchedPPO``.
+        episodes: evaluation episodes (economies), >= 2.
+        seed: seed of the evaluation economy.
+
+    Returns:
+        ``{type: [episodes] float64}``.
+    """
+    from ray.rllib.core.columns import Columns
+
+    from rbc_env import BatchedEconomy
+    from rbc_env.core import action_nvec, has_agent_axis
+    from trainers.rllib.batched import sample_multi_discrete
+    from trainers.rllib.modules import MASK_KEY, OBS_KEY
+
+    if episodes < 2:
+        raise ValueError(f"episodes must be >= 2; got {episodes}")
+    tc: TrainConfig = algo.train_config
+    algo._sync_rollout_module()
+    econ = BatchedEconomy(tc.economy, episodes, device=algo.device, seed=seed, validate=False)
+    nvec = action_nvec(tc.economy)
+    obs = econ.reset()
+    sums = {t: torch.zeros(episodes, dtype=torch.float64, device=algo.device) for t in AGENT_TYPES}
+    for _ in range(tc.economy.horizon):
+        actions = {}
+        for t in AGENT_TYPES:
+            x = obs[t].flatten(0, 1).float() if has_agent_axis(t) else obs[t].float()
+            module = algo.rollout_module[t]
+            inp: Any = x
+            if module.masked:
+                inp = {OBS_KEY: x, MASK_KEY: torch.ones(x.shape[0], sum(nvec[t]), device=x.device)}
+            logits = module.forward_inference({Columns.OBS: inp})[Columns.ACTION_DIST_INPUTS]
+            a, _ = sample_multi_discrete(logits, nvec[t], econ.generator)
+            actions[t] = a.reshape(episodes, -1, a.shape[-1]) if has_agent_axis(t) else a
+        out = econ.step(actions)
+        for t in AGENT_TYPES:
+            r = out.rewards[t].double()
+            sums[t] += r.mean(-1) if has_agent_axis(t) else r
+        obs = out.obs
+    return {t: (s / tc.economy.horizon).cpu() for t, s in sums.items()}
+
+
+def prepare_deviation(algo: Any, agent_type: str) -> None:
+    """Let only ``agent_type`` train from now on (the others stay frozen).
+
+    Moves the curriculum past every type's training start (so the curriculum allows
+    ``agent_type`` to train) and sets ``policies_to_train=[agent_type]`` on the learners.
+    RLlib's frozen algorithm config keeps the old list, so re-apply after a restore.
+    """
+    config: TrainConfig = algo.train_config
+    start = max(config.curriculum.of(k).train_start for k in AGENT_TYPES)
+    algo.curriculum_iteration = max(algo.curriculum_iteration, start)
+    algo.learner_group.foreach_learner(
+        lambda learner: learner.config.multi_agent(policies_to_train=[agent_type])
+    )
+
+
+def run_best_response(
+    run_dir: str | Path,
+    *,
+    types: Sequence[str] = AGENT_TYPES,
+    iterations: int = 20,
+    episodes: int = 256,
+    seed: int = 0,
+) -> list[BestResponse]:
+    """Best response of each type from the run's newest checkpoint (see the module docstring).
+
+    Each type starts from the same restored profile; J before and after are estimated on
+    ``episodes`` evaluation episodes with the same seed.
+    """
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    bad = [t for t in types if t not in AGENT_TYPES]
+    if bad or not types:
+        raise ValueError(f"types must be a non-empty subset of {list(AGENT_TYPES)}; got {types}")
+    config, checkpoint = load_run(run_dir)
+    results = []
+    for t in types:
+        algo = Algorithm.from_checkpoint(str(checkpoint.resolve()))
+        try:
+            if algo.train_config.economy != config.economy:
+                raise ValueError(
+                    f"checkpoint {checkpoint} holds another economy than {run_dir}/config.yaml"
+                )
+            prepare_deviation(algo, t)
+
+            def evaluate(a: Any = algo, k: str = t) -> torch.Tensor:
+                return evaluate_profile(a, episodes=episodes, seed=seed)[k]
+
+            results.append(
+                best_response(
+                    evaluate,
+                    lambda _i, a=algo: a.train(),
+                    iterations,
+                    agent_type=t,
+                    training_improvement=training_improvement(run_dir, t),
+                )
+            )
+        finally:
+            algo.stop()
+    return results
+
+
+def format_best_responses(results: Sequence[BestResponse]) -> str:
+    """A Markdown table of best-response results."""
+    lines = [
+        "| type | J before | J after | ε | ε 95% CI | training gain | relative ε | BR iters |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.agent_type} | {r.before.mean:.4g} | {r.after.mean:.4g} | {r.epsilon:.3g} | "
+            f"[{r.epsilon_low:.3g}, {r.epsilon_high:.3g}] | {r.training_improvement:.4g} | "
+            f"{r.relative:.3g} | {r.iterations} |"
+        )
+    return "\n".join(lines)
