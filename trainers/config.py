@@ -106,6 +106,13 @@ class TrainConfig(Params):
     bootstrap_truncated: bool = param(
         True, "", "", None, "bootstrap episode ends from V(s_T); False: from zero"
     )
+    critic: Literal["independent", "centralized"] = param(
+        "independent",
+        "",
+        "",
+        None,
+        "value network on the agent's observation, or also on the government's (global) one",
+    )
     env_runner: EnvRunnerParams = field(default_factory=EnvRunnerParams)
     consumer: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=5.0))
     firm: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=30000.0))

@@ -198,3 +198,58 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
     for k in after_a:
         torch.testing.assert_close(after_a[k], after_c[k], rtol=0, atol=0)
         torch.testing.assert_close(after_a[k], after_b[k], rtol=0, atol=0)
+
+
+# ---- the centralized critic on the RBC economy -------------------------------------------------
+def test_rbc_central_critic_reads_the_global_state_and_only_it() -> None:
+    from rbc_env.core import observation_specs
+    from trainers.config import TrainConfig
+    from trainers.rllib.algo import module_spaces
+    from trainers.rllib.modules import GLOBAL_KEY, CentralCriticPPOTorchRLModule
+
+    tc = TrainConfig.cpu_small().override({"economy.n_consumers": 4, "economy.n_firms": 2})
+    obs_space, act_space = module_spaces(tc.economy)["consumer"]
+    g_dim = observation_specs(tc.economy)["government"].shape[0]
+    torch.manual_seed(0)
+    module = CentralCriticPPOTorchRLModule(
+        observation_space=obs_space,
+        action_space=act_space,
+        model_config={"fcnet_hiddens": [16], "vf_share_layers": True, "global_dim": g_dim},
+    )
+    x = torch.randn(3, obs_space.shape[0])
+    g = torch.randn(3, g_dim)
+    logits = module.forward_train({Columns.OBS: x, GLOBAL_KEY: g})[Columns.ACTION_DIST_INPUTS]
+    logits2 = module.forward_train({Columns.OBS: x, GLOBAL_KEY: g + 1})[Columns.ACTION_DIST_INPUTS]
+    torch.testing.assert_close(logits, logits2)  # the policy never reads g
+    v = module.compute_values({Columns.OBS: x, GLOBAL_KEY: g})
+    assert v.shape == (3,)
+    assert not torch.equal(v, module.compute_values({Columns.OBS: x, GLOBAL_KEY: g + 1}))
+    with pytest.raises(ValueError, match="global_state"):
+        module.compute_values({Columns.OBS: x})
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_rbc_central_critic_trains_and_restores(tmp_path: Path) -> None:
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    from trainers.config import TrainConfig
+    from trainers.rllib import build_config
+
+    tc = TrainConfig.cpu_small().override(
+        {"economy.n_consumers": 4, "economy.n_firms": 2, "batch_size": 4, "critic": "centralized"}
+    )
+    algo = build_config(tc).build_algo()
+    try:
+        result = algo.train()
+        assert math.isfinite(result["learners"]["consumer"]["vf_loss"])
+        algo.save_to_path(str(tmp_path / "ckpt"))
+    finally:
+        algo.stop()
+    restored = Algorithm.from_checkpoint(str(tmp_path / "ckpt"))
+    try:
+        assert type(restored.rollout_module["firm"]).__name__ == "CentralCriticPPOTorchRLModule"
+        restored.train()
+    finally:
+        restored.stop()
+    with pytest.raises(NotImplementedError, match="batched sampler only"):
+        build_config(tc.override({"sampler": "env_runner"}))

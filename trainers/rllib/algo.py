@@ -40,7 +40,12 @@ from trainers.config import TrainConfig
 from trainers.curriculum import masked_types
 from trainers.rllib.batched import BatchedPPOConfig
 from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
-from trainers.rllib.modules import MASK_KEY, OBS_KEY, MaskedPPOTorchRLModule
+from trainers.rllib.modules import (
+    MASK_KEY,
+    OBS_KEY,
+    CentralCriticPPOTorchRLModule,
+    MaskedPPOTorchRLModule,
+)
 
 __all__ = [
     "SpacesOnlyEnv",
@@ -143,17 +148,23 @@ def _shared_settings(
     """What both samplers share: modules, mapping, per-type overrides, learner, PPO settings."""
     specs = {}
     overrides = {}
+    global_dim = observation_specs(tc.economy)["government"].shape[0]
     for t in AGENT_TYPES:
         ppo = tc.ppo(t)
+        model_config: dict[str, Any] = {
+            "fcnet_hiddens": list(ppo.hidden_sizes),
+            "fcnet_activation": "relu",
+            "vf_share_layers": ppo.shared_trunk,
+        }
+        module_class: type = MaskedPPOTorchRLModule
+        if tc.critic == "centralized":
+            module_class = CentralCriticPPOTorchRLModule
+            model_config["global_dim"] = global_dim
         specs[t] = RLModuleSpec(
-            module_class=MaskedPPOTorchRLModule,
+            module_class=module_class,
             observation_space=spaces[t][0],
             action_space=spaces[t][1],
-            model_config={
-                "fcnet_hiddens": list(ppo.hidden_sizes),
-                "fcnet_activation": "relu",
-                "vf_share_layers": ppo.shared_trunk,
-            },
+            model_config=model_config,
         )
         overrides[t] = BatchedPPOConfig.overrides(
             lr=ppo.lr,
@@ -205,6 +216,11 @@ def _env_runner_sampler(
     """The env-runner sampler's own settings: env, EnvRunners, callbacks, learner pieces."""
     from trainers.rllib import env_runner as er  # imports algo.module_spaces
 
+    if tc.critic != "independent":
+        raise NotImplementedError(
+            "TrainConfig.critic='centralized' is implemented by the batched sampler only; "
+            "use sampler='batched'"
+        )
     parity = tc.economy.parity
     for name, supported in (
         ("sampling", "independent"),

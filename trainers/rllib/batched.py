@@ -25,6 +25,10 @@ seeded by (seed, env steps), and the checkpoint carries the generator state and 
 iteration, so a run resumed from a checkpoint repeats the uninterrupted run's next iterations
 (bit-identical on the CPU; tested).
 
+Centralized critic (``TrainConfig.critic="centralized"``): every row also carries the
+government's observation (the economy's aggregate state) in the ``global_state`` column, which
+only the value network reads (``trainers.rllib.modules.CentralCriticPPOTorchRLModule``).
+
 Reference parity (``RBCConfig.parity``, spec 13): ``returns="reference"`` uses the reference code's
 G_t = r_t + γ Σ_{k>t} r_k with no bootstrap (A = G - V); ``sampling="fixed_quantile"`` and
 ``value_loss="reference"`` are not implemented and raise at construction.
@@ -61,7 +65,7 @@ from rbc_env import BatchedEconomy
 from rbc_env.core import AGENT_TYPES, action_nvec, has_agent_axis
 from trainers.config import TrainConfig
 from trainers.curriculum import CurriculumStage, stage
-from trainers.rllib.modules import MASK_KEY, OBS_KEY, padded_log_probs
+from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY, padded_log_probs
 
 __all__ = [
     "BatchedPPO",
@@ -299,6 +303,14 @@ class BatchedPPO(PPO):
         state = self.learner_group.get_state(components="learner/rl_module")
         self.rollout_module.set_state(state["learner"]["rl_module"])
 
+    def _global_rows(self, obs: dict[str, torch.Tensor], agent_type: str) -> torch.Tensor | None:
+        """The centralized critic's input: the government's observation, one row per agent."""
+        if self.train_config.critic != "centralized":
+            return None
+        g = obs["government"].float()  # [B, G]: the economy's aggregate state
+        n = obs[agent_type].shape[1] if has_agent_axis(agent_type) else 1
+        return g.repeat_interleave(n, 0) if n > 1 else g
+
     def _module_input(self, agent_type: str, obs: torch.Tensor, mask: torch.Tensor) -> Any:
         if self.rollout_module[agent_type].masked:
             return {OBS_KEY: obs, MASK_KEY: mask.expand(obs.shape[0], -1)}
@@ -321,6 +333,9 @@ class BatchedPPO(PPO):
                 x = _rows(obs[t]).float()
                 module = self.rollout_module[t]
                 inp = {Columns.OBS: self._module_input(t, x, current.masks[t])}
+                g = self._global_rows(obs, t)
+                if g is not None:
+                    inp[GLOBAL_KEY] = g
                 out = module.forward_train(inp)
                 logits = out[Columns.ACTION_DIST_INPUTS]
                 values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
@@ -329,6 +344,10 @@ class BatchedPPO(PPO):
                 if buf is None:
                     buf = buffers[t] = _allocate(horizon, x, a, logits)
                 buf["obs"][step] = x
+                if g is not None:
+                    if "global" not in buf:
+                        buf["global"] = g.new_empty((horizon, *g.shape))
+                    buf["global"][step] = g
                 buf["actions"][step] = a
                 buf["logp"][step] = logp
                 buf["logits"][step] = logits
@@ -344,6 +363,9 @@ class BatchedPPO(PPO):
             if bootstrap:
                 x = _rows(obs[t]).float()
                 inp = {Columns.OBS: self._module_input(t, x, current.masks[t])}
+                g = self._global_rows(obs, t)
+                if g is not None:
+                    inp[GLOBAL_KEY] = g
                 buffers[t]["values"][horizon] = self.rollout_module[t].compute_values(inp)
             else:
                 buffers[t]["values"][horizon] = 0.0
@@ -373,8 +395,12 @@ class BatchedPPO(PPO):
             obs = buf["obs"].flatten(0, 1)
             n_rows = obs.shape[0]
             mask = current.masks[t].expand(n_rows, -1)
+            columns = {}
+            if "global" in buf:
+                columns[GLOBAL_KEY] = buf["global"].flatten(0, 1)
             policy_batches[t] = SampleBatch(
                 {
+                    **columns,
                     Columns.OBS: self._module_input(t, obs, mask),
                     Columns.ACTIONS: buf["actions"].flatten(0, 1),
                     Columns.ACTION_LOGP: buf["logp"].flatten(0, 1),

@@ -38,7 +38,9 @@ from ray.rllib.core.distribution.distribution import Distribution
 from ray.rllib.core.distribution.torch.torch_distribution import TorchDeterministic
 
 __all__ = [
+    "GLOBAL_KEY",
     "MASK_KEY",
+    "CentralCriticPPOTorchRLModule",
     "OBS_KEY",
     "FactorizedCategorical",
     "MaskedPPOTorchRLModule",
@@ -49,6 +51,7 @@ __all__ = [
 
 OBS_KEY = "observation"
 MASK_KEY = "action_mask"
+GLOBAL_KEY = "global_state"  # batch column of the centralized critic's extra input
 
 
 def apply_mask(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -148,6 +151,39 @@ class MaskedPPOTorchRLModule(DefaultPPOTorchRLModule):
         """Value estimates V(s) (the mask does not enter the value)."""
         inner, _ = split_obs(batch)
         return super().compute_values(inner, embeddings=embeddings)
+
+
+class CentralCriticPPOTorchRLModule(MaskedPPOTorchRLModule):
+    """``MaskedPPOTorchRLModule`` whose value network also reads the economy's global state.
+
+    The policy is unchanged (own observation, masks). The value is an MLP (the module's
+    ``fcnet_hiddens``, ReLU) on ``[own observation, batch["global_state"]]``; the default
+    critic's own value head is unused. ``model_config["global_dim"]`` is the global width.
+    """
+
+    def setup(self) -> None:
+        """Build the default networks, then the centralized value MLP."""
+        super().setup()
+        if self.inference_only:
+            return
+        inner = self._full_observation_space
+        if isinstance(inner, gym.spaces.Dict):
+            inner = inner[OBS_KEY]
+        width = int(inner.shape[0]) + int(self.model_config["global_dim"])
+        hidden = list(self.model_config.get("fcnet_hiddens", [128, 128]))
+        layers: list[torch.nn.Module] = []
+        for a, b in zip([width, *hidden[:-1]], hidden, strict=True):
+            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        layers.append(torch.nn.Linear(hidden[-1] if hidden else width, 1))
+        self.central_vf = torch.nn.Sequential(*layers)
+
+    def compute_values(self, batch: dict[str, Any], embeddings: Any | None = None) -> Any:
+        """V(o, g) from the own observation o and the global state g."""
+        inner, _ = split_obs(batch)
+        if GLOBAL_KEY not in batch:
+            raise ValueError(f"a centralized critic needs the batch column {GLOBAL_KEY!r}")
+        x = torch.cat([inner[Columns.OBS], batch[GLOBAL_KEY]], -1)
+        return self.central_vf(x).squeeze(-1)
 
 
 def _masked(out: dict[str, Any], mask: torch.Tensor | None) -> dict[str, Any]:
