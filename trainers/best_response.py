@@ -16,8 +16,11 @@ checkpoint once per type, evaluates the profile on the batched core (θ factor 1
 masks, stochastic policies, as in the reference procedure), trains only type k with the run's
 own PPO settings (``policies_to_train=[k]``), and evaluates again with the same seed.
 
-Not built yet (see the issue): the vanilla-PG variant, the single-agent deviation module,
-the periodic callback, the fixed-tax government baselines.
+``run_fixed_taxes`` evaluates the same consumers and firms under fixed tax rates instead of the
+learned government (spec 11.3), so "learned taxes vs the best fixed taxes" is one table.
+
+Not built yet (see the issue): the vanilla-PG variant, the single-agent deviation module and
+the periodic callback.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ __all__ = [
     "format_best_responses",
     "load_run",
     "prepare_deviation",
+    "run_fixed_taxes",
+    "tax_index",
+    "TaxPolicyResult",
+    "format_tax_policies",
     "run_best_response",
     "training_improvement",
 ]
@@ -198,7 +205,9 @@ def training_improvement(run_dir: str | Path, agent_type: str) -> float:
 
 
 @torch.no_grad()
-def evaluate_profile(algo: Any, *, episodes: int, seed: int) -> dict[str, torch.Tensor]:
+def evaluate_profile(
+    algo: Any, *, episodes: int, seed: int, government_action: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
     """Per-episode mean per-step reward of each type, on the batched core.
 
     The economy runs with θ factor 1 and no action masks (spec section 10); every type acts
@@ -208,9 +217,11 @@ def evaluate_profile(algo: Any, *, episodes: int, seed: int) -> dict[str, torch.
         algo: a ``BatchedPPO``.
         episodes: evaluation episodes (economies), >= 2.
         seed: seed of the evaluation economy.
+        government_action: a fixed ``[2]`` (income-tax index, corporate-tax index) that
+            replaces the government's policy (the fixed-tax baselines); ``None``: the policy.
 
     Returns:
-        ``{type: [episodes] float64}``.
+        ``{type: [episodes] float64}``; the government's reward is social welfare (M11).
     """
     from ray.rllib.core.columns import Columns
 
@@ -238,6 +249,8 @@ def evaluate_profile(algo: Any, *, episodes: int, seed: int) -> dict[str, torch.
             logits = module.forward_inference({Columns.OBS: inp})[Columns.ACTION_DIST_INPUTS]
             a, _ = sample_multi_discrete(logits, nvec[t], econ.generator)
             actions[t] = a.reshape(episodes, -1, a.shape[-1]) if has_agent_axis(t) else a
+        if government_action is not None:
+            actions["government"] = government_action.to(algo.device).expand(episodes, 2)
         out = econ.step(actions)
         for t in AGENT_TYPES:
             r = out.rewards[t].double()
@@ -305,6 +318,97 @@ def run_best_response(
         finally:
             algo.stop()
     return results
+
+
+@dataclass(frozen=True)
+class TaxPolicyResult:
+    """Mean per-step rewards under one government tax policy (learned or fixed).
+
+    Attributes:
+        policy: ``"learned"`` or ``"fixed 40%"``.
+        income_tax: the fixed income-tax rate (NaN for the learned policy).
+        corporate_tax: the fixed corporate-tax rate (NaN for the learned policy).
+        consumer: mean consumer reward per agent and step.
+        firm: mean firm reward per agent and step.
+        welfare: social welfare per step (the government's reward, (M11)).
+    """
+
+    policy: str
+    income_tax: float
+    corporate_tax: float
+    consumer: Estimate
+    firm: Estimate
+    welfare: Estimate
+
+
+def tax_index(config: TrainConfig, rate: float) -> int:
+    """The tax-grid index of ``rate`` (a fraction).
+
+    Raises:
+        ValueError: if ``rate`` is not a point of the tax grid (naming the grid).
+    """
+    grid = config.economy.tax_grid
+    step = config.economy.government.tax_step
+    idx = round(rate / step)
+    if not 0 <= idx < len(grid) or abs(grid[idx] - rate) > 1e-9 * max(step, 1.0):
+        raise ValueError(
+            f"tax rate must be a point of the tax grid {[round(g, 6) for g in grid]}; got {rate}"
+        )
+    return idx
+
+
+def run_fixed_taxes(
+    run_dir: str | Path,
+    rates: Sequence[float],
+    *,
+    episodes: int = 256,
+    seed: int = 0,
+) -> list[TaxPolicyResult]:
+    """The learned government vs fixed tax rates (spec 11.3), same consumers and firms.
+
+    Each fixed policy sets both the income and the corporate tax to the rate every period;
+    consumers and firms act with their learned (frozen, stochastic) policies. All policies are
+    evaluated on the same seed.
+    """
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    config, checkpoint = load_run(run_dir)
+    indices = [tax_index(config, r) for r in rates]
+    algo = Algorithm.from_checkpoint(str(checkpoint.resolve()))
+    try:
+        out = []
+        profiles: list[tuple[str, float, torch.Tensor | None]] = [("learned", math.nan, None)]
+        for rate, idx in zip(rates, indices, strict=True):
+            profiles.append((f"fixed {100 * rate:g}%", rate, torch.tensor([idx, idx])))
+        for name, rate, action in profiles:
+            samples = evaluate_profile(algo, episodes=episodes, seed=seed, government_action=action)
+            out.append(
+                TaxPolicyResult(
+                    policy=name,
+                    income_tax=rate,
+                    corporate_tax=rate,
+                    consumer=Estimate.of(samples["consumer"]),
+                    firm=Estimate.of(samples["firm"]),
+                    welfare=Estimate.of(samples["government"]),
+                )
+            )
+    finally:
+        algo.stop()
+    return out
+
+
+def format_tax_policies(results: Sequence[TaxPolicyResult]) -> str:
+    """A Markdown table: learned vs fixed taxes, with 95% intervals of welfare."""
+    lines = [
+        "| government | consumer reward | firm reward | welfare | welfare 95% CI |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.policy} | {r.consumer.mean:.4g} | {r.firm.mean:.4g} | {r.welfare.mean:.4g} | "
+            f"[{r.welfare.low:.4g}, {r.welfare.high:.4g}] |"
+        )
+    return "\n".join(lines)
 
 
 def format_best_responses(results: Sequence[BestResponse]) -> str:

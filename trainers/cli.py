@@ -120,6 +120,16 @@ def _parser() -> argparse.ArgumentParser:
     br.add_argument("--iterations", type=int, default=20, help="best-response iterations per type")
     br.add_argument("--episodes", type=int, default=256, help="evaluation episodes (before, after)")
     br.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")
+
+    fx = sub.add_parser(
+        "fixed-taxes", help="a run's learned government vs fixed tax rates (same consumers, firms)"
+    )
+    fx.add_argument("run_dir", help="a run folder of `train` (runs/<name>)")
+    fx.add_argument(
+        "--rates", default="0.2,0.4,0.6,0.8", help="comma-separated tax rates (fractions)"
+    )
+    fx.add_argument("--episodes", type=int, default=256, help="evaluation episodes per policy")
+    fx.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")
     return parser
 
 
@@ -181,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "fixed-taxes":
+        return fixed_taxes_command(args, parser)
     if args.command == "best-response":
         return best_response_command(args, parser)
     if args.command == "truth":
@@ -311,6 +323,45 @@ def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentPar
     (root / "best_response.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     (root / "best_response.md").write_text(table + "\n", encoding="utf-8")
     print(f"written: {root / 'best_response.md'}, {root / 'best_response.json'}")
+    print(table)
+    return 0
+
+
+def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``fixed-taxes``: write RUN_DIR/fixed_taxes.{json,md}; print the table last."""
+    import json
+    from dataclasses import asdict
+
+    import ray
+
+    from trainers.best_response import format_tax_policies, load_run, run_fixed_taxes, tax_index
+
+    try:
+        try:
+            rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        except ValueError as err:
+            raise ValueError(
+                f"--rates must be comma-separated numbers; got {args.rates!r}"
+            ) from err
+        if not rates:
+            raise ValueError("--rates must name at least one rate")
+        if args.episodes < 2:
+            raise ValueError(f"--episodes must be >= 2; got {args.episodes}")
+        config, _ = load_run(args.run_dir)
+        for r in rates:
+            tax_index(config, r)
+    except ValueError as err:
+        parser.error(str(err))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    results = run_fixed_taxes(args.run_dir, rates, episodes=args.episodes, seed=args.seed)
+    table = format_tax_policies(results)
+    root = Path(args.run_dir)
+    rows = [asdict(r) for r in results]
+    (root / "fixed_taxes.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (root / "fixed_taxes.md").write_text(table + "\n", encoding="utf-8")
+    print(f"written: {root / 'fixed_taxes.md'}, {root / 'fixed_taxes.json'}")
     print(table)
     return 0
 

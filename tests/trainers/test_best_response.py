@@ -132,6 +132,20 @@ def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFi
     changed = {m for m in before if not torch.equal(before[m], after[m])}
     assert changed == {"firm"}
 
+    # Fixed taxes vs the learned government, same consumers and firms.
+    fixed = ["fixed-taxes", str(run), "--rates", "0.2,0.8", "--episodes", "8"]
+    assert main(fixed) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("| fixed 80% |")
+    rows = json.loads((run / "fixed_taxes.json").read_text())
+    assert [r["policy"] for r in rows] == ["learned", "fixed 20%", "fixed 80%"]
+    welfare = [r["welfare"]["mean"] for r in rows]
+    assert all(math.isfinite(w) for w in welfare)
+    assert welfare[1] != welfare[2]  # the fixed policy really replaces the government's
+    with pytest.raises(SystemExit):
+        main(["fixed-taxes", str(run), "--rates", "0.33"])
+    assert "tax grid" in capsys.readouterr().err
+
 
 def _weights(algo) -> dict[str, torch.Tensor]:
     state = algo.learner_group.get_state(components="learner/rl_module")["learner"]["rl_module"]
