@@ -28,6 +28,7 @@ from rbc_env.adapters.gymnasium import (
     growth_config,
     numpy_dtype,
 )
+from rbc_env.adapters.pettingzoo import HorizonMaxCycles
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, global_state_dim
 
@@ -45,7 +46,7 @@ def _listed(ids: list[str]) -> str:
     return f"{shown}{more}"
 
 
-class GrowthParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
+class GrowthParallelEnv(HorizonMaxCycles, ParallelEnv[str, np.ndarray, np.ndarray]):
     """An economy of the growth family (G1-G7) as a PettingZoo ``ParallelEnv``.
 
     ## Description
@@ -224,21 +225,6 @@ class GrowthParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         )
 
     # ---- episode --------------------------------------------------------------------------
-    @property
-    def max_cycles(self) -> int:
-        """Steps per episode: ``config.horizon``."""
-        return self.config.horizon
-
-    @max_cycles.setter
-    def max_cycles(self, value: int) -> None:
-        # pettingzoo.test.parallel_api_test sets max_cycles = num_cycles; the horizon is part of
-        # the economy, so a cap at or above it changes nothing and a lower one is refused.
-        if isinstance(value, bool) or not isinstance(value, int) or value < self.config.horizon:
-            raise ValueError(
-                f"max_cycles must be an integer in [{self.config.horizon}, inf) (the episode "
-                f"length is config.horizon = {self.config.horizon}; change the horizon instead); "
-                f"got {value!r}"
-            )
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None

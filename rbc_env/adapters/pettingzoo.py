@@ -40,7 +40,7 @@ from rbc_env.core import (
     theta_factor,
 )
 
-__all__ = ["RBCParallelEnv", "parallel_env", "state_layout"]
+__all__ = ["HorizonMaxCycles", "RBCParallelEnv", "parallel_env", "state_layout"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,29 @@ def state_layout(state: EconomyState) -> dict[str, slice]:
     return layout
 
 
-class RBCParallelEnv(ParallelEnv[str, Any, np.ndarray]):
+class HorizonMaxCycles:
+    """``max_cycles`` of a PettingZoo env whose episode length is ``config.horizon``."""
+
+    config: Any
+
+    @property
+    def max_cycles(self) -> int:
+        """Steps per episode: ``config.horizon``."""
+        return self.config.horizon
+
+    @max_cycles.setter
+    def max_cycles(self, value: int) -> None:
+        # pettingzoo.test.parallel_api_test sets max_cycles = num_cycles; the horizon is
+        # part of the economy, so a cap at or above it changes nothing and a lower one is refused.
+        if isinstance(value, bool) or not isinstance(value, int) or value < self.config.horizon:
+            raise ValueError(
+                f"max_cycles must be an integer in [{self.config.horizon}, inf) (the episode "
+                f"length is config.horizon = {self.config.horizon}; change the horizon instead); "
+                f"got {value!r}"
+            )
+
+
+class RBCParallelEnv(HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
     """The many-agent real-business-cycle economy as a PettingZoo ``ParallelEnv``.
 
     ## Description
@@ -257,21 +279,6 @@ class RBCParallelEnv(ParallelEnv[str, Any, np.ndarray]):
         return self._spaces.action_masks
 
     # ---- episode --------------------------------------------------------------------------
-    @property
-    def max_cycles(self) -> int:
-        """Steps per episode: ``config.horizon``."""
-        return self.config.horizon
-
-    @max_cycles.setter
-    def max_cycles(self, value: int) -> None:
-        # pettingzoo.test.parallel_api_test sets max_cycles = num_cycles (1000); the horizon is
-        # part of the economy, so a cap at or above it changes nothing and a lower one is refused.
-        if isinstance(value, bool) or not isinstance(value, int) or value < self.config.horizon:
-            raise ValueError(
-                f"max_cycles must be an integer in [{self.config.horizon}, inf) (the episode "
-                f"length is config.horizon = {self.config.horizon}; change the horizon instead); "
-                f"got {value!r}"
-            )
 
     @property
     def iteration(self) -> int | None:

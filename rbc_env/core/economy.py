@@ -19,6 +19,20 @@ from rbc_env.core.state import EconomyState
 from rbc_env.core.types import ArraySpec, action_nvec, agent_counts
 
 
+def seed_generator(generator: torch.Generator, seed: int | None) -> None:
+    """Seed ``generator`` with ``seed`` (``None``: fresh entropy).
+
+    Raises:
+        ValueError: unless ``seed`` is a non-negative integer or None.
+    """
+    if seed is None:
+        generator.seed()
+    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
+    else:
+        generator.manual_seed(int(seed))
+
+
 class BatchedEconomy:
     """B copies of the RBC economy stepped together on one torch device.
 
@@ -62,12 +76,7 @@ class BatchedEconomy:
         self.batch_size = batch_size
 
     def _seed(self, seed: int | None) -> None:
-        if seed is None:
-            self.generator.seed()
-        elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
-        else:
-            self.generator.manual_seed(int(seed))
+        seed_generator(self.generator, seed)
 
     # ---- the contract ---------------------------------------------------------------------
     @property

@@ -52,6 +52,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from rbc_env.config import GrowthConfig
+from rbc_env.core.economy import seed_generator
 from rbc_env.core.types import ArraySpec
 from rbc_env.truth.growth import g2_hours, g3_steady_state
 
@@ -622,12 +623,7 @@ class GrowthEconomy:
         self._state = initial_state(self.config, self.batch_size, self.generator, self.device)
 
     def _seed(self, seed: int | None) -> None:
-        if seed is None:
-            self.generator.seed()
-        elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
-        else:
-            self.generator.manual_seed(int(seed))
+        seed_generator(self.generator, seed)
 
     @property
     def state(self) -> GrowthState:

@@ -14,8 +14,8 @@ from ray.rllib.core.columns import Columns
 
 from trainers.cli import main, resolve_growth_config
 from trainers.growth_config import GrowthTrainConfig
+from trainers.rllib.batched import gae_truncated
 from trainers.rllib.gaussian import GaussianPPOTorchRLModule
-from trainers.rllib.growth import gae_truncated
 
 ROOT = Path(__file__).resolve().parents[2]
 

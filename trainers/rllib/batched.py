@@ -71,6 +71,8 @@ __all__ = [
     "BatchedPPO",
     "BatchedPPOConfig",
     "gae",
+    "gae_truncated",
+    "learner_device",
     "reference_returns",
     "sample_multi_discrete",
 ]
@@ -135,7 +137,7 @@ def gae(
 
     δ_t = r_t + γ V(s_{t+1}) - V(s_t), A_t = Σ_k (γλ)^k δ_{t+k}; the value at t = T bootstraps
     the truncated tail (pass zeros there for none). With λ = 1, A_t + V(s_t) is the discounted
-    return Σ_k γ^k r_{t+k} + γ^(T-t) V(s_T).
+    return Σ_k γ^k r_{t+k} + γ^(T-t) V(s_T). (``gae_truncated`` with no restart.)
 
     Args:
         rewards: [T, M] (already scaled).
@@ -146,14 +148,44 @@ def gae(
     Returns:
         ``(advantages [T, M], value_targets [T, M])`` with value targets A + V.
     """
-    horizon = rewards.shape[0]
+    no_cut = torch.zeros(rewards.shape[0], dtype=torch.bool, device=rewards.device)
+    return gae_truncated(rewards, values[:-1], values[1:], no_cut, gamma=gamma, lambda_=lambda_)
+
+
+def gae_truncated(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    next_values: torch.Tensor,
+    cut: torch.Tensor,
+    *,
+    gamma: float,
+    lambda_: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE over a rollout that may contain truncations (episode restarts).
+
+    δ_t = r_t + γ V'_t - V(s_t) with V'_t the value of the state after step t (before any
+    restart); A_t = δ_t + γ λ (1 - cut_t) A_{t+1}: advantages stop at a restart but every
+    step, the last one included, bootstraps from V'_t (truncation is not termination).
+
+    Args:
+        rewards: [T, M] scaled rewards.
+        values: [T, M] V(s_t).
+        next_values: [T, M] V(s_{t+1}) before a restart.
+        cut: [T] bool, True where the episode restarted after step t.
+        gamma: γ.
+        lambda_: λ.
+
+    Returns:
+        ``(advantages [T, M], value targets A + V [T, M])``.
+    """
     advantages = torch.empty_like(rewards)
     running = torch.zeros_like(rewards[0])
-    for t in range(horizon - 1, -1, -1):
-        delta = rewards[t] + gamma * values[t + 1] - values[t]
-        running = delta + gamma * lambda_ * running
+    keep = (~cut).to(rewards.dtype)
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        delta = rewards[t] + gamma * next_values[t] - values[t]
+        running = delta + gamma * lambda_ * keep[t] * running
         advantages[t] = running
-    return advantages, advantages + values[:-1]
+    return advantages, advantages + values
 
 
 def sample_multi_discrete(
@@ -182,6 +214,17 @@ def sample_multi_discrete(
     return actions, logp
 
 
+def learner_device(resolved: str) -> torch.device:
+    """The device of a single local learner (``"cuda"`` becomes ``"cuda:<current>"``).
+
+    Rollout tensors then live where the learner's are, so batches are not copied.
+    """
+    device = torch.device(resolved)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
 # ---- the algorithm ----------------------------------------------------------------------------
 class BatchedPPO(PPO):
     """PPO whose ``training_step`` rolls out ``BatchedEconomy`` on the learner's device.
@@ -208,10 +251,7 @@ class BatchedPPO(PPO):
                     f"ReferenceParity.{name}={getattr(parity, name)!r} is not implemented by "
                     f"BatchedPPO; use {supported!r}"
                 )
-        self.device = torch.device(tc.resolved_device)
-        if self.device.type == "cuda" and self.device.index is None:
-            # The learner's device is "cuda:<current>"; match it so batches are not copied.
-            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.device = learner_device(tc.resolved_device)
         self.economy = BatchedEconomy(
             tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
         )

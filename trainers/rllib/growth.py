@@ -50,6 +50,7 @@ from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observa
 from rbc_env.growth.economy import action_dims
 from trainers.growth_config import GrowthTrainConfig
 from trainers.rllib.algo import SpacesOnlyEnv, policy_mapping_fn
+from trainers.rllib.batched import gae_truncated, learner_device
 from trainers.rllib.gaussian import GaussianPPOTorchRLModule
 from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
 
@@ -57,7 +58,6 @@ __all__ = [
     "GrowthPPO",
     "GrowthPPOConfig",
     "build_growth_config",
-    "gae_truncated",
     "module_policy",
 ]
 
@@ -169,42 +169,6 @@ def build_growth_config(tc: GrowthTrainConfig) -> GrowthPPOConfig:
     )
 
 
-def gae_truncated(
-    rewards: torch.Tensor,
-    values: torch.Tensor,
-    next_values: torch.Tensor,
-    cut: torch.Tensor,
-    *,
-    gamma: float,
-    lambda_: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE over a rollout that may contain truncations (episode restarts).
-
-    δ_t = r_t + γ V'_t - V(s_t) with V'_t the value of the state after step t (before any
-    restart); A_t = δ_t + γ λ (1 - cut_t) A_{t+1}: advantages stop at a restart but every
-    step, the last one included, bootstraps from V'_t (truncation is not termination).
-
-    Args:
-        rewards: [T, M] scaled rewards.
-        values: [T, M] V(s_t).
-        next_values: [T, M] V(s_{t+1}) before a restart.
-        cut: [T] bool, True where the episode restarted after step t.
-        gamma: γ.
-        lambda_: λ.
-
-    Returns:
-        ``(advantages [T, M], value targets A + V [T, M])``.
-    """
-    advantages = torch.empty_like(rewards)
-    running = torch.zeros_like(rewards[0])
-    keep = (~cut).to(rewards.dtype)
-    for t in range(rewards.shape[0] - 1, -1, -1):
-        delta = rewards[t] + gamma * next_values[t] - values[t]
-        running = delta + gamma * lambda_ * keep[t] * running
-        advantages[t] = running
-    return advantages, advantages + values
-
-
 def module_policy(
     modules: Any, config: GrowthConfig, *, centralized: bool = False
 ) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
@@ -250,9 +214,7 @@ class GrowthPPO(PPO):
         super().setup(config)
         self.train_config: GrowthTrainConfig = self.config.train_config
         tc = self.train_config
-        self.device = torch.device(tc.resolved_device)
-        if self.device.type == "cuda" and self.device.index is None:
-            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.device = learner_device(tc.resolved_device)
         self.economy = GrowthEconomy(
             tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
         )
@@ -328,7 +290,7 @@ class GrowthPPO(PPO):
         horizon = tc.rollout_length
         bound = tc.economy.action_bound
         buffers: dict[str, dict[str, Any]] = {t: {} for t in self.types}
-        sums: dict[str, float] = {}
+        sums: dict[str, torch.Tensor] = {}
         cuts = torch.zeros(horizon, dtype=torch.bool, device=self.device)
         obs = self._obs
         for step in range(horizon):
@@ -377,7 +339,7 @@ class GrowthPPO(PPO):
                 buffers[t]["next_values"][horizon - 1] = last[t]
             buffers[t]["cuts"] = cuts
         self._obs = obs
-        means = {k: v / horizon for k, v in sums.items()}
+        means = {k: float(v) / horizon for k, v in sums.items()}  # one host sync per flow
         return buffers, means
 
     def _train_batch(
@@ -454,10 +416,12 @@ class GrowthPPO(PPO):
 _LOGGED_FLOWS = ("saving_share", "hours", "markup", "price_min", "consumption")
 
 
-def _accumulate(sums: dict[str, float], flows: dict[str, torch.Tensor]) -> None:
+def _accumulate(sums: dict[str, torch.Tensor], flows: dict[str, torch.Tensor]) -> None:
+    """Add this step's mean of each logged flow (on the device: no host sync per step)."""
     for name in _LOGGED_FLOWS:
         if name in flows:
-            sums[name] = sums.get(name, 0.0) + float(flows[name].float().mean())
+            mean = flows[name].float().mean()
+            sums[name] = sums[name] + mean if name in sums else mean
 
 
 def _allocate(
