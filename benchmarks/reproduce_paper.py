@@ -1,32 +1,34 @@
-"""Reproduce the paper's results at a chosen scale: curricula vs none, best responses, taxes.
+"""Reproduce the paper's results at a chosen scale: curricula, best responses, taxes, equilibria.
 
 How to run:
-    .venv/bin/python benchmarks/reproduce_paper.py                 # cpu_small, 2 seeds, ~6 min
-    .venv/bin/python benchmarks/reproduce_paper.py --quick         # 3 iterations a run (smoke)
+    .venv/bin/python benchmarks/reproduce_paper.py                      # cpu_small, ~20 min
+    .venv/bin/python benchmarks/reproduce_paper.py --quick --seeds 0    # 3 iterations a run
+    .venv/bin/python benchmarks/reproduce_paper.py --preset paper_open  # a GPU; days at 200k
 
-For each seed and each curriculum (``cpu_small``'s compressed curriculum, and ``none``: every
-type trains from iteration 0, masks open after the first iteration, θ factor 1 from the first
-iteration), this script:
+Presets (``PRESETS``): ``cpu_small`` (20 consumers, 5 firms, 60 iterations, 2 CPU cores) and
+the paper's ``paper_open`` / ``paper_closed`` (100 consumers, 10 firms, the paper curriculum;
+``--iterations`` shortens them). A preset lists its runs (``plan``):
 
-1. trains the open economy with the batched sampler (``python -m trainers train --config
-   cpu_small``);
-2. runs the best response of every type (``trainers.best_response.run_best_response``);
-3. evaluates the learned government against fixed tax rates
-   (``trainers.best_response.run_fixed_taxes``).
+- the open economy with its curriculum and with none (every type trains from iteration 0,
+  masks open after the first iteration, θ factor 1 from the first), for every seed;
+- the closed economy with the curriculum, for every seed;
+- the paper's export-market variations (minimum export price, export quota) on the first seed.
 
-Results go to ``benchmarks/results/reproduce_<scale>/``:
+For every run the script trains it (the batched sampler), logs the ε curve during training on
+the open runs (``TrainConfig.best_response.every``), runs the best response of every type and
+of single consumers and firms from the last checkpoint
+(``trainers.best_response.run_best_response``), and evaluates the learned government against
+fixed tax rates (``trainers.best_response.run_fixed_taxes``).
 
-- ``training.png``: the paper's Figure 3 quantities over training, each curriculum's mean over
-  seeds (also copied to ``docs/img/reproduce_cpu_small.png`` for the docs);
-- ``epsilon.md``: ε per type with its CI and relative ε, a Table 3-style table;
-- ``taxes.md``: learned vs fixed taxes (Figure 5), next to the paper's numbers;
-- ``outcomes.md``: the end-of-training economy per run, and whether it collapsed to a trivial
-  solution (no production or consumption);
-- ``metrics/<run>.csv``: each run's metrics over training.
-
-``docs/results.md`` shows them. The script prints the ε table last. The paper's numbers (spec
-section 11, read off its figures) are constants below, with their source; every other number is
-computed.
+Results go to ``benchmarks/results/reproduce_<preset>/`` (``--quick``: ``..._quick``, not
+committed): tables ``outcomes.md`` (end of training, collapse flag, curriculum vs none, open vs
+closed, price and wage direction), ``epsilon.md`` (Table 3), ``taxes.md`` (Figure 5),
+``equilibria.md`` (Figure 7's correlations); figures ``training.png`` (Figure 3),
+``best_response.png`` (Figure 4), ``taxes.png`` (Figure 5), ``equilibria.png`` (Figure 7),
+``epsilon_curve.png``; ``metrics/<run>.csv`` and ``raw.json``. The ``cpu_small`` figures are
+copied to ``docs/img/`` for ``docs/results.md``. The paper's numbers (spec section 11, read off
+its figures) are the constants below; every other number is computed. The script prints the ε
+table last.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import math
 import os
 import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +49,30 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import RESULTS, machine  # noqa: E402
 
-# Paper numbers (spec 11.2, Table 3: worst case over 10 seeds, end of training, relative ε).
+# ---- the paper's numbers (spec section 11) --------------------------------------------------
+# Table 3: worst case over 10 seeds, end of training, ε relative to the training improvement.
 PAPER_RELATIVE_EPSILON = {"consumer": "< 3%", "firm": "< 10%", "government": "< 1%"}
-PAPER_BEST_FIXED_WELFARE = 3160.0  # spec 11.3: best fixed-tax social welfare, paper scale
-PAPER_LEARNED_WELFARE = "3000-4000"  # spec 11.3: RL tax policies, paper scale
+PAPER_BEST_FIXED_WELFARE = 3160.0  # 11.3: best fixed-tax social welfare, paper scale
+PAPER_LEARNED_WELFARE = "3000-4000"  # 11.3: RL tax policies, paper scale
+# 11.1 (Figure 3): the average price rises from 1000 to ~2150; the wage falls from 19.8 to ~8.5.
+PAPER_DIRECTION = {"econ/price_mean": "up (1000 → ~2150)", "econ/wage_mean": "down (19.8 → ~8.5)"}
+# 11.4 (Figure 7): r² across open equilibria, and the sign of each relation.
+PAPER_R2 = (
+    ("reward/consumer_mean", "reward/firm_mean", "consumer vs firm reward", 0.25, "+"),
+    ("econ/price_mean", "econ/consumption_mean", "price vs consumption", 0.73, "-"),
+    ("econ/wage_mean", "econ/hours_mean", "wage vs hours", 0.19, "+"),
+    ("econ/tax_mean", "reward/government_mean", "tax rate vs welfare", 0.06, "none"),
+)
 TAX_RATES = (0.2, 0.4, 0.6, 0.8)
-DOCS_FIGURE = ROOT / "docs" / "img" / "reproduce_cpu_small.png"
+# The paper's export variations (spec 8): minimum export price {500, 1000}, quota {10, ..., 1000}.
+EXPORT_VARIATIONS = (
+    ("export_p1000", {"economy.market.export_min_price": 1000.0}),
+    ("export_q10", {"economy.market.export_quota": 10.0}),
+    ("export_q1000", {"economy.market.export_quota": 1000.0}),
+)
+CURVE_SEED = 0  # the ε curve is logged on this seed's open runs (curriculum and none)
 COLLAPSE = 1e-3  # production or consumption per agent and step below this counts as trivial
+TAIL = 0.1  # end-of-training values: mean over the last 10% of iterations
 NO_CURRICULUM = {
     "curriculum.firm.train_start": 0,
     "curriculum.government.train_start": 0,
@@ -65,17 +86,108 @@ CURVES = (
     ("econ/price_mean", "mean price"),
     ("econ/wage_mean", "mean wage"),
 )
+OUTCOME_KEYS = (
+    "reward/consumer_mean",
+    "reward/firm_mean",
+    "reward/government_mean",
+    "econ/price_mean",
+    "econ/wage_mean",
+    "econ/hours_mean",
+    "econ/consumption_mean",
+    "econ/production_mean",
+    "econ/income_tax_mean",
+    "econ/corporate_tax_mean",
+)
 
 
-def train_run(name: str, sets: dict[str, Any], runs: Path, iterations: int | None) -> Path:
-    """Train one run into ``runs/<name>`` (checkpoint at the end); return its folder."""
+@dataclass(frozen=True)
+class Preset:
+    """A reproduction scale.
+
+    Attributes:
+        config: the run's ``TrainConfig`` for a variant (``"open"`` or ``"closed"``).
+        seeds: default seeds.
+        br_iterations: best-response iterations per deviation.
+        episodes: evaluation episodes (before, after, taxes).
+        agents: single-agent deviations per consumer and firm type.
+        methods: update rules of the type-level deviations (the first also runs the
+            single-agent ones): ``"ppo"`` (the run's settings) and ``"pg"`` (the reference's).
+        curve_every: the ε curve's interval in training iterations (0: none).
+        curve_iterations: best-response iterations of each point of the curve.
+        variants: which economies (``"open"``, ``"closed"``) the preset runs.
+    """
+
+    config: Callable[[str], Any]
+    seeds: tuple[int, ...]
+    br_iterations: int
+    episodes: int
+    agents: int
+    methods: tuple[str, ...]
+    curve_every: int
+    curve_iterations: int
+    variants: tuple[str, ...] = ("open", "closed")
+    export_variations: bool = True
+    sets: dict[str, Any] = field(default_factory=dict)
+
+
+def _cpu_small(variant: str) -> Any:
     from trainers.config import TrainConfig
+
+    return TrainConfig.cpu_small(variant)  # type: ignore[arg-type]
+
+
+def _paper(variant: str) -> Any:
+    from trainers.config import TrainConfig
+
+    return TrainConfig.paper(variant)  # type: ignore[arg-type]
+
+
+PRESETS = {
+    "cpu_small": Preset(_cpu_small, (0, 1), 20, 256, 1, ("ppo", "pg"), 20, 5),
+    # Paper scale (spec 9.3): 200k iterations; [N] used 25k BR iterations per type.
+    "paper_open": Preset(_paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 10000, 200, ("open",)),
+    "paper_closed": Preset(
+        _paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 0, 0, ("closed",), False
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of the suite."""
+
+    name: str
+    group: str  # "open", "none", "closed" or "export" (for the tables and figures)
+    variant: str
+    seed: int
+    sets: dict[str, Any]
+
+
+def plan(preset: Preset, seeds: list[int]) -> list[RunSpec]:
+    """The runs of a preset: open (curriculum, none) and closed per seed, exports on seed 0."""
+    runs = []
+    for seed in seeds:
+        if "open" in preset.variants:
+            runs.append(RunSpec(f"open_seed{seed}", "open", "open", seed, {}))
+            runs.append(RunSpec(f"none_seed{seed}", "none", "open", seed, NO_CURRICULUM))
+        if "closed" in preset.variants:
+            runs.append(RunSpec(f"closed_seed{seed}", "closed", "closed", seed, {}))
+    if preset.export_variations and "open" in preset.variants:
+        for name, sets in EXPORT_VARIATIONS:
+            runs.append(RunSpec(f"{name}_seed{seeds[0]}", "export", "open", seeds[0], sets))
+    return runs
+
+
+def train_run(spec: RunSpec, preset: Preset, runs: Path, iterations: int | None, br: Any) -> Path:
+    """Train one run into ``runs/<name>`` (checkpoint at the end); return its folder."""
     from trainers.run import RunPaths, iterate_training
 
-    tc = TrainConfig.cpu_small("open").override(sets)
+    tc = preset.config(spec.variant).override({**preset.sets, **spec.sets, "seed": spec.seed})
     if iterations is not None:
         tc = tc.override({"iterations": iterations})
-    paths = RunPaths(runs / name)
+    if spec.group in ("open", "none") and spec.seed == CURVE_SEED and br.every > 0:
+        tc = tc.replace(best_response=br)
+    paths = RunPaths(runs / spec.name)
     if paths.root.exists():
         shutil.rmtree(paths.root)
     for _ in iterate_training(tc, paths, resume=False, checkpoint_every=tc.iterations):
@@ -83,7 +195,134 @@ def train_run(name: str, sets: dict[str, Any], runs: Path, iterations: int | Non
     return paths.root
 
 
-def _mean_rows(folders: list[Path], key: str) -> tuple[list[float], list[float]]:
+def outcome(folder: Path) -> dict[str, float]:
+    """End-of-training means (last ``TAIL`` of iterations) and first-iteration price and wage."""
+    from trainers.run import read_metrics
+
+    rows = read_metrics(folder / "metrics.csv")
+    tail = rows[-max(1, round(len(rows) * TAIL)) :]
+    out = {k: sum(float(r[k]) for r in tail) / len(tail) for k in OUTCOME_KEYS}
+    out["econ/tax_mean"] = (out["econ/income_tax_mean"] + out["econ/corporate_tax_mean"]) / 2
+    for k in PAPER_DIRECTION:
+        out[f"start/{k}"] = float(rows[0][k])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train, check, write the tables and the figures; print the ε table last."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu_small")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--iterations", type=int, default=None, help="training iterations a run")
+    parser.add_argument("--br-iterations", type=int, default=None)
+    parser.add_argument("--episodes", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="3 iterations a run (smoke)")
+    parser.add_argument("--out", default=None, help="results folder")
+    args = parser.parse_args(argv)
+    import ray
+
+    from rbc_env.perf import keep_freed_memory
+    from trainers.best_response import run_best_response, run_fixed_taxes
+    from trainers.config import BestResponseParams
+
+    keep_freed_memory()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    preset = PRESETS[args.preset]
+    seeds = args.seeds or list(preset.seeds)
+    scale = f"{args.preset}_quick" if args.quick else args.preset
+    out = Path(args.out) if args.out else RESULTS / f"reproduce_{scale}"
+    out.mkdir(parents=True, exist_ok=True)
+    runs_dir = out / "runs"
+    iterations = 3 if args.quick else args.iterations
+    br = BestResponseParams(
+        iterations=1 if args.quick else (args.br_iterations or preset.br_iterations),
+        episodes=4 if args.quick else (args.episodes or preset.episodes),
+        agents=preset.agents,
+    )
+    curve = br.replace(
+        every=3 if args.quick else preset.curve_every,
+        iterations=1 if args.quick else preset.curve_iterations,
+        agents=0,
+    )
+    ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    specs = plan(preset, seeds)
+    if args.quick:  # one export variation is enough for a smoke test
+        specs = [s for s in specs if s.group != "export"] + [
+            s for s in specs if s.group == "export"
+        ][:1]
+    folders: dict[str, Path] = {}
+    eps_rows, tax_rows, outcome_rows = [], [], []
+    for i, spec in enumerate(specs, 1):
+        print(f"[{i}/{len(specs)} {spec.name}] training", flush=True)
+        folder = train_run(spec, preset, runs_dir, iterations, curve)
+        folders[spec.name] = folder
+        outcome_rows.append({"run": spec.name, "group": spec.group, **outcome(folder)})
+        print(f"[{i}/{len(specs)} {spec.name}] best responses", flush=True)
+        for k, method in enumerate(preset.methods):
+            params = br.replace(seed=spec.seed, method=method, agents=br.agents if k == 0 else 0)
+            for r in run_best_response(folder, params):
+                eps_rows.append({"run": spec.name, "group": spec.group, **r.to_dict()})
+        for r in run_fixed_taxes(folder, TAX_RATES, episodes=br.episodes, seed=spec.seed):
+            tax_rows.append(
+                {
+                    "run": spec.name,
+                    "group": spec.group,
+                    "policy": r.policy,
+                    "rate": r.income_tax,
+                    "welfare": r.welfare.mean,
+                    "low": r.welfare.low,
+                    "high": r.welfare.high,
+                    "consumer": r.consumer.mean,
+                    "firm": r.firm.mean,
+                }
+            )
+    ray.shutdown()
+
+    groups = {s.group: [folders[x.name] for x in specs if x.group == s.group] for s in specs}
+    plot_curves({g: fs for g, fs in groups.items() if g != "export"}, out / "training.png")
+    plot_best_responses(eps_rows, out / "best_response.png")
+    plot_taxes(tax_rows, out / "taxes.png")
+    plot_equilibria(outcome_rows, out / "equilibria.png")
+    plot_epsilon_curve([folders[s.name] for s in specs if s.group in ("open", "none")], out)
+    (out / "metrics").mkdir(exist_ok=True)
+    for folder in folders.values():
+        shutil.copy(folder / "metrics.csv", out / "metrics" / f"{folder.name}.csv")
+    shutil.rmtree(runs_dir)  # checkpoints are large; metrics, tables and figures are kept
+    if args.preset == "cpu_small" and not args.quick and args.out is None:
+        for png in out.glob("*.png"):  # the docs page shows the figures
+            shutil.copy(png, ROOT / "docs" / "img" / f"reproduce_{args.preset}_{png.name}")
+
+    header = (
+        f"Measured on: {machine('cpu')}. Preset: {scale}, seeds {seeds}, "
+        f"{iterations or preset.config('open').iterations} training iterations a run, "
+        f"{br.iterations} best-response iterations, {br.episodes} evaluation episodes."
+    )
+    tables = {
+        "outcomes.md": _outcome_table(outcome_rows, header),
+        "taxes.md": _tax_table(tax_rows, header),
+        "equilibria.md": _equilibria_table(outcome_rows, header),
+        "epsilon.md": _epsilon_table(eps_rows, header),
+    }
+    for name, text in tables.items():
+        (out / name).write_text(text, encoding="utf-8")
+    raw = {"epsilon": eps_rows, "taxes": tax_rows, "outcomes": outcome_rows}
+    (out / "raw.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
+        print(tables[name])
+    return 0
+
+
+# ---- figures -----------------------------------------------------------------------------------
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _mean_rows(folders: list[Path], key: str) -> tuple[list[int], list[float]]:
     from trainers.run import read_metrics
 
     series = [[float(r[key]) for r in read_metrics(f / "metrics.csv")] for f in folders]
@@ -92,17 +331,13 @@ def _mean_rows(folders: list[Path], key: str) -> tuple[list[float], list[float]]
 
 
 def plot_curves(groups: dict[str, list[Path]], out: Path) -> None:
-    """Figure 3 quantities over training, one line per curriculum (mean over seeds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Figure 3 quantities over training, one line per group (mean over seeds)."""
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(CURVES), figsize=(16, 3.6), constrained_layout=True)
     for ax, (key, label) in zip(axes, CURVES, strict=True):
-        for curriculum, folders in groups.items():
+        for group, folders in groups.items():
             x, y = _mean_rows(folders, key)
-            ax.plot(x, y, label=curriculum)
+            ax.plot(x, y, label=group)
         ax.set_title(label)
         ax.set_xlabel("training iteration")
     axes[0].legend()
@@ -110,87 +345,142 @@ def plot_curves(groups: dict[str, list[Path]], out: Path) -> None:
     plt.close(fig)
 
 
-def outcome(folder: Path) -> dict[str, float]:
-    """End-of-training means (last 10% of iterations) of the economy."""
+def plot_best_responses(rows: list[dict[str, Any]], out: Path) -> None:
+    """Figure 4 (left): J before and after each type's best response, per run (first method)."""
+    plt = _pyplot()
+    types = ("consumer", "firm", "government")
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8), constrained_layout=True)
+    for ax, t in zip(axes, types, strict=True):
+        sel = [
+            r
+            for r in rows
+            if r["agent_type"] == t and r["agent_index"] < 0 and r["method"] == rows[0]["method"]
+        ]
+        x = list(range(len(sel)))
+        before = [r["before_mean"] for r in sel]
+        after = [r["after_mean"] for r in sel]
+        err = [(r["epsilon_high"] - r["epsilon_low"]) / 2 for r in sel]
+        ax.bar([i - 0.2 for i in x], before, width=0.4, label="before")
+        ax.bar([i + 0.2 for i in x], after, width=0.4, yerr=err, label="after (±95% of ε)")
+        ax.set_xticks(x, [r["run"] for r in sel], rotation=60, ha="right", fontsize=7)
+        ax.set_title(f"{t}: mean reward per step")
+    axes[0].legend()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_taxes(rows: list[dict[str, Any]], out: Path) -> None:
+    """Figure 5: rewards against the fixed tax rate; the learned government as a line.
+
+    Means over the open runs with the curriculum (all runs when there are none).
+    """
+    plt = _pyplot()
+    sel = [r for r in rows if r["group"] == "open"] or rows
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), constrained_layout=True)
+    for ax, (key, label) in zip(
+        axes,
+        (("welfare", "social welfare"), ("consumer", "consumer"), ("firm", "firm")),
+        strict=True,
+    ):
+        fixed = sorted({r["rate"] for r in sel if r["policy"] != "learned"})
+        means = [_mean(r[key] for r in sel if r["rate"] == rate) for rate in fixed]
+        ax.plot([100 * f for f in fixed], means, "o-", label="fixed rate")
+        learned = _mean(r[key] for r in sel if r["policy"] == "learned")
+        ax.axhline(learned, color="C1", linestyle="--", label="learned government")
+        ax.set_xlabel("fixed income and corporate tax rate (%)")
+        ax.set_title(f"{label} reward per step")
+    axes[0].legend()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_equilibria(rows: list[dict[str, Any]], out: Path) -> None:
+    """Figure 7: end-of-training outcomes of every run, the four relations of spec 11.4."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(PAPER_R2), figsize=(17, 3.8), constrained_layout=True)
+    open_rows = [r for r in rows if r["group"] != "closed"]
+    for ax, (kx, ky, label, paper, _sign) in zip(axes, PAPER_R2, strict=True):
+        for group, marker in (("open", "o"), ("export", "s"), ("none", "^"), ("closed", "x")):
+            g = [r for r in rows if r["group"] == group]
+            if g:
+                ax.scatter([r[kx] for r in g], [r[ky] for r in g], marker=marker, label=group)
+        r2 = _r2([r[kx] for r in open_rows], [r[ky] for r in open_rows])
+        ax.set_title(f"{label}\nr² open {_fmt(r2)} (paper {paper:g})", fontsize=9)
+        ax.set_xlabel(kx)
+        ax.set_ylabel(ky)
+    axes[0].legend(fontsize=7)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_epsilon_curve(folders: list[Path], out: Path) -> None:
+    """ε of each type over training (the periodic best-response callback), per run."""
     from trainers.run import read_metrics
 
-    rows = read_metrics(folder / "metrics.csv")
-    tail = rows[-max(1, len(rows) // 10) :]
-    keys = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
-    keys += ("econ/price_mean", "econ/wage_mean", "econ/consumption_mean", "econ/production_mean")
-    return {k: sum(float(r[k]) for r in tail) / len(tail) for k in keys}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Train, check, write the tables and the figure; print the ε table last."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--br-iterations", type=int, default=20)
-    parser.add_argument("--episodes", type=int, default=256)
-    parser.add_argument("--quick", action="store_true", help="3 iterations a run (smoke)")
-    parser.add_argument("--out", default=None, help="results folder")
-    args = parser.parse_args(argv)
-    import ray
-
-    from rbc_env.perf import keep_freed_memory
-    from trainers.best_response import run_best_response, run_fixed_taxes
-
-    keep_freed_memory()
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    scale = "cpu_small_quick" if args.quick else "cpu_small"
-    out = Path(args.out) if args.out else RESULTS / f"reproduce_{scale}"
-    out.mkdir(parents=True, exist_ok=True)
-    runs = out / "runs"
-    iterations = 3 if args.quick else None
-    br_iters = 1 if args.quick else args.br_iterations
-    episodes = 8 if args.quick else args.episodes
-    ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    groups: dict[str, list[Path]] = {"curriculum": [], "none": []}
-    eps_rows, tax_rows, outcome_rows = [], [], []
-    for seed in args.seeds:
-        for curriculum, sets in (("curriculum", {}), ("none", NO_CURRICULUM)):
-            name = f"{curriculum}_seed{seed}"
-            print(f"[{name}] training", flush=True)
-            folder = train_run(name, {**sets, "seed": seed}, runs, iterations)
-            groups[curriculum].append(folder)
-            outcome_rows.append({"run": name, **outcome(folder)})
-            for r in run_best_response(folder, iterations=br_iters, episodes=episodes, seed=seed):
-                eps_rows.append({"run": name, **r.to_dict()})
-            for r in run_fixed_taxes(folder, TAX_RATES, episodes=episodes, seed=seed):
-                tax_rows.append(
-                    {
-                        "run": name,
-                        "policy": r.policy,
-                        "welfare": r.welfare.mean,
-                        "low": r.welfare.low,
-                        "high": r.welfare.high,
-                        "consumer": r.consumer.mean,
-                        "firm": r.firm.mean,
-                    }
+    plt = _pyplot()
+    types = ("consumer", "firm", "government")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), constrained_layout=True)
+    for folder in folders:
+        rows = read_metrics(folder / "metrics.csv")
+        for ax, t in zip(axes, types, strict=True):
+            key = f"best_response/{t}/epsilon"
+            pts = [
+                (float(r["iteration"]), float(r[key]), float(r[f"best_response/{t}/epsilon_low"]))
+                for r in rows
+                if r.get(key) not in (None, "") and math.isfinite(float(r[key]))
+            ]
+            if pts:
+                x, y, lo = zip(*pts, strict=True)
+                ax.errorbar(
+                    x,
+                    y,
+                    yerr=[yi - li for yi, li in zip(y, lo, strict=True)],
+                    marker="o",
+                    capsize=3,
+                    label=folder.name,
                 )
-    ray.shutdown()
-    plot_curves(groups, out / "training.png")
-    if not args.quick and args.out is None:  # the docs page shows the figure
-        shutil.copy(out / "training.png", DOCS_FIGURE)
-    (out / "metrics").mkdir(exist_ok=True)
-    for folder in (f for fs in groups.values() for f in fs):
-        shutil.copy(folder / "metrics.csv", out / "metrics" / f"{folder.name}.csv")
-    shutil.rmtree(runs)  # checkpoints are large; metrics, tables and the figure are kept
-    header = f"Measured on: {machine('cpu')}. Scale: {scale}, seeds {args.seeds}."
-    eps_md = _epsilon_table(eps_rows, header)
-    (out / "epsilon.md").write_text(eps_md, encoding="utf-8")
-    (out / "taxes.md").write_text(_tax_table(tax_rows, header), encoding="utf-8")
-    (out / "outcomes.md").write_text(_outcome_table(outcome_rows, header), encoding="utf-8")
-    (out / "raw.json").write_text(
-        json.dumps({"epsilon": eps_rows, "taxes": tax_rows, "outcomes": outcome_rows}, indent=1)
-    )
-    print((out / "taxes.md").read_text())
-    print(eps_md)
-    return 0
+    for ax, t in zip(axes, types, strict=True):
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_title(f"{t}: ε during training (95% CI)")
+        ax.set_xlabel("training iteration")
+    axes[0].legend(fontsize=7)
+    fig.savefig(out / "epsilon_curve.png", dpi=100)
+    plt.close(fig)
 
 
+# ---- tables ------------------------------------------------------------------------------------
 def _fmt(x: float) -> str:
     return "-" if not math.isfinite(x) else f"{x:.3g}"
+
+
+def _mean(values: Any) -> float:
+    v = list(values)
+    return sum(v) / len(v) if v else math.nan
+
+
+def _r2(x: list[float], y: list[float]) -> float:
+    """Squared Pearson correlation (NaN for fewer than 3 points or a constant series)."""
+    n = len(x)
+    if n < 3:
+        return math.nan
+    mx, my = sum(x) / n, sum(y) / n
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
+    sxx = sum((a - mx) ** 2 for a in x)
+    syy = sum((b - my) ** 2 for b in y)
+    return sxy * sxy / (sxx * syy) if sxx > 0 and syy > 0 else math.nan
+
+
+def _slope_sign(x: list[float], y: list[float]) -> str:
+    n = len(x)
+    if n < 2:
+        return "-"
+    mx, my = sum(x) / n, sum(y) / n
+    s = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
+    return "+" if s > 0 else "-" if s < 0 else "0"
+
+
+def _trivial(r: dict[str, Any]) -> bool:
+    return min(r["econ/consumption_mean"], r["econ/production_mean"]) < COLLAPSE
 
 
 def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
@@ -198,17 +488,49 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
         "### Best response (Table 3 / Figure 4 style)",
         "",
         header,
+        ' Agent "all": the type\'s shared policy deviates (the meta-game best response); a number:',
+        "that single agent alone deviates with its own module, and J is its own reward.",
         "",
-        "| run | type | J before | J after | ε | ε 95% CI | relative ε | paper (relative, worst) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| run | type | agent | method | J before | J after | ε | ε 95% CI | relative ε | "
+        "paper (relative, worst) |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        agent = "all" if r["agent_index"] < 0 else str(r["agent_index"])
         lines.append(
-            f"| {r['run']} | {r['agent_type']} | {_fmt(r['before_mean'])} | "
+            f"| {r['run']} | {r['agent_type']} | {agent} | {r['method']} | "
+            f"{_fmt(r['before_mean'])} | "
             f"{_fmt(r['after_mean'])} | {_fmt(r['epsilon'])} | "
             f"[{_fmt(r['epsilon_low'])}, {_fmt(r['epsilon_high'])}] | {_fmt(r['relative'])} | "
             f"{PAPER_RELATIVE_EPSILON[r['agent_type']]} |"
         )
+    types = ("consumer", "firm", "government")
+    lines += [
+        "",
+        "Summary over runs: share of deviations whose ε interval lies above 0 (a significant "
+        "gain), and the largest ε.",
+        "",
+        "| type | agent | method | deviations | significant gain | max ε |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    methods = sorted({r["method"] for r in rows}, key=[r["method"] for r in rows].index)
+    for t in types:
+        for single in (False, True):
+            for method in methods:
+                sel = [
+                    r
+                    for r in rows
+                    if r["agent_type"] == t
+                    and (r["agent_index"] >= 0) == single
+                    and r["method"] == method
+                ]
+                if not sel:
+                    continue
+                sig = sum(r["epsilon_low"] > 0 for r in sel)
+                lines.append(
+                    f"| {t} | {'single' if single else 'all'} | {method} | {len(sel)} | {sig} | "
+                    f"{_fmt(max(r['epsilon'] for r in sel))} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -228,27 +550,84 @@ def _tax_table(rows: list[dict[str, Any]], header: str) -> str:
             f"| {r['run']} | {r['policy']} | {_fmt(r['consumer'])} | {_fmt(r['firm'])} | "
             f"{_fmt(r['welfare'])} | [{_fmt(r['low'])}, {_fmt(r['high'])}] |"
         )
+    runs = sorted({r["run"] for r in rows}, key=[r["run"] for r in rows].index)
+    beats = 0
+    for run in runs:
+        learned = [r["welfare"] for r in rows if r["run"] == run and r["policy"] == "learned"]
+        fixed = [r["welfare"] for r in rows if r["run"] == run and r["policy"] != "learned"]
+        beats += bool(learned and fixed and learned[0] > max(fixed))
+    lines += ["", f"The learned government beats every fixed rate in {beats} of {len(runs)} runs."]
     return "\n".join(lines) + "\n"
 
 
 def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
     lines = [
-        "### End of training (last 10% of iterations)",
+        f"### End of training (last {TAIL:.0%} of iterations)",
         "",
         header,
         "",
-        "| run | consumer reward | firm reward | welfare | price | wage | consumption | "
-        "production | trivial? |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| run | consumer reward | firm reward | welfare | price | wage | hours | consumption | "
+        "production | tax | trivial? |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        trivial = min(r["econ/consumption_mean"], r["econ/production_mean"]) < COLLAPSE
         lines.append(
             f"| {r['run']} | {_fmt(r['reward/consumer_mean'])} | {_fmt(r['reward/firm_mean'])} | "
             f"{_fmt(r['reward/government_mean'])} | {_fmt(r['econ/price_mean'])} | "
-            f"{_fmt(r['econ/wage_mean'])} | {_fmt(r['econ/consumption_mean'])} | "
-            f"{_fmt(r['econ/production_mean'])} | {'yes' if trivial else 'no'} |"
+            f"{_fmt(r['econ/wage_mean'])} | {_fmt(r['econ/hours_mean'])} | "
+            f"{_fmt(r['econ/consumption_mean'])} | {_fmt(r['econ/production_mean'])} | "
+            f"{_fmt(r['econ/tax_mean'])} | {'yes' if _trivial(r) else 'no'} |"
         )
+    lines += [
+        "",
+        "Per group (mean over its runs): open = open economy with the curriculum, none = open "
+        "without it, closed = closed economy with the curriculum, export = export variations.",
+        "",
+        "| group | runs | trivial | consumer reward | firm reward | welfare | hours | production |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group in ("open", "none", "closed", "export"):
+        g = [r for r in rows if r["group"] == group]
+        if not g:
+            continue
+        cols = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
+        cols += ("econ/hours_mean", "econ/production_mean")
+        values = " | ".join(_fmt(_mean(r[k] for r in g)) for k in cols)
+        lines.append(f"| {group} | {len(g)} | {sum(_trivial(r) for r in g)} | {values} |")
+    lines += [
+        "",
+        "Price and wage over training (open runs with the curriculum: first iteration → end), "
+        "against the paper's Figure 3:",
+        "",
+        "| quantity | ours: start | ours: end | direction | paper |",
+        "|---|---:|---:|---|---|",
+    ]
+    opened = [r for r in rows if r["group"] == "open"]
+    for key, paper in PAPER_DIRECTION.items():
+        if not opened:
+            break
+        start = _mean(r[f"start/{key}"] for r in opened)
+        end = _mean(r[key] for r in opened)
+        direction = "up" if end > start else "down" if end < start else "flat"
+        lines.append(f"| {key} | {_fmt(start)} | {_fmt(end)} | {direction} | {paper} |")
+    return "\n".join(lines) + "\n"
+
+
+def _equilibria_table(rows: list[dict[str, Any]], header: str) -> str:
+    open_rows = [r for r in rows if r["group"] != "closed"]
+    lines = [
+        "### Equilibria across runs (Figure 7 style)",
+        "",
+        header,
+        f" Open-economy runs (curriculum, none, export variations): {len(open_rows)}.",
+        "",
+        "| relation | r², ours | sign, ours | r², paper | sign, paper |",
+        "|---|---:|---|---:|---|",
+    ]
+    for kx, ky, label, paper, sign in PAPER_R2:
+        x = [r[kx] for r in open_rows]
+        y = [r[ky] for r in open_rows]
+        lines.append(f"| {label} | {_fmt(_r2(x, y))} | {_slope_sign(x, y)} | {paper:g} | {sign} |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,28 +12,32 @@ a lower bound on the true ε, since training only approximates the maximum. Rela
 The procedure itself is framework-free (``best_response``): estimate J before, improve, estimate
 J after, each as a mean over independent evaluation episodes with a 95% confidence interval.
 ``run_best_response`` applies it to a training run folder: it restores the run's last
-checkpoint once per type, evaluates the profile on the batched core (θ factor 1, no action
-masks, stochastic policies, as in the reference procedure), trains only type k with the run's
-own PPO settings (``policies_to_train=[k]``), and evaluates again with the same seed.
+checkpoint once per deviation, evaluates the profile on the batched core (θ factor 1, no action
+masks, stochastic policies, as in the reference procedure), trains only type k
+(``policies_to_train=[k]``), and evaluates again with the same seed.
 
 ``run_fixed_taxes`` evaluates the same consumers and firms under fixed tax rates instead of the
 learned government (spec 11.3), so "learned taxes vs the best fixed taxes" is one table.
 
-Not built yet (see the issue): the vanilla-PG variant, the single-agent deviation module and
-the periodic callback.
+Deviations run as ``TrainConfig.deviation`` runs of ``BatchedPPO`` (``build_deviation``):
+the type's shared policy (the meta-game best response), or one agent's own module (the
+unilateral test, ``BestResponseParams.agents``), trained with the run's PPO settings or with the
+reference's vanilla policy gradient (``method="pg"``). ``periodic_best_response`` is an RLlib
+``on_train_result`` callback that logs the ε curve during training
+(``TrainConfig.best_response.every``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from trainers.config import AGENT_TYPES, TrainConfig
+from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
 from trainers.run import RunPaths, read_metrics
 
 __all__ = [
@@ -43,7 +47,12 @@ __all__ = [
     "evaluate_profile",
     "format_best_responses",
     "load_run",
-    "prepare_deviation",
+    "agent_indices",
+    "best_response_from_checkpoint",
+    "build_deviation",
+    "checkpoint_train_config",
+    "deviation_config",
+    "periodic_best_response",
     "run_fixed_taxes",
     "tax_index",
     "TaxPolicyResult",
@@ -97,6 +106,9 @@ class BestResponse:
         training_improvement: J_k(end of training) - J_k(start) (NaN when unknown).
         relative: epsilon / training_improvement (NaN when unknown or zero).
         iterations: best-response iterations.
+        agent_index: -1 for the type's shared policy (meta-game deviation), else the index of
+            the single deviating agent (J is then that agent's own reward).
+        method: ``"ppo"`` or ``"pg"`` (empty for the framework-free procedure).
     """
 
     agent_type: str
@@ -108,6 +120,8 @@ class BestResponse:
     training_improvement: float
     relative: float
     iterations: int
+    agent_index: int = -1
+    method: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Flat dict for tables and JSON."""
@@ -168,8 +182,9 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
     """The run's ``TrainConfig`` and its newest checkpoint.
 
     Raises:
-        ValueError: when the folder, its config or its checkpoints are missing, or the folder
-            is not an RBC training run (e.g. a ground-truth run).
+        ValueError: when the folder, its config or its checkpoints are missing, the folder is
+            not an RBC training run (e.g. a ground-truth run), or its newest checkpoint holds
+            another economy than its config.yaml.
     """
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
@@ -188,7 +203,28 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
             f"{paths.root} has no checkpoints; train with --checkpoint-every N so that "
             "checkpoints/iter_* exist"
         )
+    if checkpoint_train_config(latest[1]).economy != config.economy:
+        raise ValueError(f"checkpoint {latest[1]} holds another economy than {paths.config}")
     return config, latest[1]
+
+
+def checkpoint_train_config(checkpoint: str | Path) -> TrainConfig:
+    """The ``TrainConfig`` stored in an RLlib checkpoint of a ``BatchedPPO`` run.
+
+    Reads the checkpoint's pickled constructor arguments (load only trusted checkpoints).
+
+    Raises:
+        ValueError: if the checkpoint is not one of an RBC training run.
+    """
+    import pickle
+
+    path = Path(checkpoint) / "class_and_ctor_args.pkl"
+    try:
+        with open(path, "rb") as fh:
+            ctor = pickle.load(fh)["ctor_args_and_kwargs"][0][0]
+        return TrainConfig.from_dict(ctor["rbc_train_config"])
+    except (OSError, KeyError, IndexError, TypeError, ValueError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{checkpoint} is not a checkpoint of an RBC training run: {err}") from err
 
 
 def training_improvement(run_dir: str | Path, agent_type: str) -> float:
@@ -212,6 +248,8 @@ def evaluate_profile(
 
     The economy runs with θ factor 1 and no action masks (spec section 10); every type acts
     with its current stochastic policy, drawn from the economy's generator seeded by ``seed``.
+    In a single-agent deviation run the deviating agent acts with its own module, and its own
+    reward is returned under its module id.
 
     Args:
         algo: a ``BatchedPPO``.
@@ -221,103 +259,189 @@ def evaluate_profile(
             replaces the government's policy (the fixed-tax baselines); ``None``: the policy.
 
     Returns:
-        ``{type: [episodes] float64}``; the government's reward is social welfare (M11).
+        ``{module: [episodes] float64}``; the government's reward is social welfare (M11).
     """
-    from ray.rllib.core.columns import Columns
-
     from rbc_env import BatchedEconomy
-    from rbc_env.core import action_nvec, has_agent_axis
-    from trainers.rllib.batched import sample_multi_discrete
-    from trainers.rllib.modules import MASK_KEY, OBS_KEY
+    from rbc_env.core import action_masks, has_agent_axis
 
     if episodes < 2:
         raise ValueError(f"episodes must be >= 2; got {episodes}")
     tc: TrainConfig = algo.train_config
     algo._sync_rollout_module()
     econ = BatchedEconomy(tc.economy, episodes, device=algo.device, seed=seed, validate=False)
-    nvec = action_nvec(tc.economy)
+    masks = action_masks(tc.economy, None, algo.device)
+    deviator = algo.deviator
     obs = econ.reset()
-    sums = {t: torch.zeros(episodes, dtype=torch.float64, device=algo.device) for t in AGENT_TYPES}
+    sums = {
+        m: torch.zeros(episodes, dtype=torch.float64, device=algo.device) for m in tc.module_ids
+    }
     for _ in range(tc.economy.horizon):
-        actions = {}
-        for t in AGENT_TYPES:
-            x = obs[t].flatten(0, 1).float() if has_agent_axis(t) else obs[t].float()
-            module = algo.rollout_module[t]
-            inp: Any = x
-            if module.masked:
-                inp = {OBS_KEY: x, MASK_KEY: torch.ones(x.shape[0], sum(nvec[t]), device=x.device)}
-            logits = module.forward_inference({Columns.OBS: inp})[Columns.ACTION_DIST_INPUTS]
-            a, _ = sample_multi_discrete(logits, nvec[t], econ.generator)
-            actions[t] = a.reshape(episodes, -1, a.shape[-1]) if has_agent_axis(t) else a
+        actions = algo.act(obs, masks, econ.generator)
         if government_action is not None:
             actions["government"] = government_action.to(algo.device).expand(episodes, 2)
         out = econ.step(actions)
         for t in AGENT_TYPES:
             r = out.rewards[t].double()
             sums[t] += r.mean(-1) if has_agent_axis(t) else r
+        if deviator is not None:
+            sums[deviator[2]] += out.rewards[deviator[0]][:, deviator[1]].double()
         obs = out.obs
-    return {t: (s / tc.economy.horizon).cpu() for t, s in sums.items()}
+    return {m: (s / tc.economy.horizon).cpu() for m, s in sums.items()}
 
 
-def prepare_deviation(algo: Any, agent_type: str) -> None:
-    """Let only ``agent_type`` train from now on (the others stay frozen).
+def deviation_config(
+    config: TrainConfig, agent_type: str, agent_index: int, params: BestResponseParams
+) -> TrainConfig:
+    """The ``TrainConfig`` of a deviation run from a trained run's config (spec 10).
 
-    Moves the curriculum past every type's training start (so the curriculum allows
-    ``agent_type`` to train) and sets ``policies_to_train=[agent_type]`` on the learners.
-    RLlib's frozen algorithm config keeps the old list, so re-apply after a restore.
+    Same economy and PPO settings, seeded by ``params.seed``, with ``deviation`` set; for
+    ``method="pg"`` one full-batch pass per iteration at ``params.pg_lr``.
     """
-    config: TrainConfig = algo.train_config
-    start = max(config.curriculum.of(k).train_start for k in AGENT_TYPES)
-    algo.curriculum_iteration = max(algo.curriculum_iteration, start)
-    algo.learner_group.foreach_learner(
-        lambda learner: learner.config.multi_agent(policies_to_train=[agent_type])
-    )
+    updates: dict[str, Any] = {
+        "seed": params.seed,
+        "iterations": max(params.iterations, 1),
+        "deviation.agent_type": agent_type,
+        "deviation.agent_index": agent_index,
+        "best_response.every": 0,
+    }
+    if params.method == "pg":
+        updates |= {"num_epochs": 1, "num_minibatches": 1, f"{agent_type}.lr": params.pg_lr}
+    return config.override(updates)
+
+
+def build_deviation(checkpoint: str | Path, config: TrainConfig) -> Any:
+    """A deviation ``BatchedPPO`` whose modules start from ``checkpoint``'s weights.
+
+    The three type modules are restored from the checkpoint; a deviating agent's own module
+    starts as a copy of its type's. Optimizer states start fresh.
+    """
+    from trainers.rllib import build_config
+
+    if not config.deviation.active:
+        raise ValueError("build_deviation needs a config with deviation.agent_type set")
+    algo = build_config(config).build_algo()
+    try:
+        root = Path(checkpoint).resolve() / "learner_group" / "learner" / "rl_module"
+        for t in AGENT_TYPES:
+            algo.restore_from_path(root / t, component=f"learner_group/learner/rl_module/{t}")
+        if algo.deviator is not None:
+            t, _, mid = algo.deviator
+            state = algo.learner_group.get_state(components=f"learner/rl_module/{t}")
+            module_state = state["learner"]["rl_module"][t]
+            algo.learner_group.set_state({"learner": {"rl_module": {mid: module_state}}})
+        algo._sync_rollout_module()
+    except BaseException:
+        algo.stop()
+        raise
+    return algo
+
+
+def agent_indices(n: int, k: int) -> list[int]:
+    """``k`` evenly spaced agent indices out of ``n`` (all of them when k >= n)."""
+    if k >= n:
+        return list(range(n))
+    return sorted({(j * n) // k + n // (2 * k) for j in range(k)})
+
+
+def best_response_from_checkpoint(
+    checkpoint: str | Path,
+    config: TrainConfig,
+    params: BestResponseParams,
+    *,
+    types: Sequence[str] = AGENT_TYPES,
+    improvements: dict[str, float] | None = None,
+) -> list[BestResponse]:
+    """Best responses from one checkpoint: each type's, then ``params.agents`` single agents'.
+
+    Every deviation starts from the same checkpoint; J before and after are estimated on
+    ``params.episodes`` evaluation episodes with seed ``params.seed``.
+    """
+    bad = [t for t in types if t not in AGENT_TYPES]
+    if bad or not types:
+        raise ValueError(f"types must be a non-empty subset of {list(AGENT_TYPES)}; got {types}")
+    improvements = improvements or {}
+    counts = {"consumer": config.economy.n_consumers, "firm": config.economy.n_firms}
+    cases = [(t, -1) for t in types]
+    for t in types:
+        if t in counts and params.agents > 0:
+            cases += [(t, i) for i in agent_indices(counts[t], params.agents)]
+    results = []
+    for t, i in cases:
+        dev_config = deviation_config(config, t, i, params)
+        algo = build_deviation(checkpoint, dev_config)
+        try:
+            module = dev_config.trained_modules[0]
+
+            def evaluate(a: Any = algo, m: str = module) -> torch.Tensor:
+                return evaluate_profile(a, episodes=params.episodes, seed=params.seed)[m]
+
+            result = best_response(
+                evaluate,
+                lambda _i, a=algo: a.train(),
+                params.iterations,
+                agent_type=t,
+                training_improvement=improvements.get(t, math.nan),
+            )
+            results.append(replace(result, agent_index=i, method=params.method))
+        finally:
+            algo.stop()
+    return results
 
 
 def run_best_response(
     run_dir: str | Path,
+    params: BestResponseParams | None = None,
     *,
     types: Sequence[str] = AGENT_TYPES,
-    iterations: int = 20,
-    episodes: int = 256,
-    seed: int = 0,
 ) -> list[BestResponse]:
-    """Best response of each type from the run's newest checkpoint (see the module docstring).
+    """Best responses from the run's newest checkpoint (see the module docstring).
 
-    Each type starts from the same restored profile; J before and after are estimated on
-    ``episodes`` evaluation episodes with the same seed.
+    Relative ε divides by the training improvement in the run's metrics.csv.
     """
-    from ray.rllib.algorithms.algorithm import Algorithm
-
-    bad = [t for t in types if t not in AGENT_TYPES]
-    if bad or not types:
-        raise ValueError(f"types must be a non-empty subset of {list(AGENT_TYPES)}; got {types}")
     config, checkpoint = load_run(run_dir)
-    results = []
-    for t in types:
-        algo = Algorithm.from_checkpoint(str(checkpoint.resolve()))
-        try:
-            if algo.train_config.economy != config.economy:
-                raise ValueError(
-                    f"checkpoint {checkpoint} holds another economy than {run_dir}/config.yaml"
-                )
-            prepare_deviation(algo, t)
+    params = params or config.best_response
+    improvements = {t: training_improvement(run_dir, t) for t in types if t in AGENT_TYPES}
+    return best_response_from_checkpoint(
+        checkpoint, config, params, types=types, improvements=improvements
+    )
 
-            def evaluate(a: Any = algo, k: str = t) -> torch.Tensor:
-                return evaluate_profile(a, episodes=episodes, seed=seed)[k]
 
-            results.append(
-                best_response(
-                    evaluate,
-                    lambda _i, a=algo: a.train(),
-                    iterations,
-                    agent_type=t,
-                    training_improvement=training_improvement(run_dir, t),
-                )
-            )
-        finally:
-            algo.stop()
-    return results
+EPSILON_KEY = "best_response/{module}/{stat}"
+
+
+def periodic_best_response(
+    algorithm: Any, metrics_logger: Any = None, result: dict[str, Any] | None = None, **_: Any
+) -> None:
+    """RLlib ``on_train_result`` callback: the ε curve during training.
+
+    Every ``best_response.every`` iterations it saves the algorithm to a temporary checkpoint
+    and runs ``best_response_from_checkpoint`` with the run's ``best_response`` settings
+    (``agents`` ignored), then writes ``best_response/<type>/{epsilon,epsilon_low,
+    epsilon_high,before,after}`` into the result (NaN in the other iterations, so that
+    metrics.csv has the columns from its first row). Training continues from the unchanged
+    algorithm: the check runs on separate deviation algorithms.
+    """
+    import tempfile
+
+    if result is None:
+        return
+    tc: TrainConfig = algorithm.train_config
+    params = tc.best_response
+    stats = ("epsilon", "epsilon_low", "epsilon_high", "before", "after")
+    values = {EPSILON_KEY.format(module=t, stat=s): math.nan for t in AGENT_TYPES for s in stats}
+    iteration = algorithm.curriculum_iteration
+    if params.every > 0 and iteration % params.every == 0:
+        with tempfile.TemporaryDirectory(prefix="rbc_br_") as tmp:
+            algorithm.save_to_path(tmp)
+            rows = best_response_from_checkpoint(tmp, tc, params.replace(agents=0))
+        for r in rows:
+            for s, v in zip(
+                stats,
+                (r.epsilon, r.epsilon_low, r.epsilon_high, r.before.mean, r.after.mean),
+                strict=True,
+            ):
+                values[EPSILON_KEY.format(module=r.agent_type, stat=s)] = v
+    result.update(values)
 
 
 @dataclass(frozen=True)
@@ -412,15 +536,17 @@ def format_tax_policies(results: Sequence[TaxPolicyResult]) -> str:
 
 
 def format_best_responses(results: Sequence[BestResponse]) -> str:
-    """A Markdown table of best-response results."""
+    """A Markdown table of best-response results (agent "all": the type's shared policy)."""
     lines = [
-        "| type | J before | J after | ε | ε 95% CI | training gain | relative ε | BR iters |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| type | agent | method | J before | J after | ε | ε 95% CI | training gain | "
+        "relative ε | BR iters |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        agent = "all" if r.agent_index < 0 else str(r.agent_index)
         lines.append(
-            f"| {r.agent_type} | {r.before.mean:.4g} | {r.after.mean:.4g} | {r.epsilon:.3g} | "
-            f"[{r.epsilon_low:.3g}, {r.epsilon_high:.3g}] | {r.training_improvement:.4g} | "
-            f"{r.relative:.3g} | {r.iterations} |"
+            f"| {r.agent_type} | {agent} | {r.method or '-'} | {r.before.mean:.4g} | "
+            f"{r.after.mean:.4g} | {r.epsilon:.3g} | [{r.epsilon_low:.3g}, {r.epsilon_high:.3g}] "
+            f"| {r.training_improvement:.4g} | {r.relative:.3g} | {r.iterations} |"
         )
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from trainers.config import AGENT_TYPES, TrainConfig
+from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
 from trainers.growth_config import GrowthTrainConfig
 
 PRESETS = {
@@ -117,9 +117,26 @@ def _parser() -> argparse.ArgumentParser:
     br.add_argument(
         "--types", default=",".join(AGENT_TYPES), help="comma-separated agent types to test"
     )
-    br.add_argument("--iterations", type=int, default=20, help="best-response iterations per type")
-    br.add_argument("--episodes", type=int, default=256, help="evaluation episodes (before, after)")
-    br.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")
+    brp = BestResponseParams()
+    br.add_argument(
+        "--iterations", type=int, default=brp.iterations, help="best-response iterations"
+    )
+    br.add_argument(
+        "--episodes", type=int, default=brp.episodes, help="evaluation episodes (before, after)"
+    )
+    br.add_argument("--seed", type=int, default=brp.seed, help="seed of the deviation runs")
+    br.add_argument(
+        "--method",
+        choices=["ppo", "pg"],
+        default=brp.method,
+        help="the run's PPO settings, or the reference's vanilla policy gradient",
+    )
+    br.add_argument(
+        "--agents",
+        type=int,
+        default=brp.agents,
+        help="also test N single consumers and N single firms deviating alone",
+    )
 
     fx = sub.add_parser(
         "fixed-taxes", help="a run's learned government vs fixed tax rates (same consumers, firms)"
@@ -300,23 +317,20 @@ def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentPar
         bad = [t for t in types if t not in AGENT_TYPES]
         if bad or not types:
             raise ValueError(f"--types must be among {list(AGENT_TYPES)}; got {args.types!r}")
-        if args.iterations < 0:
-            raise ValueError(f"--iterations must be >= 0; got {args.iterations}")
-        if args.episodes < 2:
-            raise ValueError(f"--episodes must be >= 2; got {args.episodes}")
+        params = BestResponseParams(
+            iterations=args.iterations,
+            episodes=args.episodes,
+            seed=args.seed,
+            method=args.method,
+            agents=args.agents,
+        )
         load_run(args.run_dir)  # clear errors before Ray starts
     except ValueError as err:
         parser.error(str(err))
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False)
-    results = run_best_response(
-        args.run_dir,
-        types=types,
-        iterations=args.iterations,
-        episodes=args.episodes,
-        seed=args.seed,
-    )
+    results = run_best_response(args.run_dir, params, types=types)
     table = format_best_responses(results)
     root = Path(args.run_dir)
     rows = [r.to_dict() for r in results]

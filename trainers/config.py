@@ -26,7 +26,14 @@ from rbc_env.config import (
 )
 from trainers.curriculum import CurriculumSchedule, preset
 
-__all__ = ["EnvRunnerParams", "PPOParams", "TrainConfig"]
+__all__ = [
+    "BestResponseParams",
+    "DeviationParams",
+    "EnvRunnerParams",
+    "PPOParams",
+    "TrainConfig",
+    "deviation_module_id",
+]
 
 AGENT_TYPES = ("consumer", "firm", "government")
 POSITIVE_OR_INF = Interval(0.0, math.inf, lo_closed=False, hi_closed=True)
@@ -79,6 +86,82 @@ class EnvRunnerParams(Params):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DeviationParams(Params):
+    """A deviation (best-response) run: only one type, or one agent, learns (spec 10).
+
+    With ``agent_type`` set, every iteration runs the economy as the reference best response
+    does: θ factor 1, no action masks, every type acting with its stochastic policy, and only
+    the deviating module updated, with entropy coefficient ``entropy_coeff``. ``agent_index
+    = -1`` deviates the type's shared policy (the meta-game best response); ``i >= 0`` gives
+    agent i of the type its own module (``deviation_module_id``), initialized from the type's
+    policy, while its peers keep the shared one (a unilateral, single-agent deviation).
+    Batched sampler only.
+    """
+
+    agent_type: Literal["none", "consumer", "firm", "government"] = param(
+        "none", "", "", None, "the deviating type; none: an ordinary training run"
+    )
+    agent_index: int = param(
+        -1,
+        "i",
+        "index",
+        Interval(-1.0, math.inf),
+        "-1: the type's shared policy deviates; i >= 0: agent i alone gets its own module",
+    )
+    entropy_coeff: float = param(
+        0.05,
+        "β",
+        "1",
+        NONNEGATIVE,
+        "entropy coefficient of the deviating module (spec 10: 0.1 x the paper's 0.5)",
+    )
+
+    @property
+    def active(self) -> bool:
+        """Whether this is a deviation run."""
+        return self.agent_type != "none"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BestResponseParams(Params):
+    """How a best-response check runs (spec 10), standalone or periodically during training.
+
+    ``method="ppo"`` trains the deviating module with the run's own PPO settings; ``"pg"`` is the
+    reference's vanilla policy gradient: one full-batch step per iteration with learning rate
+    ``pg_lr`` (the same for every type). With one epoch of one minibatch the PPO ratio is 1 at
+    the only gradient step, so the clipped surrogate's gradient is exactly the PG gradient
+    Â ∇log π (spec 9.2 step 5).
+    """
+
+    every: int = param(
+        0,
+        "",
+        "iterations",
+        NONNEGATIVE,
+        "periodic check during training every N iterations (0: off)",
+    )
+    method: Literal["ppo", "pg"] = param("ppo", "", "", None, "update rule of the deviating type")
+    iterations: int = param(20, "", "iterations", NONNEGATIVE, "best-response training iterations")
+    episodes: int = param(
+        256, "", "economies", Interval(2.0, math.inf), "evaluation episodes before and after"
+    )
+    seed: int = param(0, "", "", NONNEGATIVE, "seed of the deviation runs and the evaluations")
+    pg_lr: float = param(1e-3, "η", "1", POSITIVE, "learning rate of method='pg' (spec 10 step 4)")
+    agents: int = param(
+        0,
+        "",
+        "agents",
+        NONNEGATIVE,
+        "single-agent deviations per consumer and firm type (evenly spaced indices; 0: none)",
+    )
+
+
+def deviation_module_id(agent_type: str, agent_index: int) -> str:
+    """Module id of a single agent's own policy in a deviation run (e.g. ``consumer_agent3``)."""
+    return f"{agent_type}_agent{agent_index}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TrainConfig(Params):
     """A training run: economy, curriculum, sampler, batch and PPO settings per type.
 
@@ -114,9 +197,44 @@ class TrainConfig(Params):
         "value network on the agent's observation, or also on the government's (global) one",
     )
     env_runner: EnvRunnerParams = field(default_factory=EnvRunnerParams)
+    deviation: DeviationParams = field(default_factory=DeviationParams)
+    best_response: BestResponseParams = field(default_factory=BestResponseParams)
     consumer: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=5.0))
     firm: PPOParams = field(default_factory=lambda: PPOParams(lr=1e-3, reward_scale=30000.0))
     government: PPOParams = field(default_factory=lambda: PPOParams(lr=5e-5, reward_scale=1000.0))
+
+    def _check(self) -> None:
+        dev = self.deviation
+        if not dev.active or dev.agent_index < 0:
+            return
+        counts = {"consumer": self.economy.n_consumers, "firm": self.economy.n_firms}
+        if dev.agent_type not in counts:
+            raise ValueError(
+                f"TrainConfig.deviation.agent_index must be -1 for the {dev.agent_type} (one "
+                f"agent per economy); got {dev.agent_index}"
+            )
+        n = counts[dev.agent_type]
+        if dev.agent_index >= n:
+            raise ValueError(
+                f"TrainConfig.deviation.agent_index must be in [-1, {n - 1}] for {n} "
+                f"{dev.agent_type}s; got {dev.agent_index}"
+            )
+
+    @property
+    def module_ids(self) -> tuple[str, ...]:
+        """The run's RLModule ids: one per type, plus a deviating agent's own module."""
+        dev = self.deviation
+        if dev.active and dev.agent_index >= 0:
+            return (*AGENT_TYPES, deviation_module_id(dev.agent_type, dev.agent_index))
+        return AGENT_TYPES
+
+    @property
+    def trained_modules(self) -> tuple[str, ...] | None:
+        """``policies_to_train``: the deviating module in a deviation run, else None (all)."""
+        dev = self.deviation
+        if not dev.active:
+            return None
+        return (self.module_ids[-1],) if dev.agent_index >= 0 else (dev.agent_type,)
 
     def ppo(self, agent_type: str) -> PPOParams:
         """The PPO settings of one agent type."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
@@ -45,12 +45,16 @@ from rbc_env.config import (
 )
 from rbc_env.core import AGENT_TYPES, action_masks, theta_factor
 
+if TYPE_CHECKING:
+    from trainers.config import DeviationParams
+
 __all__ = [
     "CurriculumPreset",
     "CurriculumSchedule",
     "CurriculumStage",
     "TypeSchedule",
     "compressed",
+    "deviation_stage",
     "entropy_coeff",
     "masked_types",
     "preset",
@@ -185,6 +189,30 @@ def stage(
         masks=dict(action_masks(economy, iteration, device)),
         entropy_coeff={t: entropy_coeff(schedule.of(t), iteration) for t in AGENT_TYPES},
         training=tuple(t for t in AGENT_TYPES if iteration >= schedule.of(t).train_start),
+    )
+
+
+def deviation_stage(
+    deviation: DeviationParams,
+    iteration: int,
+    economy: RBCConfig,
+    device: torch.device | str = "cpu",
+) -> CurriculumStage:
+    """The stage of every iteration of a best-response run (spec 10, step 2-4).
+
+    θ factor 1 (full labour disutility), no action masks, every module's entropy coefficient
+    the deviation's, and only the deviating type in ``training`` (a single agent's own module
+    is added by the sampler).
+    """
+    _check_iteration(iteration)
+    if not deviation.active:
+        raise ValueError("deviation_stage needs an active DeviationParams (agent_type != 'none')")
+    return CurriculumStage(
+        iteration=iteration,
+        theta_factor=theta_factor(economy, None),
+        masks=dict(action_masks(economy, None, device)),
+        entropy_coeff={t: deviation.entropy_coeff for t in AGENT_TYPES},
+        training=(deviation.agent_type,) if deviation.agent_index < 0 else (),
     )
 
 

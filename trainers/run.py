@@ -110,7 +110,16 @@ def metrics_row(result: dict[str, Any]) -> dict[str, float]:
     }
     for key, value in flat.items():
         if key.startswith(
-            ("reward/", "return/", "econ/", "curriculum/", "throughput/", "policy/", "truth/")
+            (
+                "reward/",
+                "return/",
+                "econ/",
+                "curriculum/",
+                "throughput/",
+                "policy/",
+                "truth/",
+                "best_response/",
+            )
         ):
             row[key] = float(value)
     for module in ("consumer", "firm", "government", "planner", "household", "producer"):

@@ -115,22 +115,33 @@ def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFi
         assert r["epsilon_low"] <= r["epsilon"] <= r["epsilon_high"]
         assert math.isfinite(r["training_improvement"])
 
-    # Only the deviating type's weights move during a best-response iteration.
-    from ray.rllib.algorithms.algorithm import Algorithm
+    # Only the deviating module's weights move during a best-response iteration, for the
+    # type's shared policy and for a single agent's own module (which starts as its copy).
+    from trainers.best_response import build_deviation, deviation_config
+    from trainers.config import BestResponseParams
 
-    from trainers.best_response import prepare_deviation
-
-    _, checkpoint = load_run(run)
-    algo = Algorithm.from_checkpoint(str(checkpoint))
-    try:
-        prepare_deviation(algo, "firm")
-        before = _weights(algo)
-        algo.train()
-        after = _weights(algo)
-    finally:
-        algo.stop()
-    changed = {m for m in before if not torch.equal(before[m], after[m])}
-    assert changed == {"firm"}
+    config, checkpoint = load_run(run)
+    trained = _weights_of_checkpoint(checkpoint)
+    for agent_type, index, method in (("firm", -1, "ppo"), ("consumer", 1, "pg")):
+        params = BestResponseParams(method=method)
+        algo = build_deviation(checkpoint, deviation_config(config, agent_type, index, params))
+        try:
+            before = _weights(algo)
+            for m in trained:
+                assert torch.equal(before[m], trained[m])  # restored from the checkpoint
+            module = algo.train_config.trained_modules[0]
+            if index >= 0:
+                assert module == f"consumer_agent{index}"
+                assert torch.equal(before[module], trained["consumer"])
+            result = algo.train()
+            after = _weights(algo)
+        finally:
+            algo.stop()
+        changed = {m for m in before if not torch.equal(before[m], after[m])}
+        assert changed == {module}
+        assert result["curriculum/theta_factor"] == 1.0  # full labour disutility
+        assert result["curriculum/allowed_share/firm"] == 1.0  # no action masks
+        assert math.isfinite(result[f"reward/{module}_mean"])
 
     # Fixed taxes vs the learned government, same consumers and firms.
     fixed = ["fixed-taxes", str(run), "--rates", "0.2,0.8", "--episodes", "8"]
@@ -147,9 +158,125 @@ def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFi
     assert "tax grid" in capsys.readouterr().err
 
 
+def _weights_of_checkpoint(checkpoint: Path) -> dict[str, torch.Tensor]:
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    algo = Algorithm.from_checkpoint(str(checkpoint))
+    try:
+        return _weights(algo)
+    finally:
+        algo.stop()
+
+
 def _weights(algo) -> dict[str, torch.Tensor]:
     state = algo.learner_group.get_state(components="learner/rl_module")["learner"]["rl_module"]
     return {
         mid: torch.cat([torch.as_tensor(v).flatten().double() for v in sd.values()])
         for mid, sd in state.items()
     }
+
+
+def test_deviation_config_is_validated() -> None:
+    from trainers.config import TrainConfig
+
+    small = TrainConfig.cpu_small()
+    n = small.economy.n_consumers
+    with pytest.raises(ValueError, match=rf"agent_index must be in \[-1, {n - 1}\]"):
+        small.override({"deviation.agent_type": "consumer", "deviation.agent_index": n})
+    with pytest.raises(ValueError, match="must be -1 for the government"):
+        small.override({"deviation.agent_type": "government", "deviation.agent_index": 0})
+    with pytest.raises(ValueError, match="agent_type"):
+        small.override({"deviation.agent_type": "household"})
+    with pytest.raises(ValueError, match="method"):
+        small.override({"best_response.method": "reinforce"})
+    dev = small.override({"deviation.agent_type": "firm", "deviation.agent_index": 3})
+    assert dev.module_ids[-1] == "firm_agent3" and dev.trained_modules == ("firm_agent3",)
+    assert small.trained_modules is None and small.module_ids == ("consumer", "firm", "government")
+
+    from trainers.rllib import build_config
+
+    with pytest.raises(NotImplementedError, match="batched sampler only"):
+        build_config(dev.override({"sampler": "env_runner"}))
+    with pytest.raises(NotImplementedError, match="batched sampler only"):
+        build_config(small.override({"sampler": "env_runner", "best_response.every": 2}))
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_pg_takes_one_step_and_single_agents_deviate(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    tiny = ["--set", "economy.n_consumers=4", "--set", "economy.n_firms=2"]
+    tiny += ["--set", "batch_size=4", "--set", "iterations=1"]
+    args = ["train", "--config", "cpu_small", *tiny, "--runs-dir", str(tmp_path)]
+    assert main([*args, "--name", "r", "--no-progress", "--checkpoint-every", "1"]) == 0
+    run = tmp_path / "r"
+
+    # method="pg": one Adam step per iteration (PPO with the run's settings: num_epochs).
+    from trainers.best_response import build_deviation, deviation_config
+    from trainers.config import BestResponseParams
+
+    config, checkpoint = load_run(run)
+    assert config.num_epochs > 1
+    for method, steps in (("pg", 1), ("ppo", config.num_epochs)):
+        dev = deviation_config(config, "firm", -1, BestResponseParams(method=method))
+        algo = build_deviation(checkpoint, dev)
+        try:
+            algo.train()
+            counts = algo.learner_group.foreach_learner(_adam_steps)
+        finally:
+            algo.stop()
+        assert next(iter(counts)).get() == {"firm": steps}
+    assert dev.firm.lr == config.firm.lr
+    pg = deviation_config(config, "government", -1, BestResponseParams(method="pg", pg_lr=2e-3))
+    assert pg.government.lr == 2e-3 and pg.num_epochs == 1 and pg.num_minibatches == 1
+
+    # Single-agent deviations from the command line: one consumer and one firm.
+    argv = ["best-response", str(run), "--types", "consumer,firm", "--iterations", "1"]
+    assert main([*argv, "--episodes", "4", "--agents", "1", "--method", "pg"]) == 0
+    rows = json.loads((run / "best_response.json").read_text())
+    cases = [(r["agent_type"], r["agent_index"], r["method"]) for r in rows]
+    assert cases == [
+        ("consumer", -1, "pg"),
+        ("firm", -1, "pg"),
+        ("consumer", 2, "pg"),
+        ("firm", 1, "pg"),
+    ]
+    assert "| consumer | 2 | pg |" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*argv, "--agents", "-1"])
+    assert "agents" in capsys.readouterr().err
+
+
+def _adam_steps(learner) -> dict[str, int]:
+    """Adam steps taken by each module that has optimizer state."""
+    out = {}
+    for mid in learner.module.keys():
+        opt = learner.get_optimizer(mid)
+        steps = [int(s["step"]) for s in opt.state.values() if "step" in s]
+        if steps:
+            out[mid] = max(steps)
+    return out
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_periodic_best_response_logs_the_epsilon_curve(tmp_path: Path) -> None:
+    from trainers.run import read_metrics
+
+    tiny = ["--set", "economy.n_consumers=4", "--set", "economy.n_firms=2"]
+    tiny += ["--set", "batch_size=4", "--set", "iterations=2"]
+    tiny += ["--set", "best_response.every=2", "--set", "best_response.iterations=1"]
+    tiny += ["--set", "best_response.episodes=4"]
+    args = ["train", "--config", "cpu_small", *tiny, "--runs-dir", str(tmp_path)]
+    assert main([*args, "--name", "r", "--no-progress"]) == 0
+    rows = read_metrics(tmp_path / "r" / "metrics.csv")
+    assert len(rows) == 2
+    for t in ("consumer", "firm", "government"):
+        key = f"best_response/{t}/epsilon"
+        assert math.isnan(float(rows[0][key]))  # not a check iteration
+        eps = float(rows[1][key])
+        low = float(rows[1][f"best_response/{t}/epsilon_low"])
+        high = float(rows[1][f"best_response/{t}/epsilon_high"])
+        assert math.isfinite(eps) and low <= eps <= high
+        after = float(rows[1][f"best_response/{t}/after"])
+        before = float(rows[1][f"best_response/{t}/before"])
+        assert eps == pytest.approx(after - before)

@@ -20,17 +20,39 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
         cmd, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=ROOT
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().splitlines()[-1].startswith("| none_seed0 | government |")
-    for name in ("training.png", "epsilon.md", "taxes.md", "outcomes.md"):
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("| government | all |")  # the ε table's summary is printed last
+    figures = ("training", "best_response", "taxes", "equilibria", "epsilon_curve")
+    tables = ("epsilon", "taxes", "outcomes", "equilibria")
+    for name in [f"{f}.png" for f in figures] + [f"{t}.md" for t in tables]:
         assert (tmp_path / name).exists(), name
     raw = json.loads((tmp_path / "raw.json").read_text())
-    runs = {r["run"] for r in raw["outcomes"]}
-    assert runs == {"curriculum_seed0", "none_seed0"}
-    assert {r["agent_type"] for r in raw["epsilon"]} == {"consumer", "firm", "government"}
+    runs = {r["run"]: r["group"] for r in raw["outcomes"]}
+    assert runs == {
+        "open_seed0": "open",
+        "none_seed0": "none",
+        "closed_seed0": "closed",
+        "export_p1000_seed0": "export",
+    }
+    for run in runs:  # every type's best response (PPO and PG), one single consumer and firm
+        cases = {
+            (r["agent_type"], r["agent_index"] >= 0, r["method"])
+            for r in raw["epsilon"]
+            if r["run"] == run
+        }
+        assert cases == {
+            *((t, False, m) for t in ("consumer", "firm", "government") for m in ("ppo", "pg")),
+            ("consumer", True, "ppo"),
+            ("firm", True, "ppo"),
+        }
     policies = [r["policy"] for r in raw["taxes"] if r["run"] == "none_seed0"]
     assert policies == ["learned", "fixed 20%", "fixed 40%", "fixed 60%", "fixed 80%"]
     assert not (tmp_path / "runs").exists()  # checkpoints are not kept
-    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == [
-        "curriculum_seed0.csv",
-        "none_seed0.csv",
-    ]
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == sorted(
+        f"{run}.csv" for run in runs
+    )
+    # The ε curve was logged during training of the open runs only (every 3 iterations).
+    header = (tmp_path / "metrics" / "open_seed0.csv").read_text().splitlines()[0]
+    assert "best_response/firm/epsilon" in header
+    header = (tmp_path / "metrics" / "closed_seed0.csv").read_text().splitlines()[0]
+    assert "best_response/firm/epsilon" not in header

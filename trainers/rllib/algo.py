@@ -20,6 +20,10 @@ stack) ``AlgorithmConfig``:
   per-type reward scale, γ and λ in the learner connector, the curriculum and the metrics by
   callbacks (``trainers.rllib.env_runner``). Each iteration samples whole episodes,
   ``batch_size`` economies rounded up to a multiple of the economies stepped at once.
+
+A deviation run (``TrainConfig.deviation``, spec 10) trains only the deviating module
+(``policies_to_train``); a single agent's deviation adds a fourth module, a copy of its type's
+spec and settings, that the batched sampler uses for that agent alone.
 """
 
 from __future__ import annotations
@@ -175,11 +179,28 @@ def _shared_settings(
             gamma=ppo.gamma,
             lambda_=ppo.gae_lambda,
         )
+    for mid in tc.module_ids[len(AGENT_TYPES) :]:  # a deviating agent's own module
+        specs[mid] = specs[tc.deviation.agent_type]
+        overrides[mid] = overrides[tc.deviation.agent_type]
     gpu = tc.resolved_device == "cuda"
+    trained = tc.trained_modules
+    if tc.best_response.every > 0 and not tc.deviation.active:
+        if tc.sampler != "batched":
+            raise NotImplementedError(
+                "TrainConfig.best_response.every > 0 (the periodic ε check) is implemented by "
+                "the batched sampler only; use sampler='batched'"
+            )
+        from trainers.best_response import periodic_best_response
+
+        config = config.callbacks(on_train_result=periodic_best_response)
     return (
         config.rbc(tc)
         .framework("torch")
-        .multi_agent(policies=list(AGENT_TYPES), policy_mapping_fn=policy_mapping_fn)
+        .multi_agent(
+            policies=list(tc.module_ids),
+            policy_mapping_fn=policy_mapping_fn,
+            policies_to_train=None if trained is None else list(trained),
+        )
         .rl_module(
             rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
             algorithm_config_overrides_per_module=overrides,
@@ -216,6 +237,11 @@ def _env_runner_sampler(
     """The env-runner sampler's own settings: env, EnvRunners, callbacks, learner pieces."""
     from trainers.rllib import env_runner as er  # imports algo.module_spaces
 
+    if tc.deviation.active:
+        raise NotImplementedError(
+            "TrainConfig.deviation (best-response runs) is implemented by the batched sampler "
+            "only; use sampler='batched'"
+        )
     if tc.critic != "independent":
         raise NotImplementedError(
             "TrainConfig.critic='centralized' is implemented by the batched sampler only; "

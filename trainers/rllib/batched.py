@@ -29,6 +29,11 @@ Centralized critic (``TrainConfig.critic="centralized"``): every row also carrie
 government's observation (the economy's aggregate state) in the ``global_state`` column, which
 only the value network reads (``trainers.rllib.modules.CentralCriticPPOTorchRLModule``).
 
+Deviation runs (``TrainConfig.deviation``, spec 10): every iteration uses the deviation stage
+(θ factor 1, no masks, only the deviating module trains, its entropy coefficient fixed). A
+single agent's deviation gives agent i of the type its own module: its rows are acted on and
+trained by that module, the peers keep the shared policy (which stays frozen).
+
 Reference parity (``RBCConfig.parity``, spec 13): ``returns="reference"`` uses the reference code's
 G_t = r_t + γ Σ_{k>t} r_k with no bootstrap (A = G - V); ``sampling="fixed_quantile"`` and
 ``value_loss="reference"`` are not implemented and raise at construction.
@@ -64,7 +69,7 @@ from ray.rllib.utils.metrics import (
 from rbc_env import BatchedEconomy
 from rbc_env.core import AGENT_TYPES, action_nvec, has_agent_axis
 from trainers.config import TrainConfig
-from trainers.curriculum import CurriculumStage, stage
+from trainers.curriculum import CurriculumStage, deviation_stage, stage
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY, padded_log_probs
 
 __all__ = [
@@ -263,6 +268,24 @@ class BatchedPPO(PPO):
             self.rollout_module[mid].to(self.device).eval()
         self._nvec = action_nvec(tc.economy)
         self.curriculum_stage: CurriculumStage | None = None  # the last iteration's stage
+        dev = tc.deviation
+        # A deviating agent's own module: (type, agent index, module id), else None.
+        self.deviator: tuple[str, int, str] | None = None
+        if dev.active and dev.agent_index >= 0:
+            self.deviator = (dev.agent_type, dev.agent_index, tc.module_ids[-1])
+
+    def stage_of(self, iteration: int) -> CurriculumStage:
+        """The curriculum stage of an iteration, or the deviation stage in a deviation run."""
+        tc = self.train_config
+        if tc.deviation.active:
+            return deviation_stage(tc.deviation, iteration, tc.economy, self.device)
+        return stage(tc.curriculum, iteration, tc.economy, self.device)
+
+    def base_type(self, module_id: str) -> str:
+        """The agent type a module acts for (a deviating agent's module: its type)."""
+        if self.deviator is not None and module_id == self.deviator[2]:
+            return self.deviator[0]
+        return module_id
 
     # ---- one iteration --------------------------------------------------------------------
     def training_step(self) -> None:
@@ -270,7 +293,7 @@ class BatchedPPO(PPO):
         tc = self.train_config
         e = self.curriculum_iteration
         started = time.perf_counter()
-        current = stage(tc.curriculum, e, tc.economy, self.device)
+        current = self.stage_of(e)
         self.curriculum_stage = current
         self._sync_rollout_module()
 
@@ -290,10 +313,12 @@ class BatchedPPO(PPO):
             )
         self._log_metrics(current, buffers, econ_sums)
 
-        batch = self._train_batch(self._trainable(current.training), current, buffers, env_steps)
+        candidates = current.training + tc.module_ids[len(AGENT_TYPES) :]
+        batch = self._train_batch(self._trainable(candidates), current, buffers, env_steps)
         if batch.policy_batches:
+            coeffs = {m: current.entropy_coeff[self.base_type(m)] for m in tc.module_ids}
             self.learner_group.foreach_learner(
-                lambda learner, c=dict(current.entropy_coeff): learner.set_entropy_coeffs(c)
+                lambda learner, c=coeffs: learner.set_entropy_coeffs(c)
             )
             with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
                 results = self.learner_group.update(
@@ -356,6 +381,63 @@ class BatchedPPO(PPO):
             return {OBS_KEY: obs, MASK_KEY: mask.expand(obs.shape[0], -1)}
         return obs
 
+    def _forward(
+        self,
+        module_id: str,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        g: torch.Tensor | None,
+        *,
+        values_only: bool = False,
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(masked logits or None, values) of ``[M, obs]`` rows under one module."""
+        module = self.rollout_module[module_id]
+        inp = {Columns.OBS: self._module_input(self.base_type(module_id), x, mask)}
+        if g is not None:
+            inp[GLOBAL_KEY] = g
+        if values_only:
+            return None, module.compute_values(inp)
+        out = module.forward_train(inp)
+        values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
+        return out[Columns.ACTION_DIST_INPUTS], values
+
+    def _deviator_rows(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
+        """The deviating agent's observation rows [B, obs] and its critic's global rows."""
+        assert self.deviator is not None
+        t, i, _ = self.deviator
+        g = obs["government"].float() if self.train_config.critic == "centralized" else None
+        return obs[t][:, i].float(), g
+
+    @torch.no_grad()
+    def act(
+        self,
+        obs: dict[str, torch.Tensor],
+        masks: dict[str, torch.Tensor],
+        generator: torch.Generator,
+    ) -> dict[str, torch.Tensor]:
+        """Actions of every type (and of a deviating agent) from the driver-side modules.
+
+        Args:
+            obs: the economy's observations (``[B, N, obs]`` or ``[B, obs]`` per type).
+            masks: flat allowed-action masks per type.
+            generator: the only source of randomness.
+
+        Returns:
+            Actions in the economy's layout, one draw from each stochastic policy.
+        """
+        actions = {}
+        for t in AGENT_TYPES:
+            logits, _ = self._forward(t, _rows(obs[t]).float(), masks[t], self._global_rows(obs, t))
+            a, _ = sample_multi_discrete(logits, self._nvec[t], generator)
+            actions[t] = _unrows(a, obs[t], has_agent_axis(t))
+            if self.deviator is not None and self.deviator[0] == t:
+                _, i, mid = self.deviator
+                x, g = self._deviator_rows(obs)
+                logits, _ = self._forward(mid, x, masks[t], g)
+                actions[t] = actions[t].clone()
+                actions[t][:, i] = sample_multi_discrete(logits, self._nvec[t], generator)[0]
+        return actions
+
     @torch.no_grad()
     def _rollout(
         self, current: CurriculumStage
@@ -363,52 +445,63 @@ class BatchedPPO(PPO):
         tc = self.train_config
         econ = self.economy
         horizon = tc.economy.horizon
-        obs = econ.reset(iteration=current.iteration)
+        obs = econ.reset(iteration=None if tc.deviation.active else current.iteration)
         buffers: dict[str, dict[str, torch.Tensor]] = {}
         econ_sums: dict[str, torch.Tensor] = {}
+
+        def record(mid: str, step: int, x: Any, g: Any, a: Any, logp: Any, logits: Any, v: Any):
+            buf = buffers.get(mid)
+            if buf is None:
+                buf = buffers[mid] = _allocate(horizon, x, a, logits)
+            buf["obs"][step] = x
+            if g is not None:
+                if "global" not in buf:
+                    buf["global"] = g.new_empty((horizon, *g.shape))
+                buf["global"][step] = g
+            buf["actions"][step] = a
+            buf["logp"][step] = logp
+            buf["logits"][step] = logits
+            buf["values"][step] = v
+
         for step in range(horizon):
             state = econ.state
             actions = {}
             for t in AGENT_TYPES:
                 x = _rows(obs[t]).float()
-                module = self.rollout_module[t]
-                inp = {Columns.OBS: self._module_input(t, x, current.masks[t])}
                 g = self._global_rows(obs, t)
-                if g is not None:
-                    inp[GLOBAL_KEY] = g
-                out = module.forward_train(inp)
-                logits = out[Columns.ACTION_DIST_INPUTS]
-                values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
+                logits, values = self._forward(t, x, current.masks[t], g)
                 a, logp = sample_multi_discrete(logits, self._nvec[t], econ.generator)
-                buf = buffers.get(t)
-                if buf is None:
-                    buf = buffers[t] = _allocate(horizon, x, a, logits)
-                buf["obs"][step] = x
-                if g is not None:
-                    if "global" not in buf:
-                        buf["global"] = g.new_empty((horizon, *g.shape))
-                    buf["global"][step] = g
-                buf["actions"][step] = a
-                buf["logp"][step] = logp
-                buf["logits"][step] = logits
-                buf["values"][step] = values
+                record(t, step, x, g, a, logp, logits, values)
                 actions[t] = _unrows(a, obs[t], has_agent_axis(t))
+                if self.deviator is not None and self.deviator[0] == t:
+                    _, i, mid = self.deviator
+                    xi, gi = self._deviator_rows(obs)
+                    logits_i, values_i = self._forward(mid, xi, current.masks[t], gi)
+                    ai, logp_i = sample_multi_discrete(logits_i, self._nvec[t], econ.generator)
+                    record(mid, step, xi, gi, ai, logp_i, logits_i, values_i)
+                    actions[t] = actions[t].clone()
+                    actions[t][:, i] = ai
             out_step = econ.step(actions)
             for t in AGENT_TYPES:
                 buffers[t]["rewards"][step] = out_step.rewards[t].reshape(-1).float()
+            if self.deviator is not None:
+                t, i, mid = self.deviator
+                buffers[mid]["rewards"][step] = out_step.rewards[t][:, i].float()
             accumulate_econ(econ_sums, state, out_step)
             obs = out_step.obs
         bootstrap = tc.bootstrap_truncated and tc.economy.parity.returns != "reference"
-        for t in AGENT_TYPES:
-            if bootstrap:
-                x = _rows(obs[t]).float()
-                inp = {Columns.OBS: self._module_input(t, x, current.masks[t])}
-                g = self._global_rows(obs, t)
-                if g is not None:
-                    inp[GLOBAL_KEY] = g
-                buffers[t]["values"][horizon] = self.rollout_module[t].compute_values(inp)
+        for mid in buffers:
+            if not bootstrap:
+                buffers[mid]["values"][horizon] = 0.0
+                continue
+            t = self.base_type(mid)
+            if mid == t:
+                x, g = _rows(obs[t]).float(), self._global_rows(obs, t)
             else:
-                buffers[t]["values"][horizon] = 0.0
+                x, g = self._deviator_rows(obs)
+            _, buffers[mid]["values"][horizon] = self._forward(
+                mid, x, current.masks[t], g, values_only=True
+            )
         return buffers, econ_sums
 
     def _train_batch(
@@ -422,7 +515,7 @@ class BatchedPPO(PPO):
         policy_batches = {}
         for t in types:
             buf = buffers[t]
-            ppo = tc.ppo(t)
+            ppo = tc.ppo(self.base_type(t))
             scaled = buf["rewards"] / ppo.reward_scale
             if tc.economy.parity.returns == "reference":
                 targets = reference_returns(scaled, ppo.gamma)
@@ -434,14 +527,14 @@ class BatchedPPO(PPO):
             advantages = (advantages - advantages.mean()) / (advantages.std() + _ADV_EPS)
             obs = buf["obs"].flatten(0, 1)
             n_rows = obs.shape[0]
-            mask = current.masks[t].expand(n_rows, -1)
+            mask = current.masks[self.base_type(t)].expand(n_rows, -1)
             columns = {}
             if "global" in buf:
                 columns[GLOBAL_KEY] = buf["global"].flatten(0, 1)
             policy_batches[t] = SampleBatch(
                 {
                     **columns,
-                    Columns.OBS: self._module_input(t, obs, mask),
+                    Columns.OBS: self._module_input(self.base_type(t), obs, mask),
                     Columns.ACTIONS: buf["actions"].flatten(0, 1),
                     Columns.ACTION_LOGP: buf["logp"].flatten(0, 1),
                     Columns.ACTION_DIST_INPUTS: buf["logits"].flatten(0, 1),
