@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     plot_taxes(tax_rows, out / "taxes.png")
     plot_equilibria(outcome_rows, out / "equilibria.png")
     plot_epsilon_curve([folders[s.name] for s in specs if s.group in ("open", "none")], out)
-    (out / "metrics").mkdir(exist_ok=True)
+    shutil.rmtree(out / "metrics", ignore_errors=True)  # no stale runs from an older plan
+    (out / "metrics").mkdir()
     for folder in folders.values():
         shutil.copy(folder / "metrics.csv", out / "metrics" / f"{folder.name}.csv")
     shutil.rmtree(runs_dir)  # checkpoints are large; metrics, tables and figures are kept

@@ -302,18 +302,19 @@ def deviation_config(
         "iterations": max(params.iterations, 1),
         "deviation.agent_type": agent_type,
         "deviation.agent_index": agent_index,
-        "best_response.every": 0,
     }
     if params.method == "pg":
         updates |= {"num_epochs": 1, "num_minibatches": 1, f"{agent_type}.lr": params.pg_lr}
-    return config.override(updates)
+    return config.override(updates).replace(best_response=params.replace(every=0))
 
 
 def build_deviation(checkpoint: str | Path, config: TrainConfig) -> Any:
     """A deviation ``BatchedPPO`` whose modules start from ``checkpoint``'s weights.
 
     The three type modules are restored from the checkpoint; a deviating agent's own module
-    starts as a copy of its type's. Optimizer states start fresh.
+    starts as a copy of its type's. With ``config.best_response.optimizer="restore"`` the
+    optimizers' Adam moments are restored too (the deviating agent's from its type's), at the
+    deviation config's learning rates; with ``"fresh"`` they start empty.
     """
     from trainers.rllib import build_config
 
@@ -329,11 +330,34 @@ def build_deviation(checkpoint: str | Path, config: TrainConfig) -> Any:
             state = algo.learner_group.get_state(components=f"learner/rl_module/{t}")
             module_state = state["learner"]["rl_module"][t]
             algo.learner_group.set_state({"learner": {"rl_module": {mid: module_state}}})
+        if config.best_response.optimizer == "restore":
+            _restore_optimizers(algo, Path(checkpoint).resolve())
         algo._sync_rollout_module()
     except BaseException:
         algo.stop()
         raise
     return algo
+
+
+def _restore_optimizers(algo: Any, checkpoint: Path) -> None:
+    """Load the checkpoint's Adam states into the deviation's learner, keeping its lrs."""
+    import pickle
+
+    with open(checkpoint / "learner_group" / "learner" / "state.pkl", "rb") as fh:
+        saved = pickle.load(fh)["optimizer"]
+    if algo.deviator is not None:
+        t, _, mid = algo.deviator
+        (name,) = [n for n, v in saved.items() if v["module_id"] == t]
+        saved[name.replace(t, mid, 1)] = {"module_id": mid, "state": saved[name]["state"]}
+
+    def load(learner: Any, state: dict[str, Any] = saved) -> None:
+        learner.set_state({"optimizer": state})
+        for name, optimizer in learner._named_optimizers.items():
+            lr = learner.config.get_config_for_module(learner._optimizer_name_to_module[name]).lr
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+    algo.learner_group.foreach_learner(load)
 
 
 def agent_indices(n: int, k: int) -> list[int]:

@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the run's PPO settings, or the reference's vanilla policy gradient",
     )
     br.add_argument(
+        "--optimizer",
+        choices=["restore", "fresh"],
+        default=brp.optimizer,
+        help="continue each type's Adam state from the checkpoint, or start a fresh Adam",
+    )
+    br.add_argument(
         "--agents",
         type=int,
         default=brp.agents,
@@ -323,6 +329,7 @@ def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentPar
             seed=args.seed,
             method=args.method,
             agents=args.agents,
+            optimizer=args.optimizer,
         )
         load_run(args.run_dir)  # clear errors before Ray starts
     except ValueError as err:

@@ -218,17 +218,32 @@ def test_pg_takes_one_step_and_single_agents_deviate(
     config, checkpoint = load_run(run)
     assert config.num_epochs > 1
     for method, steps in (("pg", 1), ("ppo", config.num_epochs)):
-        dev = deviation_config(config, "firm", -1, BestResponseParams(method=method))
-        algo = build_deviation(checkpoint, dev)
+        params = BestResponseParams(method=method, optimizer="fresh")
+        algo = build_deviation(checkpoint, deviation_config(config, "firm", -1, params))
         try:
             algo.train()
             counts = algo.learner_group.foreach_learner(_adam_steps)
         finally:
             algo.stop()
         assert next(iter(counts)).get() == {"firm": steps}
-    assert dev.firm.lr == config.firm.lr
     pg = deviation_config(config, "government", -1, BestResponseParams(method="pg", pg_lr=2e-3))
     assert pg.government.lr == 2e-3 and pg.num_epochs == 1 and pg.num_minibatches == 1
+    assert deviation_config(config, "firm", -1, BestResponseParams()).firm.lr == config.firm.lr
+
+    # optimizer="restore" continues the trained consumers' Adam state (one training iteration:
+    # num_epochs steps), for the type and for a single agent's copy, at the deviation's lr.
+    for index in (-1, 0):
+        params = BestResponseParams(method="pg", pg_lr=3e-3)
+        dev = deviation_config(config, "consumer", index, params)
+        algo = build_deviation(checkpoint, dev)
+        try:
+            counts = next(iter(algo.learner_group.foreach_learner(_adam_steps))).get()
+            lrs = next(iter(algo.learner_group.foreach_learner(_learning_rates))).get()
+        finally:
+            algo.stop()
+        module = dev.trained_modules[0]
+        assert counts["consumer"] == config.num_epochs and counts[module] == config.num_epochs
+        assert lrs[module] == 3e-3 and lrs["government"] == config.government.lr
 
     # Single-agent deviations from the command line: one consumer and one firm.
     argv = ["best-response", str(run), "--types", "consumer,firm", "--iterations", "1"]
@@ -245,6 +260,23 @@ def test_pg_takes_one_step_and_single_agents_deviate(
     with pytest.raises(SystemExit):
         main([*argv, "--agents", "-1"])
     assert "agents" in capsys.readouterr().err
+
+    # A folder whose checkpoint holds another economy than its config.yaml: a clear error.
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    config.override({"economy.n_firms": 3}).dump(other / "config.yaml")
+    with pytest.raises(ValueError, match="holds another economy"):
+        load_run(other)
+    with pytest.raises(SystemExit) as err:
+        main(["best-response", str(other)])
+    assert err.value.code == 2
+    assert "another economy" in capsys.readouterr().err
+
+
+def _learning_rates(learner) -> dict[str, float]:
+    return {mid: learner.get_optimizer(mid).param_groups[0]["lr"] for mid in learner.module.keys()}
 
 
 def _adam_steps(learner) -> dict[str, int]:

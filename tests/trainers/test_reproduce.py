@@ -56,3 +56,23 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
     assert "best_response/firm/epsilon" in header
     header = (tmp_path / "metrics" / "closed_seed0.csv").read_text().splitlines()[0]
     assert "best_response/firm/epsilon" not in header
+
+
+def test_presets_plan_the_paper_runs() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.reproduce_paper import EXPORT_VARIATIONS, PRESETS, plan
+
+    small = plan(PRESETS["cpu_small"], [0, 1])
+    assert [s.group for s in small].count("open") == 2
+    assert [s.group for s in small].count("none") == 2
+    assert [s.group for s in small].count("closed") == 2
+    exports = [s for s in small if s.group == "export"]
+    assert len(exports) == len(EXPORT_VARIATIONS) and {s.seed for s in exports} == {0}
+    closed = plan(PRESETS["paper_closed"], [0, 1, 2])
+    assert {s.variant for s in closed} == {"closed"} and len(closed) == 3
+    paper = PRESETS["paper_open"].config("open")
+    assert paper.economy.n_consumers == 100 and paper.iterations == 200000
+    # Every run's overrides are valid fields of its config.
+    for preset in PRESETS.values():
+        for spec in plan(preset, list(preset.seeds)):
+            preset.config(spec.variant).override({**spec.sets, "seed": spec.seed})
