@@ -226,6 +226,18 @@ def test_pg_takes_one_step_and_single_agents_deviate(
         finally:
             algo.stop()
         assert next(iter(counts)).get() == {"firm": steps}
+    # PG is PPO with one epoch (same lr): the same weights after an iteration, bit for bit.
+    after = {}
+    for method in ("pg", "ppo"):
+        params = BestResponseParams(method=method, pg_lr=config.firm.lr)
+        dev = deviation_config(config, "firm", -1, params).override({"num_epochs": 1})
+        algo = build_deviation(checkpoint, dev)
+        try:
+            algo.train()
+            after[method] = _weights(algo)["firm"]
+        finally:
+            algo.stop()
+    assert torch.equal(after["pg"], after["ppo"])
     pg = deviation_config(config, "government", -1, BestResponseParams(method="pg", pg_lr=2e-3))
     assert pg.government.lr == 2e-3 and pg.num_epochs == 1 and pg.num_minibatches == 1
     assert deviation_config(config, "firm", -1, BestResponseParams()).firm.lr == config.firm.lr
