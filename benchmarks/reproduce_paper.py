@@ -1,7 +1,7 @@
 """Reproduce the paper's results at a chosen scale: curricula, best responses, taxes, equilibria.
 
 How to run:
-    .venv/bin/python benchmarks/reproduce_paper.py                      # cpu_small, ~20 min
+    .venv/bin/python benchmarks/reproduce_paper.py                      # cpu_small, ~10 min
     .venv/bin/python benchmarks/reproduce_paper.py --quick --seeds 0    # 3 iterations a run
     .venv/bin/python benchmarks/reproduce_paper.py --preset paper_open  # a GPU; days at 200k
 
@@ -143,7 +143,7 @@ def _paper(variant: str) -> Any:
 
 
 PRESETS = {
-    "cpu_small": Preset(_cpu_small, (0, 1), 20, 256, 1, ("ppo", "pg"), 20, 5),
+    "cpu_small": Preset(_cpu_small, (0, 1, 2, 3), 20, 256, 1, ("ppo", "pg"), 20, 5),
     # Paper scale (spec 9.3): 200k iterations; [N] used 25k BR iterations per type.
     "paper_open": Preset(_paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 10000, 200, ("open",)),
     "paper_closed": Preset(
@@ -595,6 +595,25 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
         cols += ("econ/hours_mean", "econ/production_mean")
         values = " | ".join(_fmt(_mean(r[k] for r in g)) for k in cols)
         lines.append(f"| {group} | {len(g)} | {sum(_trivial(r) for r in g)} | {values} |")
+    pairs = [
+        (r, n)
+        for r in rows
+        if r["group"] == "open"
+        for n in rows
+        if n["group"] == "none" and n["run"] == r["run"].replace("open_", "none_", 1)
+    ]
+    if pairs:
+        lines += [
+            "",
+            "Curriculum vs none, seed by seed: in how many seeds the run with the curriculum "
+            "ends higher.",
+            "",
+            "| quantity | curriculum higher | seeds |",
+            "|---|---:|---:|",
+        ]
+        for key in OUTCOME_KEYS[:3] + ("econ/hours_mean", "econ/production_mean"):
+            wins = sum(r[key] > n[key] for r, n in pairs)
+            lines.append(f"| {key} | {wins} | {len(pairs)} |")
     lines += [
         "",
         "Price and wage over training (open runs with the curriculum: first iteration → end), "

@@ -267,7 +267,7 @@ def evaluate_profile(
     if episodes < 2:
         raise ValueError(f"episodes must be >= 2; got {episodes}")
     tc: TrainConfig = algo.train_config
-    algo._sync_rollout_module()
+    algo.sync_rollout_module()
     econ = BatchedEconomy(tc.economy, episodes, device=algo.device, seed=seed, validate=False)
     masks = action_masks(tc.economy, None, algo.device)
     deviator = algo.deviator
@@ -332,7 +332,7 @@ def build_deviation(checkpoint: str | Path, config: TrainConfig) -> Any:
             algo.learner_group.set_state({"learner": {"rl_module": {mid: module_state}}})
         if config.best_response.optimizer == "restore":
             _restore_optimizers(algo, Path(checkpoint).resolve())
-        algo._sync_rollout_module()
+        algo.sync_rollout_module()
     except BaseException:
         algo.stop()
         raise
@@ -352,9 +352,9 @@ def _restore_optimizers(algo: Any, checkpoint: Path) -> None:
 
     def load(learner: Any, state: dict[str, Any] = saved) -> None:
         learner.set_state({"optimizer": state})
-        for name, optimizer in learner._named_optimizers.items():
-            lr = learner.config.get_config_for_module(learner._optimizer_name_to_module[name]).lr
-            for group in optimizer.param_groups:
+        for mid in learner.module.keys():
+            lr = learner.config.get_config_for_module(mid).lr
+            for group in learner.get_optimizer(mid).param_groups:
                 group["lr"] = lr
 
     algo.learner_group.foreach_learner(load)

@@ -130,7 +130,7 @@ def test_rollout_never_samples_a_masked_action():
     tc = _tiny_config().replace(batch_size=64)
     algo = build_config(tc).build_algo()
     try:
-        algo._sync_rollout_module()
+        algo.sync_rollout_module()
         for e in (0, 1):
             current = stage(tc.curriculum, e, tc.economy)
             buffers, _ = algo._rollout(current)

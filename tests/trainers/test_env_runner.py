@@ -254,7 +254,7 @@ def pair():
     peaked = _peaked_weights(template, seed=0)
     for algo in (batched, runner):
         algo.learner_group.set_state({"learner": {"rl_module": peaked}})
-    batched._sync_rollout_module()
+    batched.sync_rollout_module()
     # Push all weights (value heads too) to the EnvRunner, without a weights sequence number
     # (a plain sync_weights is skipped when the sequence numbers match).
     runner.env_runner.set_state({COMPONENT_RL_MODULE: peaked})
@@ -377,7 +377,7 @@ def test_samplers_agree_on_mean_rewards(pair):
     try:
         buffers, _ = batched._rollout(current)
     finally:
-        batched._sync_rollout_module()
+        batched.sync_rollout_module()
     other = {
         t: buf["rewards"].reshape(horizon, tc.batch_size, COUNTS[t]).double().mean((0, 2)).numpy()
         for t, buf in buffers.items()

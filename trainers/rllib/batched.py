@@ -295,7 +295,7 @@ class BatchedPPO(PPO):
         started = time.perf_counter()
         current = self.stage_of(e)
         self.curriculum_stage = current
-        self._sync_rollout_module()
+        self.sync_rollout_module()
 
         with self.metrics.log_time((TIMERS, ROLLOUT_TIMER)):
             buffers, econ_sums = self._rollout(current)
@@ -364,7 +364,8 @@ class BatchedPPO(PPO):
         allowed = next(iter(results)).get()
         return tuple(t for t in types if t in allowed)
 
-    def _sync_rollout_module(self) -> None:
+    def sync_rollout_module(self) -> None:
+        """Copy the learner's current weights into the driver-side rollout modules."""
         state = self.learner_group.get_state(components="learner/rl_module")
         self.rollout_module.set_state(state["learner"]["rl_module"])
 

@@ -232,7 +232,7 @@ class GrowthPPO(PPO):
         """One iteration: rollout, GAE, learner update, metrics."""
         tc = self.train_config
         started = time.perf_counter()
-        self._sync_rollout_module()
+        self.sync_rollout_module()
         buffers, flows = self._rollout()
         env_steps = tc.batch_size * tc.rollout_length
         self.env_steps_lifetime += env_steps
@@ -264,7 +264,8 @@ class GrowthPPO(PPO):
             "throughput/agent_steps_per_s", agent_steps / (time.perf_counter() - started), window=1
         )
 
-    def _sync_rollout_module(self) -> None:
+    def sync_rollout_module(self) -> None:
+        """Copy the learner's current weights into the driver-side rollout modules."""
         state = self.learner_group.get_state(components="learner/rl_module")
         self.rollout_module.set_state(state["learner"]["rl_module"])
 
