@@ -52,6 +52,12 @@ from benchmarks._common import RESULTS, machine  # noqa: E402
 # ---- the paper's numbers (spec section 11) --------------------------------------------------
 # Table 3: worst case over 10 seeds, end of training, ε relative to the training improvement.
 PAPER_RELATIVE_EPSILON = {"consumer": "< 3%", "firm": "< 10%", "government": "< 1%"}
+# 11.2 (Figure 4, left, read off the bars): J before → after the best response.
+PAPER_FIGURE4 = {
+    "consumer": ("2.7 → 3.25", "0.85 → ≈0.87"),
+    "firm": ("4.7e4 → 5.15e4", "1.23e5 → 1.28e5"),
+    "government": ("1.45e3 → 3.2e3", "3.2e3 → ≈3.2e3"),
+}
 PAPER_BEST_FIXED_WELFARE = 3160.0  # 11.3: best fixed-tax social welfare, paper scale
 PAPER_LEARNED_WELFARE = "3000-4000"  # 11.3: RL tax policies, paper scale
 # 11.1 (Figure 3): the average price rises from 1000 to ~2150; the wage falls from 19.8 to ~8.5.
@@ -506,6 +512,14 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
             f"{PAPER_RELATIVE_EPSILON[r['agent_type']]} |"
         )
     types = ("consumer", "firm", "government")
+    lines += [
+        "",
+        "Paper (Figure 4, left; paper scale, type-level best responses): J before → after.",
+        "",
+        "| type | middle of training | end of training |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {t} | {mid} | {end} |" for t, (mid, end) in PAPER_FIGURE4.items()]
     lines += [
         "",
         "Summary over runs: share of deviations whose ε interval lies above 0 (a significant "

@@ -58,6 +58,25 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
     assert "best_response/firm/epsilon" not in header
 
 
+def test_reproduce_paper_closed_preset_quick(tmp_path: Path) -> None:
+    """The paper-scale closed preset (100 consumers, 10 firms, B = 128) in its reduced form."""
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    env.setdefault("RAY_AUTH_MODE", "disabled")
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "reproduce_paper.py"), "--quick"]
+    cmd += ["--preset", "paper_closed", "--seeds", "0", "--out", str(tmp_path)]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=600, check=False, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    raw = json.loads((tmp_path / "raw.json").read_text())
+    assert {r["run"]: r["group"] for r in raw["outcomes"]} == {"closed_seed0": "closed"}
+    singles = sorted(
+        (r["agent_type"], r["agent_index"]) for r in raw["epsilon"] if r["agent_index"] >= 0
+    )
+    assert singles == [("consumer", 25), ("consumer", 75), ("firm", 2), ("firm", 7)]
+    assert "paper_closed_quick" in (tmp_path / "epsilon.md").read_text()
+
+
 def test_presets_plan_the_paper_runs() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.reproduce_paper import EXPORT_VARIATIONS, PRESETS, plan
