@@ -522,7 +522,7 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
     lines += [f"| {t} | {mid} | {end} |" for t, (mid, end) in PAPER_FIGURE4.items()]
     lines += [
         "",
-        "Summary over runs: share of deviations whose ε interval lies above 0 (a significant "
+        "Summary over runs: how many deviations have their whole ε interval above 0 (a significant "
         "gain), and the largest ε.",
         "",
         "| type | agent | method | deviations | significant gain | max ε |",
