@@ -38,6 +38,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -411,7 +412,7 @@ def plot_equilibria(rows: list[dict[str, Any]], out: Path) -> None:
             g = [r for r in rows if r["group"] == group]
             if g:
                 ax.scatter([r[kx] for r in g], [r[ky] for r in g], marker=marker, label=group)
-        r2 = _r2([r[kx] for r in open_rows], [r[ky] for r in open_rows])
+        r2 = _correlation([r[kx] for r in open_rows], [r[ky] for r in open_rows]) ** 2
         ax.set_title(f"{label}\nr² open {_fmt(r2)} (paper {paper:g})", fontsize=9)
         ax.set_xlabel(kx)
         ax.set_ylabel(ky)
@@ -465,25 +466,18 @@ def _mean(values: Any) -> float:
     return sum(v) / len(v) if v else math.nan
 
 
-def _r2(x: list[float], y: list[float]) -> float:
-    """Squared Pearson correlation (NaN for fewer than 3 points or a constant series)."""
-    n = len(x)
-    if n < 3:
+def _correlation(x: list[float], y: list[float]) -> float:
+    """Pearson correlation (NaN for fewer than 3 points or a constant series)."""
+    if len(x) < 3:
         return math.nan
-    mx, my = sum(x) / n, sum(y) / n
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
-    sxx = sum((a - mx) ** 2 for a in x)
-    syy = sum((b - my) ** 2 for b in y)
-    return sxy * sxy / (sxx * syy) if sxx > 0 and syy > 0 else math.nan
+    try:
+        return statistics.correlation(x, y)
+    except statistics.StatisticsError:  # a constant series
+        return math.nan
 
 
-def _slope_sign(x: list[float], y: list[float]) -> str:
-    n = len(x)
-    if n < 2:
-        return "-"
-    mx, my = sum(x) / n, sum(y) / n
-    s = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
-    return "+" if s > 0 else "-" if s < 0 else "0"
+def _sign(r: float) -> str:
+    return "-" if not math.isfinite(r) else "+" if r > 0 else "-" if r < 0 else "0"
 
 
 def _trivial(r: dict[str, Any]) -> bool:
@@ -528,7 +522,7 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
         "| type | agent | method | deviations | significant gain | max ε |",
         "|---|---|---|---:|---:|---:|",
     ]
-    methods = sorted({r["method"] for r in rows}, key=[r["method"] for r in rows].index)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
     for t in types:
         for single in (False, True):
             for method in methods:
@@ -565,7 +559,7 @@ def _tax_table(rows: list[dict[str, Any]], header: str) -> str:
             f"| {r['run']} | {r['policy']} | {_fmt(r['consumer'])} | {_fmt(r['firm'])} | "
             f"{_fmt(r['welfare'])} | [{_fmt(r['low'])}, {_fmt(r['high'])}] |"
         )
-    runs = sorted({r["run"] for r in rows}, key=[r["run"] for r in rows].index)
+    runs = list(dict.fromkeys(r["run"] for r in rows))
     beats = 0
     for run in runs:
         learned = [r["welfare"] for r in rows if r["run"] == run and r["policy"] == "learned"]
@@ -661,7 +655,8 @@ def _equilibria_table(rows: list[dict[str, Any]], header: str) -> str:
     for kx, ky, label, paper, sign in PAPER_R2:
         x = [r[kx] for r in open_rows]
         y = [r[ky] for r in open_rows]
-        lines.append(f"| {label} | {_fmt(_r2(x, y))} | {_slope_sign(x, y)} | {paper:g} | {sign} |")
+        r = _correlation(x, y)
+        lines.append(f"| {label} | {_fmt(r * r)} | {_sign(r)} | {paper:g} | {sign} |")
     return "\n".join(lines) + "\n"
 
 
