@@ -9,13 +9,18 @@ The defaults are the paper calibration (spec section 7, with the paper-vs-code c
 in spec section 13). ``RBCConfig.paper("open")`` and ``RBCConfig.paper("closed")`` return it.
 
 YAML is only the serialization: ``RBCConfig.from_dict``, ``RBCConfig.to_dict``,
-``RBCConfig.load``, ``RBCConfig.dump``; unknown keys raise ``ValueError``.
+``RBCConfig.load``, ``RBCConfig.dump``; unknown keys raise ``ValueError``. YAML text is read by
+``load_yaml``: PyYAML's YAML 1.1 rules plus numbers in scientific notation without a dot or an
+exponent sign (``5e-4``, ``1e3``; YAML 1.1 reads them as strings) and ``inf``, and duplicate
+keys are an error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +39,8 @@ __all__ = [
     "MarketParams",
     "RBCConfig",
     "ReferenceParity",
+    "load_yaml",
+    "read_yaml",
 ]
 
 INF = math.inf
@@ -124,6 +131,120 @@ def _check_number(name: str, value: Any, range_: Interval | None, *, integer: bo
         raise ValueError(f"{name} must be in {range_}; got {value!r}")
 
 
+# ---- YAML --------------------------------------------------------------------------------------
+# Scientific notation that YAML 1.1 leaves a string ("5e-4", "1e3", "1.5e3"), and infinity
+# spelled as Python prints it; PyYAML's own int and float rules are tried first.
+_SCIENTIFIC = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+_INFINITY = re.compile(r"^[-+]?(?:inf|infinity)$", re.IGNORECASE)
+_NUMBER_TAG = "tag:rbc-marl:number"
+_MAX_INT_EXPONENT = 18  # "1e18" is still read as an exact int
+
+
+def _construct_number(loader: Any, node: Any) -> int | float:
+    """A number in scientific notation: an int when the mantissa and exponent are whole."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and "." not in mantissa and 0 <= int(exponent) <= _MAX_INT_EXPONENT:
+        return int(mantissa) * 10 ** int(exponent)
+    return float(text)
+
+
+@functools.cache
+def _loader() -> type:
+    """The ``yaml.SafeLoader`` subclass of ``load_yaml`` (built once, on first use)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader reading ``5e-4``, ``1e3`` and ``inf`` as numbers; duplicate keys raise."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key_node.value!r}",
+                        key_node.start_mark,
+                    )
+                seen.add(key_node.value)
+            return super().construct_mapping(node, deep=deep)
+
+    Loader.add_implicit_resolver(_NUMBER_TAG, _SCIENTIFIC, list("-+0123456789."))
+    Loader.add_implicit_resolver(_NUMBER_TAG, _INFINITY, list("-+iI"))
+    Loader.add_constructor(_NUMBER_TAG, _construct_number)
+    return Loader
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text; numbers like ``5e-4``, ``1e3`` and ``inf`` are numbers, not strings.
+
+    PyYAML's ``safe_load`` follows YAML 1.1, where a float needs a dot and a signed exponent,
+    so ``lr: 5e-4`` would be the string ``'5e-4'``. Here a plain scalar in scientific notation
+    is a float, or an int when the mantissa has no dot and the exponent is 0-18 (``1e3`` is
+    1000); ``inf``, ``+inf`` and ``-inf`` are floats. Quoted scalars stay strings.
+
+    Args:
+        text: YAML text.
+
+    Returns:
+        The parsed object (``None`` for empty text).
+
+    Raises:
+        yaml.YAMLError: for malformed YAML or a mapping with a duplicate key.
+    """
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # noqa: S506 (a SafeLoader subclass)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read and parse a YAML file with ``load_yaml``.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The parsed object (``None`` for an empty file or one holding only comments).
+
+    Raises:
+        ValueError: naming the file and the problem when it is missing, a directory, unreadable,
+            not UTF-8 or not valid YAML (with the line and column of the error).
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not a UTF-8 text file ({err.reason} at byte {err.start})"
+        ) from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({err.strerror or err})") from None
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML: {_yaml_problem(err)}") from None
+
+
+def _yaml_problem(err: Exception) -> str:
+    """One line describing a ``yaml.YAMLError``: the problem and where (1-based line, column)."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    text = f"{context}, {problem}" if context else str(problem)
+    if mark is not None:
+        text += f" (line {mark.line + 1}, column {mark.column + 1})"
+    return text
+
+
 class Params:
     """Base of the config dataclasses: validation from field metadata, dict/YAML round trips.
 
@@ -180,6 +301,9 @@ class Params:
     def override(self, updates: dict[str, Any]) -> Any:
         """Return a copy with dotted-path updates, e.g. ``{"firm.tfp": 0.02, "n_firms": 3}``.
 
+        A mapping given for a section (``{"firm": {"tfp": 0.02}}``) updates only the fields it
+        names; the section's other fields keep their values.
+
         Raises:
             ValueError: if a path names no field, or a value is out of range.
         """
@@ -192,26 +316,126 @@ class Params:
                     where = ".".join(parts[:i]) or type(self).__name__
                     allowed = sorted(node) if isinstance(node, dict) else []
                     raise ValueError(f"{where} has no field {part!r}; allowed: {allowed}")
-                if i == len(parts) - 1:
-                    node[part] = value
-                else:
+                if i < len(parts) - 1:
                     node = node[part]
+                elif isinstance(node[part], dict) and isinstance(value, dict):
+                    node[part] = _merged(node[part], value, path)
+                else:
+                    node[part] = value
         return type(self).from_dict(data)
 
     @classmethod
-    def load(cls, path: str | Path) -> Any:
-        """Read a YAML file written by ``dump`` (or by hand; unknown keys raise)."""
-        import yaml
+    def check_keys(cls, data: dict[str, Any], *, complete: bool = False) -> None:
+        """Check the keys of nested dicts meant for ``from_dict``, at every level.
 
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-        return cls.from_dict(data)
+        Args:
+            data: nested dicts as ``to_dict`` returns them.
+            complete: also require every field at every level (as ``dump`` writes them).
+
+        Raises:
+            ValueError: naming the first unknown key by its dotted path and the keys allowed
+                there, or (with ``complete``) listing the missing dotted keys.
+        """
+        missing: list[str] = []
+        _walk_keys(cls, data, "", missing)
+        if complete and missing:
+            shown = ", ".join(missing[:_MAX_LISTED])
+            more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
+            raise ValueError(f"missing {len(missing)} key(s): {shown}{more}")
+
+    @classmethod
+    def leaves(cls, config: Params | None = None) -> list[tuple[str, dataclasses.Field, Any, Any]]:
+        """Every setting at every level, in declaration order.
+
+        Args:
+            config: whose values to report; the class defaults when ``None``.
+
+        Returns:
+            ``(dotted key, field, type hint, value)`` per leaf field (not per section); the
+            field's ``metadata`` holds its symbol, unit, range and doc.
+        """
+        config = cls() if config is None else config
+        out: list[tuple[str, dataclasses.Field, Any, Any]] = []
+        hints = typing.get_type_hints(type(config))
+        for f in dataclasses.fields(config):  # type: ignore[arg-type]
+            value = getattr(config, f.name)
+            if isinstance(value, Params):
+                out += [(f"{f.name}.{k}", *rest) for k, *rest in type(value).leaves(value)]
+            else:
+                out.append((f.name, f, hints[f.name], value))
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path, *, complete: bool = False) -> Any:
+        """Read a YAML file written by ``dump`` (or by hand).
+
+        Args:
+            path: the YAML file.
+            complete: require every field at every level; otherwise missing fields take their
+                class defaults.
+
+        Raises:
+            ValueError: naming the file, for a missing, unreadable, malformed or empty file, a
+                top level that is not a mapping, an unknown key (or a missing one with
+                ``complete``), or a bad value.
+        """
+        data = read_yaml(path)
+        if data is None:
+            raise ValueError(f"{path}: the file is empty")
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"{path}: the top level must be a mapping of {cls.__name__} keys; got a "
+                f"{type(data).__name__}"
+            )
+        try:
+            cls.check_keys(data, complete=complete)
+            return cls.from_dict(data)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
     def dump(self, path: str | Path) -> None:
         """Write the config as YAML."""
         import yaml
 
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+
+
+_MAX_LISTED = 12  # missing keys named in one error message
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any], path: str) -> dict[str, Any]:
+    """``old`` updated by the nested mapping ``new``; a key ``old`` lacks raises ``ValueError``."""
+    out = dict(old)
+    for key, value in new.items():
+        if key not in out:
+            raise ValueError(f"{path} has no field {key!r}; allowed: {sorted(out)}")
+        if isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _merged(out[key], value, f"{path}.{key}")
+        else:
+            out[key] = value
+    return out
+
+
+def _walk_keys(cls: Any, data: dict[str, Any], prefix: str, missing: list[str]) -> None:
+    """Raise ``ValueError`` on the first unknown key of ``data``; append missing dotted keys."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            where = f" under {prefix[:-1]!r}" if prefix else ""
+            raise ValueError(
+                f"unknown key {prefix}{key} ({cls.__name__} has no field {key!r}); "
+                f"allowed{where}: {', '.join(names)}"
+            )
+    for name in names:
+        hint = hints[name]
+        if name not in data:
+            if dataclasses.is_dataclass(hint):
+                missing += [f"{prefix}{name}.{k}" for k, *_ in hint.leaves()]  # type: ignore[attr-defined]
+            else:
+                missing.append(f"{prefix}{name}")
+        elif dataclasses.is_dataclass(hint) and isinstance(data[name], dict):
+            _walk_keys(hint, data[name], f"{prefix}{name}.", missing)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -435,7 +659,7 @@ def _grid(step: float, n: int) -> tuple[float, ...]:
     return tuple(step * k for k in range(n))
 
 
-# ---- the growth family (spec growth_model.md) -------------------------------------------------
+# ---- the growth family (docs/ground_truth.md) -------------------------------------------------
 _UNIT_LEFT_OPEN = Interval(0.0, 1.0, lo_closed=False, hi_closed=True)
 _CORRELATION = Interval(-1.0, 1.0, lo_closed=False, hi_closed=False)
 
@@ -478,7 +702,7 @@ UNIT_OPEN_HALF = Interval(0.0, 0.5, lo_closed=False)
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GrowthConfig(Params):
-    """One economy of the growth family (spec ``growth_model.md``) and its design switches.
+    """One economy of the growth family (docs/ground_truth.md) and its design switches.
 
     ``economy`` picks G1-G7: planners G1 (Brock-Mirman), G2 (elastic labor), G3 (general δ, γ)
     and G5 (``n_sectors`` capital goods); markets G4 (``n_households`` price-taking households),

@@ -30,6 +30,7 @@ reference's vanilla policy gradient (``method="pg"``). ``periodic_best_response`
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ import torch
 
 from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
 from trainers.run import RunPaths, read_metrics
+from trainers.runfolder import verify_checkpoint
 
 __all__ = [
     "BestResponse",
@@ -179,12 +181,17 @@ def best_response(
 
 # ---- the RLlib adapter ---------------------------------------------------------------------
 def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
-    """The run's ``TrainConfig`` and its newest checkpoint.
+    """The run's ``TrainConfig`` and its newest intact checkpoint; unpickles nothing.
+
+    The run is identified by our own files first: the folder's marker, its YAML config and the
+    checkpoint's SHA-256 manifest (``trainers.runfolder.verify_checkpoint``), whose JSON copy of
+    the config must hold the same economy as config.yaml. A damaged newer checkpoint is skipped
+    with a warning naming it. Only then may a caller load the checkpoint's pickles.
 
     Raises:
-        ValueError: when the folder, its config or its checkpoints are missing, the folder is
-            not an RBC training run (e.g. a ground-truth run), or its newest checkpoint holds
-            another economy than its config.yaml.
+        ValueError: when the folder, its config or an intact checkpoint is missing, the folder
+            is not an RBC training run (e.g. a ground-truth run), or its newest intact
+            checkpoint holds another economy than its config.yaml.
     """
     paths = RunPaths(Path(run_dir))
     if not paths.root.is_dir():
@@ -197,11 +204,15 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
         raise ValueError(
             f"{paths.config} is not an RBC TrainConfig (a ground-truth run?): {err}"
         ) from err
-    latest = paths.latest_checkpoint()
-    if latest is None:
+    if paths.latest_checkpoint() is None:
         raise ValueError(
             f"{paths.root} has no checkpoints; train with --checkpoint-every N so that "
             "checkpoints/iter_* exist"
+        )
+    latest = paths.latest_intact_checkpoint()
+    if latest is None:
+        raise ValueError(
+            f"{paths.root} has no intact checkpoint (each failed its SHA-256 manifest check)"
         )
     if checkpoint_train_config(latest[1]).economy != config.economy:
         raise ValueError(f"checkpoint {latest[1]} holds another economy than {paths.config}")
@@ -209,21 +220,15 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
 
 
 def checkpoint_train_config(checkpoint: str | Path) -> TrainConfig:
-    """The ``TrainConfig`` stored in an RLlib checkpoint of a ``BatchedPPO`` run.
-
-    Reads the checkpoint's pickled constructor arguments (load only trusted checkpoints).
+    """The ``TrainConfig`` a checkpoint's verified manifest records (JSON; no pickle is read).
 
     Raises:
-        ValueError: if the checkpoint is not one of an RBC training run.
+        ValueError: if the checkpoint fails its manifest check or records no RBC TrainConfig.
     """
-    import pickle
-
-    path = Path(checkpoint) / "class_and_ctor_args.pkl"
+    manifest = verify_checkpoint(Path(checkpoint))
     try:
-        with open(path, "rb") as fh:
-            ctor = pickle.load(fh)["ctor_args_and_kwargs"][0][0]
-        return TrainConfig.from_dict(ctor["rbc_train_config"])
-    except (OSError, KeyError, IndexError, TypeError, ValueError, pickle.UnpicklingError) as err:
+        return TrainConfig.from_dict(manifest["config"])
+    except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{checkpoint} is not a checkpoint of an RBC training run: {err}") from err
 
 
@@ -374,12 +379,16 @@ def best_response_from_checkpoint(
     *,
     types: Sequence[str] = AGENT_TYPES,
     improvements: dict[str, float] | None = None,
+    progress: bool = False,
 ) -> list[BestResponse]:
     """Best responses from one checkpoint: each type's, then ``params.agents`` single agents'.
 
     Every deviation starts from the same checkpoint; J before and after are estimated on
-    ``params.episodes`` evaluation episodes with seed ``params.seed``.
+    ``params.episodes`` evaluation episodes with seed ``params.seed``. With ``progress``, a tqdm
+    bar on stderr counts the deviations, names the current one and shows its iteration.
     """
+    from tqdm import tqdm
+
     bad = [t for t in types if t not in AGENT_TYPES]
     if bad or not types:
         raise ValueError(f"types must be a non-empty subset of {list(AGENT_TYPES)}; got {types}")
@@ -390,25 +399,40 @@ def best_response_from_checkpoint(
         if t in counts and params.agents > 0:
             cases += [(t, i) for i in agent_indices(counts[t], params.agents)]
     results = []
-    for t, i in cases:
-        dev_config = deviation_config(config, t, i, params)
-        algo = build_deviation(checkpoint, dev_config)
-        try:
-            module = dev_config.trained_modules[0]
+    with tqdm(
+        total=len(cases),
+        desc="best response",
+        unit="deviation",
+        disable=not progress,
+        file=sys.stderr,
+    ) as bar:
+        for t, i in cases:
+            agent = "all" if i < 0 else f"agent {i}"
+            bar.set_description(f"best response {t} ({agent}, {params.method})")
+            bar.set_postfix_str(f"iteration 0/{params.iterations}")
+            dev_config = deviation_config(config, t, i, params)
+            algo = build_deviation(checkpoint, dev_config)
+            try:
+                module = dev_config.trained_modules[0]
 
-            def evaluate(a: Any = algo, m: str = module) -> torch.Tensor:
-                return evaluate_profile(a, episodes=params.episodes, seed=params.seed)[m]
+                def evaluate(a: Any = algo, m: str = module) -> torch.Tensor:
+                    return evaluate_profile(a, episodes=params.episodes, seed=params.seed)[m]
 
-            result = best_response(
-                evaluate,
-                lambda _i, a=algo: a.train(),
-                params.iterations,
-                agent_type=t,
-                training_improvement=improvements.get(t, math.nan),
-            )
-            results.append(replace(result, agent_index=i, method=params.method))
-        finally:
-            algo.stop()
+                def improve(k: int, a: Any = algo) -> None:
+                    a.train()
+                    bar.set_postfix_str(f"iteration {k + 1}/{params.iterations}")
+
+                result = best_response(
+                    evaluate,
+                    improve,
+                    params.iterations,
+                    agent_type=t,
+                    training_improvement=improvements.get(t, math.nan),
+                )
+                results.append(replace(result, agent_index=i, method=params.method))
+            finally:
+                algo.stop()
+            bar.update()
     return results
 
 
@@ -417,16 +441,18 @@ def run_best_response(
     params: BestResponseParams | None = None,
     *,
     types: Sequence[str] = AGENT_TYPES,
+    progress: bool = True,
 ) -> list[BestResponse]:
     """Best responses from the run's newest checkpoint (see the module docstring).
 
-    Relative ε divides by the training improvement in the run's metrics.csv.
+    Relative ε divides by the training improvement in the run's metrics.csv. With ``progress``,
+    a tqdm bar on stderr counts the deviations and names the type, agent and method of each.
     """
     config, checkpoint = load_run(run_dir)
     params = params or config.best_response
     improvements = {t: training_improvement(run_dir, t) for t in types if t in AGENT_TYPES}
     return best_response_from_checkpoint(
-        checkpoint, config, params, types=types, improvements=improvements
+        checkpoint, config, params, types=types, improvements=improvements, progress=progress
     )
 
 
@@ -511,14 +537,17 @@ def run_fixed_taxes(
     *,
     episodes: int = 256,
     seed: int = 0,
+    progress: bool = True,
 ) -> list[TaxPolicyResult]:
-    """The learned government vs fixed tax rates (spec 11.3), same consumers and firms.
+    """The learned government vs fixed tax rates (the paper's Figure 5), same consumers and firms.
 
     Each fixed policy sets both the income and the corporate tax to the rate every period;
     consumers and firms act with their learned (frozen, stochastic) policies. All policies are
-    evaluated on the same seed.
+    evaluated on the same seed. With ``progress``, a tqdm bar on stderr counts the policies and
+    names the one being evaluated.
     """
     from ray.rllib.algorithms.algorithm import Algorithm
+    from tqdm import tqdm
 
     config, checkpoint = load_run(run_dir)
     indices = [tax_index(config, r) for r in rates]
@@ -528,18 +557,24 @@ def run_fixed_taxes(
         profiles: list[tuple[str, float, torch.Tensor | None]] = [("learned", math.nan, None)]
         for rate, idx in zip(rates, indices, strict=True):
             profiles.append((f"fixed {100 * rate:g}%", rate, torch.tensor([idx, idx])))
-        for name, rate, action in profiles:
-            samples = evaluate_profile(algo, episodes=episodes, seed=seed, government_action=action)
-            out.append(
-                TaxPolicyResult(
-                    policy=name,
-                    income_tax=rate,
-                    corporate_tax=rate,
-                    consumer=Estimate.of(samples["consumer"]),
-                    firm=Estimate.of(samples["firm"]),
-                    welfare=Estimate.of(samples["government"]),
+        with tqdm(
+            profiles, desc="taxes", unit="policy", disable=not progress, file=sys.stderr
+        ) as bar:
+            for name, rate, action in bar:
+                bar.set_description(f"taxes: {name}")
+                samples = evaluate_profile(
+                    algo, episodes=episodes, seed=seed, government_action=action
                 )
-            )
+                out.append(
+                    TaxPolicyResult(
+                        policy=name,
+                        income_tax=rate,
+                        corporate_tax=rate,
+                        consumer=Estimate.of(samples["consumer"]),
+                        firm=Estimate.of(samples["firm"]),
+                        welfare=Estimate.of(samples["government"]),
+                    )
+                )
     finally:
         algo.stop()
     return out

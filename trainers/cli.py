@@ -17,37 +17,92 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
 from trainers.growth_config import GrowthTrainConfig
+from trainers.lifecycle import GracefulStop, RayStartError, check_address, start_ray, stop_ray
+from trainers.runfolder import (
+    RunFolderError,
+    RunLock,
+    check_name,
+    check_runs_dir,
+    is_run_folder,
+    open_run_folder,
+    verify_checkpoint,
+)
 from trainers.settings import PRESETS, resolve_config, resolve_growth_config
 
 
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` and a pointer to ``--help``; exit 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainers", description=__doc__.split("\n")[0])
+    set_help = (
+        "override one setting; KEY is its dotted path (firm.lr, economy.n_firms), VALUE is "
+        "parsed as YAML (5e-4, 1e3, 3, true, inf, [64, 64]); repeatable. "
+        "`python -m trainers config --list` lists every key with its type, range and default"
+    )
+    growth_set_help = set_help.replace("firm.lr, economy.n_firms", "planner.lr, economy.action")
+    growth_set_help = growth_set_help.replace("--list", "--list --growth g1")
+    files_epilog = (
+        "A YAML settings file either extends a preset, with a top-level line 'base: <preset>' "
+        "and the keys to change nested below it (firm: {lr: 5e-4}), or gives every key, as "
+        "`python -m trainers config` prints them. Empty, partial (without base) or malformed "
+        "files, and unknown keys, are errors."
+    )
+    parser = _Parser(
+        prog="python -m trainers",
+        description=__doc__.split("\n")[0],
+        epilog="Settings: --set KEY=VALUE overrides one setting by its dotted path; the value is "
+        "parsed as YAML, so numbers like 5e-4 work. `python -m trainers config --list` lists the "
+        "keys. " + files_epilog,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train the economy's agents with RLlib PPO")
-    train.add_argument("--config", default="cpu_small", help=f"preset {sorted(PRESETS)} or YAML")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    train = sub.add_parser(
+        "train", help="train the economy's agents with RLlib PPO", epilog=files_epilog
+    )
+    train.add_argument(
+        "--config",
+        default=None,
+        help=f"preset {sorted(PRESETS)} or YAML (default: cpu_small; not with --resume)",
+    )
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     train.add_argument("--name", default=None, help="run name (default: the preset or file stem)")
     train.add_argument("--runs-dir", default="runs", help="parent folder of runs (default: runs)")
-    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     train.add_argument(
-        "--overwrite", action="store_true", help="delete an existing run of this name first"
+        "--resume",
+        action="store_true",
+        help="continue run --name from its newest intact checkpoint, with its own config.yaml "
+        "(--set may only raise iterations)",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the run of this name first (only a run folder this package created)",
     )
     train.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
-    train.add_argument("--address", default=None, help="address of a running Ray cluster")
+    train.add_argument(
+        "--address", default=None, help="HOST:PORT of a running Ray cluster (default: local)"
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
 
-    sweep = sub.add_parser("sweep", help="a Tune grid over seeds and settings, trials in parallel")
-    sweep.add_argument("--config", default="cpu_small", help=f"preset {sorted(PRESETS)} or YAML")
-    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sweep = sub.add_parser(
+        "sweep", help="a Tune grid over seeds and settings, trials in parallel", epilog=files_epilog
+    )
+    sweep.add_argument(
+        "--config", default=None, help=f"preset {sorted(PRESETS)} or YAML (default: cpu_small)"
+    )
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1], metavar="SEED")
     sweep.add_argument(
         "--grid", action="append", default=[], metavar="KEY=V1,V2", help="values to sweep"
@@ -56,10 +111,29 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-dir", default="runs", help="parent folder of runs (default: runs)")
     sweep.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
     sweep.add_argument("--cpus-per-trial", type=int, default=1, metavar="N")
-    sweep.add_argument("--address", default=None, help="address of a running Ray cluster")
+    sweep.add_argument(
+        "--address", default=None, help="HOST:PORT of a running Ray cluster (default: local)"
+    )
+    sweep.add_argument(
+        "--storage",
+        default=None,
+        metavar="PATH_OR_URI",
+        help="where Tune keeps results, checkpoints and trial run folders: a path every node "
+        "shares or a URI Ray Tune supports (s3://, gs://, ...); default: the sweep folder",
+    )
+    sweep.add_argument(
+        "--resume", default=None, metavar="NAME", help="continue the interrupted sweep NAME"
+    )
+    sweep.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the sweep of this name first (only a folder this package created)",
+    )
 
     truth = sub.add_parser(
-        "truth", help="train on a ground-truth economy and score the policy against the truth"
+        "truth",
+        help="train on a ground-truth economy and score the policy against the truth",
+        epilog=files_epilog.replace("config` prints", "config --growth g1` prints"),
     )
     truth.add_argument(
         "--economy",
@@ -67,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
         help="preset (g1, g2, g3, g3_log, g4_h<H>, g5_n<N>, g6_n<N>, g7_restricted, g7_half) "
         "or a GrowthTrainConfig YAML file",
     )
-    truth.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    truth.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help=growth_set_help
+    )
     truth.add_argument("--seconds", type=float, default=None, help="training time budget (s)")
     truth.add_argument("--iterations", type=int, default=None, help="training iterations")
     truth.add_argument(
@@ -125,6 +201,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     fx.add_argument("--episodes", type=int, default=256, help="evaluation episodes per policy")
     fx.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")
+
+    cfg = sub.add_parser(
+        "config",
+        help="print the resolved settings as a complete YAML file, or list every key (--list)",
+        epilog=files_epilog,
+    )
+    cfg.add_argument(
+        "--list",
+        action="store_true",
+        help="print every key (dotted path) with its type, allowed range, unit and value as a "
+        "Markdown table",
+    )
+    cfg.add_argument(
+        "--config",
+        default=None,
+        help=f"preset {sorted(PRESETS)} or YAML, as train's --config (default: cpu_small)",
+    )
+    cfg.add_argument(
+        "--growth",
+        default=None,
+        metavar="ECONOMY",
+        help="the GrowthTrainConfig of truth instead: a preset (g1, g4_h100, ...) or YAML",
+    )
+    cfg.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     return parser
 
 
@@ -145,10 +245,59 @@ def grid_settings(seeds: list[int], grid: list[str]) -> list[list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad arguments)."""
+    """Entry point; returns the exit status.
+
+    0 success; 1 a sweep with failed or missing trials; 2 bad arguments, a run folder that may
+    not be used, or a Ray that cannot be reached (one ``error:`` line, no traceback); 130 / 143
+    a run stopped by SIGINT / SIGTERM after saving a checkpoint.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "config":
+        return config_command(args, parser)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        _check_common(args)
+    except ValueError as err:
+        parser.error(str(err))
+    started = _ray_started_before()
+    try:
+        return _dispatch(args, parser)
+    except (RunFolderError, RayStartError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if not started:
+            stop_ray()
+
+
+def _ray_started_before() -> bool:
+    if "ray" not in sys.modules:
+        return False
+    import ray
+
+    return ray.is_initialized()
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    """Options shared by several commands, checked before any work (``ValueError`` names them)."""
+    if getattr(args, "threads", None) is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1; got {args.threads}")
+    if getattr(args, "cpus_per_trial", 1) < 1:
+        raise ValueError(f"--cpus-per-trial must be >= 1; got {args.cpus_per_trial}")
+    if getattr(args, "checkpoint_every", 1) < 1:
+        raise ValueError(f"--checkpoint-every must be >= 1; got {args.checkpoint_every}")
+    if getattr(args, "address", None) is not None:
+        check_address(args.address)
+    if getattr(args, "runs_dir", None) is not None:
+        check_runs_dir(args.runs_dir)
+    if getattr(args, "name", None) is not None:
+        check_name(args.name)
+    if getattr(args, "resume", False) and getattr(args, "overwrite", False):
+        raise ValueError("--resume and --overwrite exclude each other")
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "fixed-taxes":
         return fixed_taxes_command(args, parser)
     if args.command == "best-response":
@@ -160,96 +309,128 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.eval_every < 0:
                 raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
+            name = check_name(args.name or f"truth_{Path(args.economy).stem}")
         except ValueError as err:
             parser.error(str(err))
-        name = args.name or f"truth_{Path(args.economy).stem}"
         return truth(growth_config, name=name, args=args)
+    if args.command == "sweep":
+        return sweep_command(args, parser)
+    return train_command(args, parser)
+
+
+def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Resolve ``train``'s config (a new run's, or the resumed run's own) and run it."""
+    from trainers.run import RunPaths, resume_config
+    from trainers.settings import parse_sets
+
     try:
-        train_config = resolve_config(args.config, args.set)
-        if args.checkpoint_every < 1:
-            raise ValueError(f"--checkpoint-every must be >= 1; got {args.checkpoint_every}")
-        if getattr(args, "resume", False) and getattr(args, "overwrite", False):
-            raise ValueError("--resume and --overwrite exclude each other")
+        if args.resume:
+            if args.config is not None:
+                raise ValueError(
+                    "--resume continues the run's own config.yaml; drop --config (use --set "
+                    "iterations=N to lengthen the run)"
+                )
+            if args.name is None:
+                raise ValueError("--resume needs the --name of the run to continue")
+            name = args.name
+            root = Path(args.runs_dir) / name
+            if not root.is_dir():
+                raise RunFolderError(f"cannot resume: there is no run {name!r} in {args.runs_dir}")
+            train_config = resume_config(RunPaths(root), parse_sets(args.set))
+        else:
+            config = args.config or "cpu_small"
+            train_config = resolve_config(config, args.set)
+            name = check_name(args.name or Path(config).stem)
+        from rbc_env.core.economy import available_device
+
+        available_device(train_config.resolved_device)
+    except RunFolderError:
+        raise
     except ValueError as err:
         parser.error(str(err))
-    if args.command == "sweep":
-        try:
-            combos = grid_settings(args.seeds, args.grid)
-            for combo in combos:  # every trial's config is checked before any work
-                resolve_config(args.config, args.set + combo)
-        except ValueError as err:
-            parser.error(str(err))
-        return sweep(combos, name=args.name or f"{Path(args.config).stem}_sweep", args=args)
-    name = args.name or Path(args.config).stem
     return train(train_config, name=name, args=args)
 
 
 def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> int:
-    """Run ``train`` and print the summary table last."""
-    import ray
+    """Run ``train`` and print the summary table last (or one line after a graceful stop)."""
     import torch
     from tqdm import tqdm
 
     from rbc_env.perf import keep_freed_memory
-    from trainers.run import RunPaths, iterate_training, plot_training, read_metrics, summary_table
-
-    keep_freed_memory()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if args.address:
-        ray.init(address=args.address)
-    elif not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
-    paths = RunPaths(Path(args.runs_dir) / name)
-    if args.overwrite and paths.root.exists():
-        shutil.rmtree(paths.root)
-    bar = tqdm(
-        total=train_config.iterations,
-        desc=f"train {name}",
-        unit="it",
-        disable=args.no_progress,
-        file=sys.stderr,
+    from trainers.run import (
+        RunPaths,
+        iterate_training,
+        plan_resume,
+        plot_training,
+        read_metrics,
+        summary_table,
     )
 
-    def progress(row: dict[str, float]) -> None:
-        bar.n = int(row["iteration"])
-        bar.set_postfix(
-            consumer=f"{row.get('reward/consumer_mean', float('nan')):.3g}",
-            firm=f"{row.get('reward/firm_mean', float('nan')):.3g}",
-            price=f"{row.get('econ/price_mean', float('nan')):.0f}",
-            refresh=False,
-        )
-        bar.refresh()
-
+    if args.resume:  # every check that needs no Ray comes first
+        with RunLock(Path(args.runs_dir) / name, purpose="resume"):
+            plan_resume(train_config, RunPaths(Path(args.runs_dir) / name))
+    start_ray(args.address)  # before the run folder: a cluster that fails leaves no folder
+    root, lock = open_run_folder(
+        args.runs_dir, name, "train", overwrite=args.overwrite, resume=args.resume
+    )
+    paths = RunPaths(root)
     try:
-        for _ in iterate_training(
-            train_config,
-            paths,
-            resume=args.resume,
-            checkpoint_every=args.checkpoint_every,
-            on_iteration=progress,
-        ):
-            pass
-    except ValueError as err:
+        keep_freed_memory()
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        bar = tqdm(
+            total=train_config.iterations,
+            desc=f"train {name}",
+            unit="it",
+            disable=args.no_progress,
+            file=sys.stderr,
+        )
+
+        def progress(row: dict[str, float]) -> None:
+            bar.n = int(row["iteration"])
+            bar.set_postfix(
+                consumer=f"{row.get('reward/consumer_mean', float('nan')):.3g}",
+                firm=f"{row.get('reward/firm_mean', float('nan')):.3g}",
+                price=f"{row.get('econ/price_mean', float('nan')):.0f}",
+                refresh=False,
+            )
+            bar.refresh()
+
+        with GracefulStop() as stop:
+            for _ in iterate_training(
+                train_config,
+                paths,
+                resume=args.resume,
+                checkpoint_every=args.checkpoint_every,
+                on_iteration=progress,
+                should_stop=lambda: stop.requested,
+            ):
+                pass
         bar.close()
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    bar.close()
-    rows = read_metrics(paths.metrics)
-    plot_training(rows, paths.plot, f"{name}: {train_config.economy.variant} economy")
-    table = summary_table(rows)
-    paths.summary.write_text(table + "\n", encoding="utf-8")
-    print(f"run folder: {paths.root}  (metrics.csv, checkpoints/, plots/training.png)")
-    print(table)
-    return 0
+        rows = read_metrics(paths.metrics) if paths.metrics.exists() else []
+        if rows:
+            plot_training(rows, paths.plot, f"{name}: {train_config.economy.variant} economy")
+        table = summary_table(rows)
+        paths.summary.write_text(table + "\n", encoding="utf-8")
+        if stop.exit_code is not None:
+            latest = paths.latest_checkpoint()
+            at = latest[0] if latest else 0
+            print(
+                f"stopped by {stop.signal.name if stop.signal else 'signal'} at iteration {at}: "
+                f"checkpoint and summary saved in {paths.root}; continue with "
+                f"`python -m trainers train --name {name} --runs-dir {args.runs_dir} --resume`"
+            )
+            return stop.exit_code
+        print(f"run folder: {paths.root}  (metrics.csv, checkpoints/, plots/training.png)")
+        print(table)
+        return 0
+    finally:
+        lock.release()
 
 
 def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``best-response``: write RUN_DIR/best_response.{json,md}; print the table last."""
     import json
-
-    import ray
 
     from trainers.best_response import format_best_responses, load_run, run_best_response
 
@@ -269,9 +450,7 @@ def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentPar
         load_run(args.run_dir)  # clear errors before Ray starts
     except ValueError as err:
         parser.error(str(err))
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
+    start_ray(None)
     results = run_best_response(args.run_dir, params, types=types)
     table = format_best_responses(results)
     root = Path(args.run_dir)
@@ -287,8 +466,6 @@ def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParse
     """Run ``fixed-taxes``: write RUN_DIR/fixed_taxes.{json,md}; print the table last."""
     import json
     from dataclasses import asdict
-
-    import ray
 
     from trainers.best_response import format_tax_policies, load_run, run_fixed_taxes, tax_index
 
@@ -308,9 +485,7 @@ def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParse
             tax_index(config, r)
     except ValueError as err:
         parser.error(str(err))
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
+    start_ray(None)
     results = run_fixed_taxes(args.run_dir, rates, episodes=args.episodes, seed=args.seed)
     table = format_tax_policies(results)
     root = Path(args.run_dir)
@@ -324,56 +499,60 @@ def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParse
 
 def truth(train_config: GrowthTrainConfig, *, name: str, args: argparse.Namespace) -> int:
     """Run ``truth``: train, evaluate against the exact solution, print the row last."""
-    import ray
     import torch
     from tqdm import tqdm
 
     from rbc_env.perf import keep_freed_memory
     from trainers.truth import TruthPaths, format_rows, run_truth
 
-    keep_freed_memory()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    paths = TruthPaths(Path(args.runs_dir) / name)
-    if paths.root.exists() and any(paths.root.iterdir()):
-        if not args.overwrite:
-            print(
-                f"error: {paths.root} already holds a run; pass --overwrite or pick a new --name",
-                file=sys.stderr,
-            )
-            return 2
-        shutil.rmtree(paths.root)
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
-    bar = tqdm(
-        total=train_config.iterations,
-        desc=f"truth {name}",
-        unit="it",
-        disable=args.no_progress,
-        file=sys.stderr,
+    root, lock = open_run_folder(
+        args.runs_dir, name, "truth", overwrite=args.overwrite, resume=False
     )
-
-    def progress(iteration: int, row: dict[str, float]) -> None:
-        bar.n = iteration
-        bar.set_postfix(
-            s=f"{row.get('econ/saving_share_mean', float('nan')):.4f}",
-            t=f"{row.get('train_s', float('nan')):.0f}s",
-            refresh=False,
+    paths = TruthPaths(root)
+    try:
+        keep_freed_memory()
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        start_ray(None)
+        bar = tqdm(
+            total=train_config.iterations,
+            desc=f"truth {name}",
+            unit="it",
+            disable=args.no_progress,
+            file=sys.stderr,
         )
-        bar.refresh()
 
-    row = run_truth(
-        train_config, paths=paths, eval_every=args.eval_every, on_iteration=progress, label=name
-    )
-    bar.close()
-    print(f"run folder: {paths.root}  (accuracy.md, metrics.csv, checkpoint/, plots/truth.png)")
-    print(format_rows([row]))
-    return 0
+        def progress(iteration: int, row: dict[str, float]) -> None:
+            bar.n = iteration
+            bar.set_postfix(
+                s=f"{row.get('econ/saving_share_mean', float('nan')):.4f}",
+                t=f"{row.get('train_s', float('nan')):.0f}s",
+                refresh=False,
+            )
+            bar.refresh()
+
+        row = run_truth(
+            train_config,
+            paths=paths,
+            eval_every=args.eval_every,
+            on_iteration=progress,
+            label=name,
+        )
+        bar.close()
+        print(f"run folder: {paths.root}  (accuracy.md, metrics.csv, checkpoint/, plots/truth.png)")
+        print(format_rows([row]))
+        return 0
+    finally:
+        lock.release()
 
 
 def _sweep_trial(params: dict[str, Any]) -> None:
-    """One Tune trial: a full training run in its own run folder, reporting every iteration."""
+    """One Tune trial: a full training run in its own run folder, reporting every iteration.
+
+    Each saved checkpoint is reported to Tune too, so Tune keeps it in the sweep's storage; a
+    restored trial (``sweep --resume``) continues from its run folder's newest intact
+    checkpoint, or from Tune's copy when the run folder is not on this node.
+    """
     import torch
     from ray import tune
 
@@ -381,68 +560,170 @@ def _sweep_trial(params: dict[str, Any]) -> None:
 
     torch.set_num_threads(params["cpus"])
     config = resolve_config(params["config"], params["sets"])
-    paths = RunPaths(Path(params["root"]) / params["trial"])
-    for row in iterate_training(
-        config, paths, resume=False, checkpoint_every=params["checkpoint_every"]
-    ):
-        tune.report(row)
+    if params.get("storage"):
+        root = Path(tune.get_context().get_trial_dir()) / params["trial"]
+    else:
+        root = Path(params["root"]) / params["trial"]
+    root, lock = open_run_folder(
+        root.parent, root.name, "train", overwrite=False, resume=is_run_folder(root)
+    )
+    paths = RunPaths(root)
+    try:
+        restored = tune.get_checkpoint()
+        if restored is not None:
+            with restored.as_directory() as folder:
+                manifest = verify_checkpoint(Path(folder))
+                target = paths.checkpoints / f"iter_{int(manifest['iteration']):07d}"
+                if not target.exists():
+                    shutil.copytree(folder, target)
+        if paths.latest_intact_checkpoint() is None and paths.metrics.exists():
+            paths.metrics.unlink()  # the trial died before its first checkpoint: start over
+        resume = paths.latest_checkpoint() is not None
+        if not paths.config.exists():
+            config.dump(paths.config)
+        for row in iterate_training(
+            config, paths, resume=resume, checkpoint_every=params["checkpoint_every"]
+        ):
+            latest = paths.latest_checkpoint()
+            if latest is not None and latest[0] == int(row["iteration"]):
+                tune.report(row, checkpoint=tune.Checkpoint.from_directory(str(latest[1])))
+            else:
+                tune.report(row)
+    finally:
+        lock.release()
 
 
-def sweep(combos: list[list[str]], *, name: str, args: argparse.Namespace) -> int:
-    """Run every combination as a Tune trial; print one row per trial last."""
+SWEEP_SPEC = "sweep.json"
+
+
+def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Check ``sweep``'s settings (or read an interrupted sweep's), then run it."""
+    import json
+
+    runs = check_runs_dir(args.runs_dir)
+    if args.resume is not None:
+        name = check_name(args.resume, "--resume")
+        if args.name is not None or args.grid or args.set or args.storage is not None:
+            parser.error(
+                "sweep --resume NAME continues the sweep's own settings; drop --name, --set, "
+                "--grid and --storage"
+            )
+        root, lock = open_run_folder(runs, name, "sweep", overwrite=False, resume=True)
+        try:
+            spec = json.loads((root / SWEEP_SPEC).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            lock.release()
+            raise RunFolderError(f"cannot resume sweep {root}: {SWEEP_SPEC} unreadable") from err
+    else:
+        try:
+            config = args.config or "cpu_small"
+            resolve_config(config, args.set)
+            combos = grid_settings(args.seeds, args.grid)
+            for combo in combos:  # every trial's config is checked before any work
+                resolve_config(config, args.set + combo)
+            name = check_name(args.name or f"{Path(config).stem}_sweep")
+        except ValueError as err:
+            parser.error(str(err))
+        root, lock = open_run_folder(runs, name, "sweep", overwrite=args.overwrite, resume=False)
+        spec = {
+            "name": name,
+            "config": str(Path(config).resolve()) if config.endswith((".yaml", ".yml")) else config,
+            "sets": list(args.set),
+            "combos": combos,
+            "checkpoint_every": args.checkpoint_every,
+            "cpus": args.cpus_per_trial,
+            "storage": args.storage,
+        }
+        (root / SWEEP_SPEC).write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+    try:
+        return sweep(
+            spec, root=root.resolve(), address=args.address, resume=args.resume is not None
+        )
+    finally:
+        lock.release()
+
+
+def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool) -> int:
+    """Run (or continue) every combination as a Tune trial; print one row per trial last.
+
+    Returns 1 if any trial failed or reported nothing (listed as ``missing`` in sweep.md).
+    """
     import ray
     from ray import tune
 
-    from trainers.run import RunPaths, read_metrics
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if args.address:
-        ray.init(address=args.address)
-    elif not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
-    root = (Path(args.runs_dir) / name).resolve()
-    if root.exists():
-        print(f"error: {root} already exists; pick another --name", file=sys.stderr)
-        return 2
-    trials = {"_".join(c).replace("=", "-").replace(".", "_"): c for c in combos}
+    start_ray(address)
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if spec["cpus"] > cpus:
+        raise RunFolderError(
+            f"--cpus-per-trial {spec['cpus']} exceeds the CPUs of the Ray cluster ({cpus:g}); "
+            "no trial could ever start"
+        )
+    name = spec["name"]
+    trials = {"_".join(c).replace("=", "-").replace(".", "_"): c for c in spec["combos"]}
     base = {
-        "config": args.config,
-        "sets": list(args.set),
+        "config": spec["config"],
+        "sets": spec["sets"],
         "root": str(root),
-        "checkpoint_every": args.checkpoint_every,
-        "cpus": args.cpus_per_trial,
+        "checkpoint_every": spec["checkpoint_every"],
+        "cpus": spec["cpus"],
+        "storage": spec["storage"],
     }
-    space = {"trial": tune.grid_search(sorted(trials))}
     trainable = tune.with_parameters(
-        tune.with_resources(_trial_entry, {"cpu": args.cpus_per_trial}),
-        base=base,
-        trials=trials,
+        tune.with_resources(_trial_entry, {"cpu": spec["cpus"]}), base=base, trials=trials
     )
-    tuner = tune.Tuner(
-        trainable,
-        param_space=space,
-        run_config=tune.RunConfig(storage_path=str(root / "tune"), name=name, verbose=1),
-    )
+    storage = spec["storage"] or str(root / "tune")
+    experiment = f"{storage.rstrip('/')}/{name}"
+    if resume and tune.Tuner.can_restore(experiment):
+        tuner = tune.Tuner.restore(experiment, trainable, resume_errored=True)
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            param_space={"trial": tune.grid_search(sorted(trials))},
+            run_config=tune.RunConfig(
+                storage_path=storage,
+                name=name,
+                verbose=1,
+                sync_config=tune.SyncConfig(sync_artifacts=bool(spec["storage"])),
+            ),
+        )
     results = tuner.fit()
-    failed = [r for r in results if r.error is not None]
+    last: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for result in results:
+        trial = (result.config or {}).get("trial")
+        if trial is None:
+            continue
+        if result.error is not None:
+            errors[trial] = str(result.error).splitlines()[0][:200]
+        if result.metrics and "iteration" in result.metrics:
+            last[trial] = result.metrics
     rows = []
     for trial in sorted(trials):
-        metrics = RunPaths(root / trial).metrics
-        if metrics.exists():
-            last = read_metrics(metrics)[-1]
+        if trial in last and trial not in errors:
+            row = last[trial]
             rows.append(
-                f"| {trial} | {last['iteration']} | "
-                + " | ".join(f"{float(last.get(k) or 'nan'):,.4g}" for k in SWEEP_COLUMNS)
+                f"| {trial} | ok | {int(row['iteration'])} | "
+                + " | ".join(f"{float(row.get(k, 'nan')):,.4g}" for k in SWEEP_COLUMNS)
                 + " |"
             )
-    header = "| trial | iterations | " + " | ".join(SWEEP_COLUMNS) + " |"
-    table = "\n".join([header, "|" + "---|" * (len(SWEEP_COLUMNS) + 2), *rows])
+        else:
+            why = errors.get(trial, "no result")
+            rows.append(
+                f"| {trial} | missing ({why}) | | " + " | ".join("" for _ in SWEEP_COLUMNS) + " |"
+            )
+    header = "| trial | status | iterations | " + " | ".join(SWEEP_COLUMNS) + " |"
+    table = "\n".join([header, "|" + "---|" * (len(SWEEP_COLUMNS) + 3), *rows])
     (root / "sweep.md").write_text(table + "\n", encoding="utf-8")
-    print(f"sweep folder: {root}  (one run folder per trial)")
-    if failed:
-        print(f"{len(failed)} trial(s) failed: {[str(r.error)[:200] for r in failed]}")
+    where = spec["storage"] or root
+    print(f"sweep folder: {root}  (sweep.md; Tune results and trial run folders in {where})")
+    missing = len(trials) - sum(1 for t in trials if t in last and t not in errors)
+    if missing:
+        print(
+            f"{missing} of {len(trials)} trial(s) missing or failed; continue with "
+            f"`python -m trainers sweep --resume {name} --runs-dir {root.parent}`"
+        )
     print(table)
-    return 1 if failed else 0
+    return 1 if missing else 0
 
 
 SWEEP_COLUMNS = (
@@ -460,3 +741,35 @@ def _trial_entry(
     """Tune's entry point: the trial's name selects its settings."""
     sets = list(base.get("sets", [])) + trials[params["trial"]]
     _sweep_trial({**base, "sets": sets, "trial": params["trial"]})
+
+
+def config_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``config``: print the resolved settings as YAML, or every key as a table (``--list``).
+
+    The YAML is complete (every key), so it loads back as ``--config FILE``; the table has one
+    row per dotted key with its type, allowed range, unit, symbol, value and meaning.
+    """
+    import yaml
+
+    from trainers.settings import settings_table
+
+    try:
+        if args.growth is not None and args.config is not None:
+            raise ValueError("--config and --growth exclude each other")
+        if args.growth is not None:
+            source = f"truth --economy {args.growth}"
+            config: TrainConfig | GrowthTrainConfig = resolve_growth_config(args.growth, args.set)
+        else:
+            source = f"train --config {args.config or 'cpu_small'}"
+            config = resolve_config(args.config or "cpu_small", args.set)
+    except ValueError as err:
+        parser.error(str(err))
+    sets = "".join(f" --set {item}" for item in args.set)
+    if args.list:
+        print(f"Settings of `{source}{sets}` ({type(config).__name__}); change one with")
+        print("--set KEY=VALUE (VALUE is parsed as YAML: 5e-4, true, [64, 64]).\n")
+        print(settings_table(config))
+    else:
+        print(f"# {type(config).__name__} of `{source}{sets}`: a complete settings file.")
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+    return 0

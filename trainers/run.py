@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from trainers.config import TrainConfig
+from trainers.runfolder import RunFolderError, verify_checkpoint, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -76,17 +77,44 @@ class RunPaths:
         """The final table (Markdown)."""
         return self.root / "summary.md"
 
-    def latest_checkpoint(self) -> tuple[int, Path] | None:
-        """(iteration, path) of the newest complete checkpoint, or None."""
+    def checkpoints_newest_first(self) -> list[tuple[int, Path]]:
+        """(iteration, path) of every saved checkpoint folder, newest first (unverified)."""
         if not self.checkpoints.is_dir():
-            return None
+            return []
         found = []
         for p in self.checkpoints.iterdir():
             if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX):
                 suffix = p.name[len(CHECKPOINT_PREFIX) :]
                 if suffix.isdigit():
                     found.append((int(suffix), p))
-        return max(found) if found else None
+        return sorted(found, reverse=True)
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """(iteration, path) of the newest checkpoint folder, or None (unverified)."""
+        found = self.checkpoints_newest_first()
+        return found[0] if found else None
+
+    def latest_intact_checkpoint(self) -> tuple[int, Path] | None:
+        """(iteration, path) of the newest checkpoint that passes ``verify_checkpoint``.
+
+        Each newer checkpoint that fails verification is skipped with a warning naming it and
+        the reason; nothing is unpickled here.
+        """
+        for iteration, path in self.checkpoints_newest_first():
+            try:
+                verify_checkpoint(path)
+            except RunFolderError as err:
+                warn(f"skipping damaged checkpoint {path.name}: {err}")
+                continue
+            return iteration, path
+        return None
+
+
+def warn(message: str) -> None:
+    """One ``warning:`` line on stderr (the CLI's channel for things the user must see)."""
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def flatten(result: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -140,13 +168,22 @@ class MetricsFile:
             with open(path, newline="", encoding="utf-8") as fh:
                 reader = csv.reader(fh)
                 self.columns = next(reader, None)
+            if self.columns is not None and "iteration" not in self.columns:
+                raise RunFolderError(
+                    f"{path} has no 'iteration' column in its header (was it edited?); "
+                    f"header starts {self.columns[:3]}"
+                )
+
+    def rows(self) -> int:
+        """How many data rows the file holds (0 if it does not exist)."""
+        return len(read_metrics(self.path)) if self.path.exists() else 0
 
     def truncate_after(self, iteration: int) -> int:
         """Drop rows with ``iteration`` greater than the given one; return rows kept."""
         if not self.path.exists():
             return 0
         rows = read_metrics(self.path)
-        kept = [r for r in rows if float(r["iteration"]) <= iteration]
+        kept = [r for r in rows if _iteration(r, self.path) <= iteration]
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=self.columns or list(rows[0]))
@@ -175,13 +212,29 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def save_checkpoint(algo: Any, paths: RunPaths, iteration: int, keep: int) -> Path:
-    """Save atomically: into a temp folder, then rename; keep the newest ``keep`` checkpoints."""
+def _iteration(row: dict[str, str], path: Path) -> float:
+    try:
+        return float(row["iteration"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise RunFolderError(
+            f"{path}: a row has no numeric 'iteration' ({row.get('iteration')!r})"
+        ) from err
+
+
+def save_checkpoint(
+    algo: Any, paths: RunPaths, iteration: int, keep: int, config: dict[str, Any]
+) -> Path:
+    """Save one checkpoint atomically and keep the newest ``keep``.
+
+    The save goes into a temp folder, gets its SHA-256 manifest (with ``config``), and is then
+    renamed into place, so a crash leaves either the whole checkpoint or none.
+    """
     paths.checkpoints.mkdir(parents=True, exist_ok=True)
     final = paths.checkpoints / f"{CHECKPOINT_PREFIX}{iteration:07d}"
     tmp = paths.checkpoints / f".tmp_{CHECKPOINT_PREFIX}{iteration:07d}"
     shutil.rmtree(tmp, ignore_errors=True)
     algo.save_to_path(str(tmp.resolve()))
+    write_manifest(tmp, config, iteration=iteration)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -248,6 +301,73 @@ def summary_table(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+RESUME_SAFE_FIELDS = ("iterations",)
+
+
+def resume_config(paths: RunPaths, updates: dict[str, Any]) -> TrainConfig:
+    """The config a resumed run continues with: its own ``config.yaml`` plus safe ``updates``.
+
+    Only the fields in ``RESUME_SAFE_FIELDS`` may change (``iterations``, to lengthen a run);
+    anything else would make the resumed run another experiment.
+
+    Raises:
+        RunFolderError: when the run has no readable config.yaml or an update is not safe.
+    """
+    if not paths.config.is_file():
+        raise RunFolderError(f"cannot resume {paths.root}: it has no config.yaml")
+    try:
+        saved = TrainConfig.load(paths.config)
+    except (OSError, ValueError, TypeError) as err:
+        raise RunFolderError(
+            f"cannot resume {paths.root}: config.yaml is unreadable: {err}"
+        ) from err
+    unsafe = sorted(k for k in updates if k not in RESUME_SAFE_FIELDS)
+    if unsafe:
+        raise RunFolderError(
+            f"--set {', '.join(unsafe)} cannot change while resuming (allowed: "
+            f"{', '.join(RESUME_SAFE_FIELDS)}); start a new run with --name to change them"
+        )
+    return saved.override(updates) if updates else saved
+
+
+def plan_resume(train_config: TrainConfig, paths: RunPaths) -> tuple[int, Path] | None:
+    """Check that ``paths`` can be resumed with ``train_config``; return the checkpoint to load.
+
+    Returns the (iteration, path) of the newest intact checkpoint, or None for a run that has
+    no metrics rows yet (it starts from scratch). Reads only YAML, CSV and the manifests.
+
+    Raises:
+        RunFolderError: when the config differs from the saved one beyond ``iterations``, the
+            run has metrics rows but no intact checkpoint, ``iterations`` is below the last
+            checkpoint, or the checkpoint holds another economy than config.yaml.
+    """
+    metrics = MetricsFile(paths.metrics)
+    saved = resume_config(paths, {})
+    if saved.replace(iterations=train_config.iterations) != train_config:
+        diff = _diff(saved.to_dict(), train_config.to_dict())
+        raise RunFolderError(
+            f"cannot resume {paths.root}: the config differs from the saved one at {diff}"
+        )
+    latest = paths.latest_intact_checkpoint()
+    if latest is None and metrics.rows() > 0:
+        raise RunFolderError(
+            f"cannot resume {paths.root}: metrics.csv has {metrics.rows()} rows but there is "
+            "no intact checkpoint to continue from; pass --overwrite to start it over"
+        )
+    if latest is not None and latest[0] > train_config.iterations:
+        raise RunFolderError(
+            f"cannot resume {paths.root} with iterations={train_config.iterations}: it has a "
+            f"checkpoint at iteration {latest[0]}; iterations must be >= {latest[0]}"
+        )
+    if latest is not None:
+        stored = verify_checkpoint(latest[1]).get("config")
+        if stored is not None and TrainConfig.from_dict(stored).economy != saved.economy:
+            raise RunFolderError(
+                f"checkpoint {latest[1]} holds another economy than {paths.config}"
+            )
+    return latest
+
+
 def iterate_training(
     train_config: TrainConfig,
     paths: RunPaths,
@@ -256,30 +376,32 @@ def iterate_training(
     checkpoint_every: int,
     keep_checkpoints: int = 3,
     on_iteration: Callable[[dict[str, float]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, float]]:
     """Train, writing the run folder; yields each iteration's metrics row.
 
+    ``paths.root`` must exist (see ``trainers.runfolder.open_run_folder``). With ``resume``,
+    training continues from the newest intact checkpoint (damaged newer ones are skipped with a
+    warning), metrics rows after it are dropped, and ``train_config`` may differ from the saved
+    config only in ``iterations``. ``should_stop`` is polled after every iteration: when it
+    returns True, a checkpoint of that iteration is saved and the generator ends.
+
     Raises:
-        ValueError: when resuming with a config that differs from the saved one.
+        RunFolderError: when resuming a run whose config differs from ``train_config`` beyond
+            ``iterations``, that has metrics rows but no intact checkpoint, or whose
+            ``iterations`` is below its last checkpoint; or when not resuming a folder that
+            already holds a run.
     """
     from trainers.rllib import build_config
 
-    paths.root.mkdir(parents=True, exist_ok=True)
     metrics = MetricsFile(paths.metrics)
-    latest = paths.latest_checkpoint() if resume else None
-    if resume and paths.config.exists():
-        saved = TrainConfig.load(paths.config)
-        # A resumed run may be extended (more iterations); everything else must match.
-        if saved.replace(iterations=train_config.iterations) != train_config:
-            diff = _diff(saved.to_dict(), train_config.to_dict())
-            raise ValueError(
-                f"cannot resume {paths.root}: the config differs from the saved one at {diff}"
-            )
+    latest = plan_resume(train_config, paths) if resume else None
     if not resume and (paths.metrics.exists() or paths.latest_checkpoint()):
-        raise ValueError(
+        raise RunFolderError(
             f"{paths.root} already holds a run; pass --resume to continue it or pick a new --name"
         )
     train_config.dump(paths.config)
+    config_dict = train_config.to_dict()
 
     if latest is not None:
         from ray.rllib.algorithms.algorithm import Algorithm
@@ -302,11 +424,14 @@ def iterate_training(
                 for key, value in row.items():
                     if key != "iteration" and math.isfinite(value):
                         writer.add_scalar(key, value, iteration)
-            if iteration % checkpoint_every == 0 or iteration == train_config.iterations:
-                save_checkpoint(algo, paths, iteration, keep_checkpoints)
+            stop = should_stop is not None and should_stop()
+            if iteration % checkpoint_every == 0 or iteration == train_config.iterations or stop:
+                save_checkpoint(algo, paths, iteration, keep_checkpoints, config_dict)
             if on_iteration is not None:
                 on_iteration(row)
             yield row
+            if stop:
+                return
     finally:
         if writer is not None:
             writer.close()

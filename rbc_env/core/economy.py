@@ -33,6 +33,27 @@ def seed_generator(generator: torch.Generator, seed: int | None) -> None:
         generator.manual_seed(int(seed))
 
 
+
+def available_device(device: torch.device | str) -> torch.device:
+    """``device`` as a ``torch.device``, if this machine has it.
+
+    Raises:
+        ValueError: for a string torch does not parse, or a CUDA device on a machine without a
+            visible GPU (or with fewer GPUs than the index asks for).
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu' or 'cuda[:N]'; got {device!r}") from err
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index is not None and dev.index >= count):
+            raise ValueError(
+                f"device {str(dev)!r} is not available: this machine has {count} CUDA GPU(s); "
+                "use device 'cpu'"
+            )
+    return dev
+
 class BatchedEconomy:
     """B copies of the RBC economy stepped together on one torch device.
 
@@ -67,7 +88,7 @@ class BatchedEconomy:
         self.config = config if config is not None else RBCConfig.paper("open")
         if not isinstance(self.config, RBCConfig):
             raise ValueError(f"config must be an RBCConfig or None; got {type(config).__name__}")
-        self.device = torch.device(device)
+        self.device = available_device(device)
         self.validate = validate
         self.generator = torch.Generator(device=self.device)
         self._seed(seed)

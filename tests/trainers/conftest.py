@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """A local Ray instance (2 CPUs, no dashboard), shut down at the end of the session."""
+    """A private local Ray (2 CPUs, loopback only, token auth on), shut down at the end."""
     import ray
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    from trainers.lifecycle import start_ray
+
     if ray.is_initialized():
         yield
         return
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    start_ray(None, num_cpus=2)
     yield
     ray.shutdown()

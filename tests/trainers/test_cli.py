@@ -75,12 +75,15 @@ def test_train_writes_run_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixt
     assert all(math.isfinite(float(r["reward/consumer_mean"])) for r in rows)
     # A second run under the same name must not silently overwrite the first.
     assert main([*common, "--set", "iterations=3"]) == 2
-    # Resume extends the run: rows 1-2 kept, 3-4 appended.
-    assert main([*common, "--set", "iterations=4", "--resume"]) == 0
+    # Resume continues the run's own config (no --config) and may lengthen it: rows 1-2 kept,
+    # 3-4 appended.
+    resume = ["train", "--runs-dir", str(tmp_path), "--name", "r", "--no-progress", "--resume"]
+    resume += ["--checkpoint-every", "1"]
+    assert main([*resume, "--set", "iterations=4"]) == 0
     rows = _rows(run / "metrics.csv")
     assert [r["iteration"] for r in rows] == ["1", "2", "3", "4"]
     # A resume with a different setting (other than iterations) is refused, naming the field.
-    assert main([*common, "--set", "iterations=5", "--set", "seed=9", "--resume"]) == 2
+    assert main([*resume, "--set", "iterations=5", "--set", "seed=9"]) == 2
     assert "seed" in capsys.readouterr().err
     # --overwrite starts the run afresh.
     assert main([*common, "--set", "iterations=1", "--overwrite"]) == 0
@@ -96,7 +99,6 @@ def test_same_seed_same_run_across_processes(tmp_path: Path) -> None:
     rows = []
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed, RAY_USAGE_STATS_ENABLED="0")
-        env.setdefault("RAY_AUTH_MODE", "disabled")
         cmd = [sys.executable, "-m", "trainers", "train", "--config", "cpu_small", *TINY]
         cmd += ["--set", "iterations=1", "--runs-dir", str(tmp_path), "--name", hash_seed]
         subprocess.run([*cmd, "--no-progress"], check=True, env=env, capture_output=True)
@@ -133,7 +135,7 @@ def test_sweep_runs_one_trial_per_seed(tmp_path: Path, capsys: pytest.CaptureFix
         rows = _rows(tmp_path / "s" / trial / "metrics.csv")
         assert [r["iteration"] for r in rows] == ["1"]
     table = capsys.readouterr().out.strip().splitlines()
-    assert table[-1].startswith("| seed-1 | 1 |")
+    assert table[-1].startswith("| seed-1 | ok | 1 |")
     first = _rows(tmp_path / "s" / "seed-0" / "metrics.csv")[0]["reward/consumer_mean"]
     second = _rows(tmp_path / "s" / "seed-1" / "metrics.csv")[0]["reward/consumer_mean"]
     assert first != second  # the seed reaches the trial

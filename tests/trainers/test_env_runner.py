@@ -16,7 +16,6 @@ import torch
 
 pytest.importorskip("ray.rllib")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from ray.rllib.algorithms.algorithm import Algorithm  # noqa: E402
 from ray.rllib.core import COMPONENT_RL_MODULE  # noqa: E402

@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("ray.rllib")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner  # noqa: E402
 from ray.rllib.core.columns import Columns  # noqa: E402

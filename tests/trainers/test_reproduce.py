@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_reproduce_paper_quick(tmp_path: Path) -> None:
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    env.setdefault("RAY_AUTH_MODE", "disabled")
     cmd = [sys.executable, str(ROOT / "benchmarks" / "reproduce_paper.py"), "--quick"]
     cmd += ["--seeds", "0", "--out", str(tmp_path)]
     proc = subprocess.run(
@@ -61,7 +60,6 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
 def test_reproduce_paper_closed_preset_quick(tmp_path: Path) -> None:
     """The paper-scale closed preset (100 consumers, 10 firms, B = 128) in its reduced form."""
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    env.setdefault("RAY_AUTH_MODE", "disabled")
     cmd = [sys.executable, str(ROOT / "benchmarks" / "reproduce_paper.py"), "--quick"]
     cmd += ["--preset", "paper_closed", "--seeds", "0", "--out", str(tmp_path)]
     proc = subprocess.run(

@@ -35,8 +35,8 @@ per-type settings and proportional learner as the batched sampler, plus the piec
   the restored iteration (``Algorithm.from_checkpoint`` does not call ``on_checkpoint_loaded``).
 
 Cost: RLlib's per-agent episode, connector and metrics bookkeeping is 40-80 µs per agent-step,
-20-50x the economy itself (shared/notes/rllib-2.60-facts.md section 8); use the batched sampler
-for long runs (benchmarks/training_throughput.py).
+20-50x the economy itself (benchmarks/results/training_throughput.md against
+benchmarks/results/env_throughput.md); use the batched sampler for long runs.
 """
 
 from __future__ import annotations
