@@ -549,9 +549,11 @@ def truth(train_config: GrowthTrainConfig, *, name: str, args: argparse.Namespac
 def _sweep_trial(params: dict[str, Any]) -> None:
     """One Tune trial: a full training run in its own run folder, reporting every iteration.
 
-    Each saved checkpoint is reported to Tune too, so Tune keeps it in the sweep's storage; a
-    restored trial (``sweep --resume``) continues from its run folder's newest intact
-    checkpoint, or from Tune's copy when the run folder is not on this node.
+    The run folder is ``<sweep folder>/<trial>`` on the node that runs the trial. Every row goes
+    to Tune (its progress.csv in the sweep's storage) and every saved checkpoint too, so Tune
+    keeps it in the storage; a restored trial (``sweep --resume``) continues from its run
+    folder's newest intact checkpoint, or from Tune's copy when the run folder is not on this
+    node (then its metrics.csv starts after that checkpoint; Tune's progress.csv has them all).
     """
     import torch
     from ray import tune
@@ -560,10 +562,7 @@ def _sweep_trial(params: dict[str, Any]) -> None:
 
     torch.set_num_threads(params["cpus"])
     config = resolve_config(params["config"], params["sets"])
-    if params.get("storage"):
-        root = Path(tune.get_context().get_trial_dir()) / params["trial"]
-    else:
-        root = Path(params["root"]) / params["trial"]
+    root = Path(params["root"]) / params["trial"]  # on the node that runs the trial
     root, lock = open_run_folder(
         root.parent, root.name, "train", overwrite=False, resume=is_run_folder(root)
     )
@@ -601,20 +600,7 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     import json
 
     runs = check_runs_dir(args.runs_dir)
-    if args.resume is not None:
-        name = check_name(args.resume, "--resume")
-        if args.name is not None or args.grid or args.set or args.storage is not None:
-            parser.error(
-                "sweep --resume NAME continues the sweep's own settings; drop --name, --set, "
-                "--grid and --storage"
-            )
-        root, lock = open_run_folder(runs, name, "sweep", overwrite=False, resume=True)
-        try:
-            spec = json.loads((root / SWEEP_SPEC).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            lock.release()
-            raise RunFolderError(f"cannot resume sweep {root}: {SWEEP_SPEC} unreadable") from err
-    else:
+    if args.resume is None:
         try:
             config = args.config or "cpu_small"
             resolve_config(config, args.set)
@@ -624,6 +610,21 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             name = check_name(args.name or f"{Path(config).stem}_sweep")
         except ValueError as err:
             parser.error(str(err))
+    elif args.name is not None or args.grid or args.set or args.storage is not None:
+        parser.error(
+            "sweep --resume NAME continues the sweep's own settings; drop --name, --set, "
+            "--grid and --storage"
+        )
+    _start_ray_for_trials(args.address, args.cpus_per_trial)
+    if args.resume is not None:
+        name = check_name(args.resume, "--resume")
+        root, lock = open_run_folder(runs, name, "sweep", overwrite=False, resume=True)
+        try:
+            spec = json.loads((root / SWEEP_SPEC).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            lock.release()
+            raise RunFolderError(f"cannot resume sweep {root}: {SWEEP_SPEC} unreadable") from err
+    else:
         root, lock = open_run_folder(runs, name, "sweep", overwrite=args.overwrite, resume=False)
         spec = {
             "name": name,
@@ -643,21 +644,56 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         lock.release()
 
 
+def sweep_table(
+    targets: dict[str, int], last: dict[str, dict[str, Any]], errors: dict[str, str]
+) -> tuple[str, list[str]]:
+    """The sweep.md table, one row per trial, and the trials that are missing or failed.
+
+    ``targets`` maps each trial to the iterations it should reach; ``last`` to its last
+    reported metrics row; ``errors`` to its error's first line. A trial with an error, without a
+    row, or short of its target (an interrupted sweep) is listed as ``missing (<why>)``.
+    """
+    rows, missing = [], []
+    for trial, target in sorted(targets.items()):
+        done = int(last[trial]["iteration"]) if trial in last else 0
+        if trial not in errors and trial in last and done < target:
+            errors = {**errors, trial: f"stopped at {done} of {target} iterations"}
+        if trial in last and trial not in errors:
+            row = last[trial]
+            rows.append(
+                f"| {trial} | ok | {int(row['iteration'])} | "
+                + " | ".join(f"{float(row.get(k, 'nan')):,.4g}" for k in SWEEP_COLUMNS)
+                + " |"
+            )
+        else:
+            missing.append(trial)
+            why = errors.get(trial, "no result")
+            rows.append(f"| {trial} | missing ({why}) | |" + " |" * len(SWEEP_COLUMNS))
+    header = "| trial | status | iterations | " + " | ".join(SWEEP_COLUMNS) + " |"
+    return "\n".join([header, "|" + "---|" * (len(SWEEP_COLUMNS) + 3), *rows]), missing
+
+
+def _start_ray_for_trials(address: str | None, cpus_per_trial: int) -> None:
+    """Start or reach Ray and check that one trial's CPUs fit the cluster."""
+    import ray
+
+    start_ray(address)
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if cpus_per_trial > cpus:
+        raise RunFolderError(
+            f"--cpus-per-trial {cpus_per_trial} exceeds the CPUs of the Ray cluster "
+            f"({cpus:g}); no trial could ever start"
+        )
+
+
 def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool) -> int:
     """Run (or continue) every combination as a Tune trial; print one row per trial last.
 
     Returns 1 if any trial failed or reported nothing (listed as ``missing`` in sweep.md).
     """
-    import ray
     from ray import tune
 
-    start_ray(address)
-    cpus = ray.cluster_resources().get("CPU", 0)
-    if spec["cpus"] > cpus:
-        raise RunFolderError(
-            f"--cpus-per-trial {spec['cpus']} exceeds the CPUs of the Ray cluster ({cpus:g}); "
-            "no trial could ever start"
-        )
+    _start_ray_for_trials(address, spec["cpus"])
     name = spec["name"]
     trials = {"_".join(c).replace("=", "-").replace(".", "_"): c for c in spec["combos"]}
     base = {
@@ -683,7 +719,7 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
                 storage_path=storage,
                 name=name,
                 verbose=1,
-                sync_config=tune.SyncConfig(sync_artifacts=bool(spec["storage"])),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             ),
         )
     results = tuner.fit()
@@ -697,29 +733,19 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
             errors[trial] = str(result.error).splitlines()[0][:200]
         if result.metrics and "iteration" in result.metrics:
             last[trial] = result.metrics
-    rows = []
-    for trial in sorted(trials):
-        if trial in last and trial not in errors:
-            row = last[trial]
-            rows.append(
-                f"| {trial} | ok | {int(row['iteration'])} | "
-                + " | ".join(f"{float(row.get(k, 'nan')):,.4g}" for k in SWEEP_COLUMNS)
-                + " |"
-            )
-        else:
-            why = errors.get(trial, "no result")
-            rows.append(
-                f"| {trial} | missing ({why}) | | " + " | ".join("" for _ in SWEEP_COLUMNS) + " |"
-            )
-    header = "| trial | status | iterations | " + " | ".join(SWEEP_COLUMNS) + " |"
-    table = "\n".join([header, "|" + "---|" * (len(SWEEP_COLUMNS) + 3), *rows])
+    targets = {
+        t: resolve_config(spec["config"], spec["sets"] + combo).iterations
+        for t, combo in trials.items()
+    }
+    table, missing = sweep_table(targets, last, errors)
     (root / "sweep.md").write_text(table + "\n", encoding="utf-8")
-    where = spec["storage"] or root
-    print(f"sweep folder: {root}  (sweep.md; Tune results and trial run folders in {where})")
-    missing = len(trials) - sum(1 for t in trials if t in last and t not in errors)
+    print(
+        f"sweep folder: {root}  (sweep.md, one run folder per trial on the node that ran it; "
+        f"Tune's results and checkpoints in {experiment})"
+    )
     if missing:
         print(
-            f"{missing} of {len(trials)} trial(s) missing or failed; continue with "
+            f"{len(missing)} of {len(trials)} trial(s) missing or failed; continue with "
             f"`python -m trainers sweep --resume {name} --runs-dir {root.parent}`"
         )
     print(table)

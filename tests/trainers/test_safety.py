@@ -331,3 +331,58 @@ def test_train_listens_on_loopback_only_and_stops_gracefully_on_sigterm(sandbox:
     alive = [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     assert not alive, alive
     _intact(sandbox)
+
+
+def test_sweep_table_lists_missing_and_short_trials() -> None:
+    from trainers.cli import sweep_table
+
+    row = {"iteration": 4, "reward/consumer_mean": 1.0}
+    table, missing = sweep_table(
+        {"a": 4, "b": 4, "c": 4, "d": 4},
+        {"a": row, "b": {**row, "iteration": 2}, "c": row},
+        {"c": "RuntimeError: boom"},
+    )
+    assert missing == ["b", "c", "d"]
+    lines = table.splitlines()
+    assert lines[2].startswith("| a | ok | 4 |")
+    assert "missing (stopped at 2 of 4 iterations)" in lines[3]
+    assert "missing (RuntimeError: boom)" in lines[4]
+    assert "missing (no result)" in lines[5]
+
+
+def test_sweep_checks_cpus_and_resumes_after_an_interrupt(sandbox: Path) -> None:
+    runs = sandbox / "runs"
+    out = _cli("sweep", "--cpus-per-trial", "512", "--runs-dir", str(runs), "--name", "big")
+    assert out.returncode == 2, out.stderr[-2000:]
+    _one_line_error(out.stderr)
+    assert not (runs / "big").exists()
+
+    store = sandbox / "store"  # a storage path, as a cluster without a shared disk would use
+    cmd = [sys.executable, "-m", "trainers", "sweep", *TINY, "--set", "iterations=150"]
+    cmd += ["--seeds", "0", "1", "--checkpoint-every", "5", "--runs-dir", str(runs)]
+    cmd += ["--name", "s", "--storage", str(store)]
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    metrics = [runs / "s" / f"seed-{s}" / "metrics.csv" for s in (0, 1)]
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if all(m.exists() and len(_rows(m)) >= 12 for m in metrics):
+                break
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # Tune saves the experiment and stops the trials
+        first, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the interrupt (a very fast machine)")
+    assert proc.returncode == 1
+    assert "missing (stopped at" in first
+    assert (store / "s").is_dir()
+    again = _cli("sweep", "--resume", "s", "--runs-dir", str(runs))
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert again.stdout.strip().splitlines()[-1].startswith("| seed-1 | ok | 150 |")
+    for m in metrics:  # no row lost, none repeated
+        assert [int(r["iteration"]) for r in _rows(m)] == list(range(1, 151))
+    _intact(sandbox)
