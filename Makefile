@@ -1,4 +1,5 @@
 # The two set-up-and-go commands of the README: `make demo` and `make test`.
+# `make readme-demo` runs the demo and writes its table into README.md (`make demo` only checks it).
 # Each creates .venv if needed and installs what it needs: the CPU build of torch first where no
 # NVIDIA GPU is present, then this package with its extras. On a machine whose pip index serves
 # CUDA builds by default, point TORCH_INDEX at a CPU-only index, e.g.
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_INDEX ?=
 
-.PHONY: setup demo simulate test bench docs clean
+.PHONY: setup demo readme-demo simulate test bench docs clean
 
 setup: $(STAMP)
 
@@ -22,15 +23,25 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e ".[rllib,dev,docs]"
 	touch $(STAMP)
 
+DEMO_SUMMARY := runs/demo/summary.md
+DEMO := RAY_USAGE_STATS_ENABLED=0 $(PY) -m trainers train --config cpu_small --name demo --overwrite
+
+# The demo prints its table last, then one line saying whether README.md's copy matches this run
+# (never failing: the numbers are bit-identical only on the same machine and build).
 demo: setup
-	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) -m trainers train --config cpu_small --name demo --overwrite
+	$(DEMO)
+	@$(PY) benchmarks/readme_demo.py --check $(DEMO_SUMMARY) --no-diff || true
+
+readme-demo: setup
+	$(DEMO)
+	$(PY) benchmarks/readme_demo.py --write $(DEMO_SUMMARY)
 
 simulate: setup
 	$(PY) -m rbc_env.simulate
 
 test: setup
 	$(VENV)/bin/ruff check .
-	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) -m pytest
+	RAY_USAGE_STATS_ENABLED=0 $(PY) -m pytest
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 docs: setup
@@ -38,7 +49,7 @@ docs: setup
 
 bench: setup
 	$(PY) benchmarks/env_throughput.py
-	RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled $(PY) benchmarks/training_throughput.py
+	RAY_USAGE_STATS_ENABLED=0 $(PY) benchmarks/training_throughput.py
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .hypothesis

@@ -1,4 +1,9 @@
-"""Shared benchmark helpers: timing, machine description, results tables (CSV + Markdown)."""
+"""Shared benchmark helpers: where results go, timing, machine description, results tables.
+
+The one rule for where a benchmark writes (``results_dir``): a full run writes the committed
+tables in ``benchmarks/results/``; a ``--quick`` (smoke) run writes ``benchmarks/results/quick/``,
+which git ignores, and never overwrites a committed table.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,36 @@ from typing import Any
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+"""The committed results folder: full runs only."""
+QUICK_RESULTS = RESULTS / "quick"
+"""Where ``--quick`` runs write (git-ignored)."""
+
+
+def results_dir(*, quick: bool, out: str | Path | None = None) -> Path:
+    """The folder a benchmark writes to, created if missing.
+
+    Args:
+        quick: whether this is a ``--quick`` (smoke) run.
+        out: an explicit folder (``--out``); None for the default.
+
+    Returns:
+        ``out`` if given, else ``RESULTS`` for a full run and ``QUICK_RESULTS`` for a quick one.
+
+    Raises:
+        ValueError: if a quick run's ``out`` is the committed results folder or a folder in it
+            other than ``QUICK_RESULTS``.
+    """
+    if out is None:
+        folder = QUICK_RESULTS if quick else RESULTS
+    else:
+        folder = Path(out).resolve()
+        if quick and folder.is_relative_to(RESULTS) and not folder.is_relative_to(QUICK_RESULTS):
+            raise ValueError(
+                f"--quick results never go to the committed {RESULTS}; got --out {out} "
+                f"(omit --out to write to {QUICK_RESULTS})"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def best_time(
@@ -36,22 +71,51 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+# Instruction-set flags of /proc/cpuinfo, best first, and how they are written.
+_ISA_FLAGS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("sse4_2", "SSE4.2"))
+
+
+def cpu_description(cpuinfo: str | None = None) -> str:
+    """The CPU model and its best vector instruction set, e.g. ``"AMD EPYC 7B13 (AVX2)"``.
+
+    Args:
+        cpuinfo: the text of ``/proc/cpuinfo``; None reads it (where it is missing, the model
+            is ``platform.processor()`` and the instruction set is left out).
+
+    Returns:
+        The model name, with the best of AVX-512 (``avx512f``), AVX2 and SSE4.2 in brackets.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            cpuinfo = ""
+    model = platform.processor() or platform.machine()
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            model = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = set(value.split())
+    isa = next((name for flag, name in _ISA_FLAGS if flag in flags), None)
+    return f"{model} ({isa})" if isa else model
+
+
 def machine(device: str) -> str:
-    """One line naming the machine, device and versions the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """One line naming the machine, device and versions the numbers were measured on.
+
+    It names the CPU model and instruction set, the instruction set torch's CPU kernels use
+    (``torch.backends.cpu.get_cpu_capability()``), the torch and Python versions, and the device:
+    the things bit-identical results depend on, besides the seed.
+    """
     dev = device
     if device.startswith("cuda") and torch.cuda.is_available():
         dev = f"{device} ({torch.cuda.get_device_name(0)})"
     return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), device {dev}, python {platform.python_version()}"
+        f"{cpu_description()}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"(CPU kernels {torch.backends.cpu.get_cpu_capability()}, "
+        f"{torch.get_num_threads()} threads), device {dev}, python {platform.python_version()}"
     )
 
 
@@ -74,13 +138,13 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_results(name: str, rows: Sequence[dict[str, Any]], header: str) -> str:
-    """Write results/<name>.csv and results/<name>.md; return the Markdown text."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
+def write_results(name: str, rows: Sequence[dict[str, Any]], header: str, *, quick: bool) -> str:
+    """Write <name>.csv and <name>.md to ``results_dir(quick=quick)``; return the Markdown text."""
+    folder = results_dir(quick=quick)
+    with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     text = f"{header}\n\n{markdown_table(rows)}\n"
-    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")
+    (folder / f"{name}.md").write_text(text, encoding="utf-8")
     return text

@@ -2,7 +2,7 @@
 
 How to run:
     .venv/bin/python benchmarks/critic_rbc.py          # 2 critics x 2 seeds x 60 iterations
-    .venv/bin/python benchmarks/critic_rbc.py --quick    # 3 iterations, smoke run
+    .venv/bin/python benchmarks/critic_rbc.py --quick    # 3 iterations, smoke run (results/quick/)
 
 Each run is ``python -m trainers train --config cpu_small --set critic=<critic> --set
 seed=<seed>``: the ``cpu_small`` preset (20 consumers, 5 firms, B = 32, 60 iterations, the
@@ -11,7 +11,8 @@ also reads the government's observation (the economy's aggregate state); the pol
 same networks in both. Reported per type, as means over the last 10 iterations: the mean
 per-step reward, and the value function's explained variance (RLlib's ``vf_explained_var``,
 1 = perfect, 0 = no better than the mean). The table is written to
-``results/critic_rbc.{csv,md}`` and printed last.
+``results/critic_rbc.{csv,md}`` (``--quick``: the git-ignored ``results/quick/``) and printed
+last.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, write_results  # noqa: E402
+from benchmarks._common import machine, results_dir, write_results  # noqa: E402
 
 TYPES = ("consumer", "firm", "government")
 TAIL = 10  # iterations averaged at the end of each run
@@ -62,27 +63,29 @@ def run(critic: str, seed: int, iterations: int | None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run both critics on the same seeds; write and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 iterations per run")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 iterations per run; writes results/quick/"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args(argv)
-    import ray
-
     from rbc_env.perf import keep_freed_memory
+    from trainers.lifecycle import start_ray, stop_ray
 
     keep_freed_memory()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    start_ray()  # private: loopback only, token authentication on
     rows = [
         run(critic, seed, 3 if args.quick else None)
         for seed in args.seeds
         for critic in ("independent", "centralized")
     ]
-    ray.shutdown()
+    stop_ray()
     header = (
         "# Independent vs centralized critic, RBC economy (cpu_small)\n\n"
         f"Measured on: {machine('cpu')}. Means over the last {TAIL} iterations."
     )
-    text = write_results("critic_rbc_quick" if args.quick else "critic_rbc", rows, header)
+    text = write_results("critic_rbc", rows, header, quick=args.quick)
+    print(f"Table written to {results_dir(quick=args.quick) / 'critic_rbc'}.{{csv,md}}\n")
     print(text)
     return 0
 

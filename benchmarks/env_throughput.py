@@ -2,7 +2,7 @@
 
 How to run:
     .venv/bin/python benchmarks/env_throughput.py            # full, about 2-4 minutes on 2 cores
-    .venv/bin/python benchmarks/env_throughput.py --quick    # smoke run, under a minute
+    .venv/bin/python benchmarks/env_throughput.py --quick    # smoke run, seconds (results/quick/)
     .venv/bin/python benchmarks/env_throughput.py --device cuda
 
 What it measures (one run, one machine, so the ratios are like for like):
@@ -18,8 +18,9 @@ Actions are drawn once per configuration and reused, so sampling is not timed. E
 the horizon (T = 10); the reset's cost is included.
 
 Results to expect on 2 CPU cores: see benchmarks/results/env_throughput.md (the table this script
-writes and prints last). The issue's targets: >= 3e7 agent-steps/s at B = 4096, >= 300x the
-per-agent loop, cost per agent-step flat within 2x as consumers grow.
+writes and prints last; ``--quick`` writes to the git-ignored benchmarks/results/quick/
+instead). The issue's targets: >= 3e7 agent-steps/s at B = 4096, >= 300x the per-agent loop,
+cost per agent-step flat within 2x as consumers grow.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import best_time, machine, markdown_table, write_results  # noqa: E402
+from _common import best_time, machine, markdown_table, results_dir, write_results  # noqa: E402
 
 from rbc_env import BatchedEconomy, RBCConfig, parallel_env  # noqa: E402
 from rbc_env.perf import keep_freed_memory  # noqa: E402
@@ -102,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark, write benchmarks/results/env_throughput.{csv,md}, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes, fewer repeats; writes results/quick/"
+    )
     parser.add_argument("--name", default=None, help="results file name (default by device)")
     args = parser.parse_args(argv)
     keep_freed_memory()
@@ -146,8 +149,11 @@ def main(argv: list[str] | None = None) -> None:
 
     header = f"# Env throughput\n\nMeasured on: {machine(device)}."
     name = args.name or ("env_throughput" if device == "cpu" else f"env_throughput_{device}")
-    write_results(name, rows, header)
-    write_results(f"{name}_scaling", scaling, header + "\n\nFixed total agents per step.")
+    write_results(name, rows, header, quick=args.quick)
+    write_results(
+        f"{name}_scaling", scaling, header + "\n\nFixed total agents per step.", quick=args.quick
+    )
+    print(f"Tables written to {results_dir(quick=args.quick)}/{name}{{,_scaling}}.{{csv,md}}\n")
     print(header)
     print("\nCost per agent-step as the economy grows (fixed total agents per step):\n")
     print(markdown_table(scaling))

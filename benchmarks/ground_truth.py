@@ -15,7 +15,8 @@ with its 95% confidence interval (common random numbers), Euler-equation errors,
 the learned markup against the competitive and Cournot benchmarks. Cost is training wall time
 and environment steps on the machine named in the header.
 
-Four tables (``benchmarks/results/ground_truth*.md``): the economies G1-G7; the design
+Four tables (``benchmarks/results/ground_truth*.md``; ``--quick`` writes them to the
+git-ignored ``benchmarks/results/quick/`` instead): the economies G1-G7; the design
 switches on G1 (spending share vs quantity actions x squash / clip / penalty); the critic
 (independent vs centralized) on G4; and the seed spread of the headline rows. λ is also
 measured every 25 iterations (``--eval-every 25``), so "s to λ<1e-3" is the training time at the
@@ -38,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import RESULTS, machine  # noqa: E402
+from benchmarks._common import machine, results_dir  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the experiments, write the three tables, print them (the last table last)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="", help="comma-separated labels or presets")
-    parser.add_argument("--quick", action="store_true", help="5 iterations a row (smoke run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="5 iterations a row (smoke run); writes results/quick/"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument(
         "--eval-every",
@@ -126,14 +129,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help=f"measure λ every N iterations (0: only at the end; default {EVAL_EVERY})",
     )
-    parser.add_argument("--out", default=str(RESULTS), help="results folder")
+    parser.add_argument(
+        "--out", default=None, help="results folder (default results/, --quick: results/quick/)"
+    )
     args = parser.parse_args(argv)
+    try:
+        out = results_dir(quick=args.quick, out=args.out)
+    except ValueError as err:
+        parser.error(str(err))
 
-    import ray
     import torch
 
     from rbc_env.perf import keep_freed_memory
     from trainers.cli import resolve_growth_config
+    from trainers.lifecycle import start_ray, stop_ray
     from trainers.truth import format_rows, run_truth
 
     keep_freed_memory()
@@ -144,10 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [e for e in EXPERIMENTS if not wanted or e.label in wanted or e.preset in wanted]
     if not chosen:
         parser.error(f"--only matched no experiment; labels: {[e.label for e in EXPERIMENTS]}")
-    ray.init(include_dashboard=False, log_to_driver=False)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    raw_path = out / ("ground_truth_quick.jsonl" if args.quick else "ground_truth.jsonl")
+    start_ray()  # private: loopback only, token authentication on
+    raw_path = out / "ground_truth.jsonl"
     rows: dict[str, dict[str, Any]] = {}
     if raw_path.exists() and wanted:  # keep the other rows of an earlier full run
         for line in raw_path.read_text().splitlines():
@@ -175,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         body = format_rows(selected)
         commands = "\n".join(f"- {r['label']}: `{r['command']}`" for r in selected)
         text = f"## {title}\n\n{header}\n\n{body}\n\nReproduce a row:\n\n{commands}\n"
-        suffix = "_quick" if args.quick else ""
-        (out / f"ground_truth_{table}{suffix}.md").write_text(text, encoding="utf-8")
+        (out / f"ground_truth_{table}.md").write_text(text, encoding="utf-8")
         texts.append(text)
-    ray.shutdown()
+    stop_ray()
+    print(f"Tables written to {out}\n")
     print("\n".join(texts))
     return 0
 

@@ -3,6 +3,7 @@
 How to run:
     .venv/bin/python benchmarks/reproduce_paper.py                      # cpu_small, ~10 min
     .venv/bin/python benchmarks/reproduce_paper.py --quick --seeds 0    # 3 iterations a run
+    .venv/bin/python benchmarks/reproduce_paper.py --no-progress        # no progress bars
     .venv/bin/python benchmarks/reproduce_paper.py --preset paper_open  # a GPU; days at 200k
 
 Presets (``PRESETS``): ``cpu_small`` (20 consumers, 5 firms, 60 iterations, 2 CPU cores) and
@@ -20,15 +21,17 @@ of single consumers and firms from the last checkpoint
 (``trainers.best_response.run_best_response``), and evaluates the learned government against
 fixed tax rates (``trainers.best_response.run_fixed_taxes``).
 
-Results go to ``benchmarks/results/reproduce_<preset>/`` (``--quick``: ``..._quick``, not
-committed): tables ``outcomes.md`` (end of training, collapse flag, curriculum vs none, open vs
-closed, price and wage direction), ``epsilon.md`` (Table 3), ``taxes.md`` (Figure 5),
+Results go to ``benchmarks/results/reproduce_<preset>/`` (``--quick``: the git-ignored
+``benchmarks/results/quick/reproduce_<preset>/``; ``--out``: any folder): tables
+``outcomes.md`` (end of training, collapse flag, curriculum vs none, open vs closed, price and
+wage direction), ``epsilon.md`` (Table 3), ``taxes.md`` (Figure 5),
 ``equilibria.md`` (Figure 7's correlations); figures ``training.png`` (Figure 3),
 ``best_response.png`` (Figure 4), ``taxes.png`` (Figure 5), ``equilibria.png`` (Figure 7),
 ``epsilon_curve.png``; ``metrics/<run>.csv`` and ``raw.json``. The ``cpu_small`` figures are
-copied to ``docs/img/`` for ``docs/results.md``. The paper's numbers (spec section 11, read off
-its figures) are the constants below; every other number is computed. The script prints the ε
-table last.
+copied to ``docs/img/`` for ``docs/results.md``. The paper's numbers (read off its figures and
+tables) are the constants below; every other number is computed. Progress bars on stderr follow
+the training iterations of each run, its deviations and its tax policies (``--no-progress``
+turns them off). The script prints the ε table last.
 """
 
 from __future__ import annotations
@@ -48,22 +51,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import RESULTS, machine  # noqa: E402
+from benchmarks._common import machine, results_dir  # noqa: E402
 
-# ---- the paper's numbers (spec section 11) --------------------------------------------------
+# ---- the paper's numbers (read off its figures and tables) ----------------------------------
 # Table 3: worst case over 10 seeds, end of training, ε relative to the training improvement.
 PAPER_RELATIVE_EPSILON = {"consumer": "< 3%", "firm": "< 10%", "government": "< 1%"}
-# 11.2 (Figure 4, left, read off the bars): J before → after the best response.
+# Figure 4, left (read off the bars): J before → after the best response.
 PAPER_FIGURE4 = {
     "consumer": ("2.7 → 3.25", "0.85 → ≈0.87"),
     "firm": ("4.7e4 → 5.15e4", "1.23e5 → 1.28e5"),
     "government": ("1.45e3 → 3.2e3", "3.2e3 → ≈3.2e3"),
 }
-PAPER_BEST_FIXED_WELFARE = 3160.0  # 11.3: best fixed-tax social welfare, paper scale
-PAPER_LEARNED_WELFARE = "3000-4000"  # 11.3: RL tax policies, paper scale
-# 11.1 (Figure 3): the average price rises from 1000 to ~2150; the wage falls from 19.8 to ~8.5.
+PAPER_BEST_FIXED_WELFARE = 3160.0  # Figure 5: best fixed-tax social welfare, paper scale
+PAPER_LEARNED_WELFARE = "3000-4000"  # Figure 5: RL tax policies, paper scale
+# Figure 3: the average price rises from 1000 to ~2150; the wage falls from 19.8 to ~8.5.
 PAPER_DIRECTION = {"econ/price_mean": "up (1000 → ~2150)", "econ/wage_mean": "down (19.8 → ~8.5)"}
-# 11.4 (Figure 7): r² across open equilibria, and the sign of each relation.
+# Figure 7: r² across open equilibria, and the sign of each relation.
 PAPER_R2 = (
     ("reward/consumer_mean", "reward/firm_mean", "consumer vs firm reward", 0.25, "+"),
     ("econ/price_mean", "econ/consumption_mean", "price vs consumption", 0.73, "-"),
@@ -71,7 +74,7 @@ PAPER_R2 = (
     ("econ/tax_mean", "reward/government_mean", "tax rate vs welfare", 0.06, "none"),
 )
 TAX_RATES = (0.2, 0.4, 0.6, 0.8)
-# The paper's export variations (spec 8): minimum export price {500, 1000}, quota {10, ..., 1000}.
+# The paper's export variations: minimum export price {500, 1000}, quota {10, ..., 1000}.
 EXPORT_VARIATIONS = (
     ("export_p1000", {"economy.market.export_min_price": 1000.0}),
     ("export_q10", {"economy.market.export_quota": 10.0}),
@@ -151,7 +154,7 @@ def _paper(variant: str) -> Any:
 
 PRESETS = {
     "cpu_small": Preset(_cpu_small, (0, 1, 2, 3), 20, 256, 1, ("ppo", "pg"), 20, 5),
-    # Paper scale (spec 9.3): 200k iterations; [N] used 25k BR iterations per type.
+    # Paper scale: 200k training iterations, as the paper (docs/howto/train.md).
     "paper_open": Preset(_paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 10000, 200, ("open",)),
     "paper_closed": Preset(
         _paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 0, 0, ("closed",), False
@@ -185,20 +188,40 @@ def plan(preset: Preset, seeds: list[int]) -> list[RunSpec]:
     return runs
 
 
-def train_run(spec: RunSpec, preset: Preset, runs: Path, iterations: int | None, br: Any) -> Path:
-    """Train one run into ``runs/<name>`` (checkpoint at the end); return its folder."""
+def train_run(
+    spec: RunSpec,
+    preset: Preset,
+    runs: Path,
+    iterations: int | None,
+    br: Any,
+    *,
+    progress: bool = True,
+) -> Path:
+    """Train one run into ``runs/<name>`` (checkpoint at the end); return its folder.
+
+    With ``progress``, a tqdm bar on stderr counts the run's training iterations.
+    """
+    from tqdm import tqdm
+
     from trainers.run import RunPaths, iterate_training
+    from trainers.runfolder import open_run_folder
 
     tc = preset.config(spec.variant).override({**preset.sets, **spec.sets, "seed": spec.seed})
     if iterations is not None:
         tc = tc.override({"iterations": iterations})
     if spec.group in ("open", "none") and spec.seed == CURVE_SEED and br.every > 0:
         tc = tc.replace(best_response=br)
-    paths = RunPaths(runs / spec.name)
-    if paths.root.exists():
-        shutil.rmtree(paths.root)
-    for _ in iterate_training(tc, paths, resume=False, checkpoint_every=tc.iterations):
-        pass
+    root, lock = open_run_folder(runs, spec.name, "train", overwrite=True, resume=False)
+    try:
+        paths = RunPaths(root)
+        rows = iterate_training(tc, paths, resume=False, checkpoint_every=tc.iterations)
+        bar = tqdm(
+            rows, total=tc.iterations, desc=f"train {spec.name}", unit="it", disable=not progress
+        )
+        for _ in bar:
+            pass
+    finally:
+        lock.release()
     return paths.root
 
 
@@ -223,21 +246,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=None, help="training iterations a run")
     parser.add_argument("--br-iterations", type=int, default=None)
     parser.add_argument("--episodes", type=int, default=None)
-    parser.add_argument("--quick", action="store_true", help="3 iterations a run (smoke)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 iterations a run (smoke); writes results/quick/reproduce_<preset>/",
+    )
     parser.add_argument("--out", default=None, help="results folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     args = parser.parse_args(argv)
-    import ray
-
+    try:
+        out = (
+            results_dir(quick=args.quick, out=args.out)
+            if args.out
+            else results_dir(quick=args.quick) / f"reproduce_{args.preset}"
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    progress = not args.no_progress
     from rbc_env.perf import keep_freed_memory
     from trainers.best_response import run_best_response, run_fixed_taxes
     from trainers.config import BestResponseParams
+    from trainers.lifecycle import start_ray, stop_ray
 
     keep_freed_memory()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     preset = PRESETS[args.preset]
     seeds = args.seeds or list(preset.seeds)
     scale = f"{args.preset}_quick" if args.quick else args.preset
-    out = Path(args.out) if args.out else RESULTS / f"reproduce_{scale}"
     out.mkdir(parents=True, exist_ok=True)
     runs_dir = out / "runs"
     iterations = 3 if args.quick else args.iterations
@@ -251,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         iterations=1 if args.quick else preset.curve_iterations,
         agents=0,
     )
-    ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    from trainers.runfolder import remove_run_folder
+
+    start_ray()  # private: loopback only, token authentication on
     specs = plan(preset, seeds)
     if args.quick:  # one export variation is enough for a smoke test
         specs = [s for s in specs if s.group != "export"] + [
@@ -261,15 +298,18 @@ def main(argv: list[str] | None = None) -> int:
     eps_rows, tax_rows, outcome_rows = [], [], []
     for i, spec in enumerate(specs, 1):
         print(f"[{i}/{len(specs)} {spec.name}] training", flush=True)
-        folder = train_run(spec, preset, runs_dir, iterations, curve)
+        folder = train_run(spec, preset, runs_dir, iterations, curve, progress=progress)
         folders[spec.name] = folder
         outcome_rows.append({"run": spec.name, "group": spec.group, **outcome(folder)})
         print(f"[{i}/{len(specs)} {spec.name}] best responses", flush=True)
         for k, method in enumerate(preset.methods):
             params = br.replace(seed=spec.seed, method=method, agents=br.agents if k == 0 else 0)
-            for r in run_best_response(folder, params):
+            for r in run_best_response(folder, params, progress=progress):
                 eps_rows.append({"run": spec.name, "group": spec.group, **r.to_dict()})
-        for r in run_fixed_taxes(folder, TAX_RATES, episodes=br.episodes, seed=spec.seed):
+        taxes = run_fixed_taxes(
+            folder, TAX_RATES, episodes=br.episodes, seed=spec.seed, progress=progress
+        )
+        for r in taxes:
             tax_rows.append(
                 {
                     "run": spec.name,
@@ -283,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                     "firm": r.firm.mean,
                 }
             )
-    ray.shutdown()
+    stop_ray()
 
     groups = {s.group: [folders[x.name] for x in specs if x.group == s.group] for s in specs}
     plot_curves({g: fs for g, fs in groups.items() if g != "export"}, out / "training.png")
@@ -291,11 +331,15 @@ def main(argv: list[str] | None = None) -> int:
     plot_taxes(tax_rows, out / "taxes.png")
     plot_equilibria(outcome_rows, out / "equilibria.png")
     plot_epsilon_curve([folders[s.name] for s in specs if s.group in ("open", "none")], out)
-    shutil.rmtree(out / "metrics", ignore_errors=True)  # no stale runs from an older plan
-    (out / "metrics").mkdir()
+    (out / "metrics").mkdir(exist_ok=True)
+    for stale in (out / "metrics").glob("*.csv"):  # no stale runs from an older plan
+        stale.unlink()
     for folder in folders.values():
         shutil.copy(folder / "metrics.csv", out / "metrics" / f"{folder.name}.csv")
-    shutil.rmtree(runs_dir)  # checkpoints are large; metrics, tables and figures are kept
+    for name in folders:  # checkpoints are large; metrics, tables and figures are kept
+        remove_run_folder(runs_dir, name)  # only the run folders this script created
+    if not any(runs_dir.iterdir()):
+        runs_dir.rmdir()
     if args.preset == "cpu_small" and not args.quick and args.out is None:
         for png in out.glob("*.png"):  # the docs page shows the figures
             shutil.copy(png, ROOT / "docs" / "img" / f"reproduce_{args.preset}_{png.name}")
@@ -403,7 +447,7 @@ def plot_taxes(rows: list[dict[str, Any]], out: Path) -> None:
 
 
 def plot_equilibria(rows: list[dict[str, Any]], out: Path) -> None:
-    """Figure 7: end-of-training outcomes of every run, the four relations of spec 11.4."""
+    """Figure 7: end-of-training outcomes of every run, the four relations the paper reports."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(PAPER_R2), figsize=(17, 3.8), constrained_layout=True)
     open_rows = [r for r in rows if r["group"] != "closed"]

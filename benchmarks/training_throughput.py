@@ -2,7 +2,7 @@
 
 How to run:
     .venv/bin/python benchmarks/training_throughput.py           # full, about 3 minutes on 2 cores
-    .venv/bin/python benchmarks/training_throughput.py --quick   # smoke run (B = 16), < 1 minute
+    .venv/bin/python benchmarks/training_throughput.py --quick   # smoke (B = 16), results/quick/
     .venv/bin/python benchmarks/training_throughput.py --device cuda
 
 What it measures (one run, one machine, so the ratio is like for like): agent-steps per second
@@ -17,13 +17,14 @@ the driver). Each figure is the best of ``repeats`` iterations after one warm-up
 sampling part alone, as each algorithm reports it (``throughput/rollout_agent_steps_per_s``).
 
 Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md holds the table
-this script writes and prints last; measured 2026-11-23, AMD EPYC, 2 threads): the batched
+this script writes and prints last; ``--quick`` writes to the git-ignored
+benchmarks/results/quick/ instead; measured 2026-11-23, AMD EPYC, 2 threads): the batched
 sampler about 8e4 agent-steps/s at B = 128 (1.7 s per iteration, its rollout alone 3e5), the
 env-runner sampler about 9e3 with either layout (15 s per iteration; its sampling alone 1.1e4
 in the driver, 1.6e4 with 2 remote EnvRunners, after which RLlib's learner connector, which turns
 episodes into the train batch agent by agent, takes most of the rest), a ratio of about 9x.
 RLlib's per-agent episode, connector and metrics bookkeeping costs 40-80 µs per agent-step,
-20-50x the economy itself (shared/notes/rllib-2.60-facts.md section 8). The issue's targets
+20-50x the economy itself (benchmarks/results/env_throughput.md). The targets
 (reported in the header, never asserted): batched >= 1e5 agent-steps/s and >= 5x the env-runner
 sampler; env-runner >= 2e4. Timings vary by about ±15% on a shared 2-core VM.
 """
@@ -41,12 +42,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from _common import best_time, machine, markdown_table, write_results  # noqa: E402
+from _common import best_time, machine, markdown_table, results_dir, write_results  # noqa: E402
 
 from rbc_env.perf import keep_freed_memory  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
+from trainers.lifecycle import start_ray, stop_ray  # noqa: E402
 
 TARGET_BATCHED = 1e5
 TARGET_RATIO = 5.0
@@ -82,7 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark, write benchmarks/results/training_throughput.{csv,md}, print it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    parser.add_argument("--quick", action="store_true", help="B = 16, fewer repeats")
+    parser.add_argument(
+        "--quick", action="store_true", help="B = 16, fewer repeats; writes results/quick/"
+    )
     parser.add_argument(
         "--layouts",
         default=None,
@@ -92,14 +95,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     keep_freed_memory()
 
-    import ray
-
     base = TrainConfig.paper("open").replace(device=args.device)
     if args.quick:
         base = base.replace(batch_size=16)
     repeats = 1 if args.quick else 3
     layouts = (args.layouts or ("0x4" if args.quick else "0x4,2x2")).split(",")
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR")
+    start_ray(num_cpus=os.cpu_count())  # private: loopback only, token authentication on
     try:
         batched = measure(base.replace(sampler="batched"), repeats)
         runners = {
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
             for layout in layouts
         }
     finally:
-        ray.shutdown()
+        stop_ray()
 
     best_layout = max(runners, key=lambda k: runners[k]["rate"])
     reference = runners[best_layout]["rate"]
@@ -134,9 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     name = args.name or (
         "training_throughput" if base.resolved_device == "cpu" else "training_throughput_cuda"
     )
-    if args.quick:
-        name += "_quick"
-    write_results(name, rows, header)
+    write_results(name, rows, header, quick=args.quick)
+    print(f"Table written to {results_dir(quick=args.quick) / name}.{{csv,md}}\n")
     print(header)
     print()
     print(markdown_table(rows))

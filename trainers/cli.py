@@ -191,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
         default=brp.agents,
         help="also test N single consumers and N single firms deviating alone",
     )
+    br.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     fx = sub.add_parser(
         "fixed-taxes", help="a run's learned government vs fixed tax rates (same consumers, firms)"
@@ -201,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fx.add_argument("--episodes", type=int, default=256, help="evaluation episodes per policy")
     fx.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")
+    fx.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     cfg = sub.add_parser(
         "config",
@@ -451,7 +453,7 @@ def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentPar
     except ValueError as err:
         parser.error(str(err))
     start_ray(None)
-    results = run_best_response(args.run_dir, params, types=types)
+    results = run_best_response(args.run_dir, params, types=types, progress=not args.no_progress)
     table = format_best_responses(results)
     root = Path(args.run_dir)
     rows = [r.to_dict() for r in results]
@@ -486,7 +488,13 @@ def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParse
     except ValueError as err:
         parser.error(str(err))
     start_ray(None)
-    results = run_fixed_taxes(args.run_dir, rates, episodes=args.episodes, seed=args.seed)
+    results = run_fixed_taxes(
+        args.run_dir,
+        rates,
+        episodes=args.episodes,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
     table = format_tax_policies(results)
     root = Path(args.run_dir)
     rows = [asdict(r) for r in results]

@@ -51,7 +51,7 @@ class GrowthParallelEnv(HorizonMaxCycles, ParallelEnv[str, np.ndarray, np.ndarra
 
     ## Description
 
-    The ground-truth economies of spec ``growth_model.md``: planners (G1 Brock-Mirman, G2
+    The ground-truth economies of docs/ground_truth.md: planners (G1 Brock-Mirman, G2
     elastic labor, G3 general δ and γ, G5 ``n_sectors`` capital goods) and markets (G4
     price-taking households renting capital and labor to a competitive firm, G6 adding
     capital-good producers that post prices, G7 G4 with information masks). All agents act at

@@ -170,8 +170,8 @@ class GrowthPlannerEnv(gymnasium.Env[np.ndarray, np.ndarray]):
 
     ## Description
 
-    One social planner chooses how much of each capital stock's cash on hand to save (spec
-    ``growth_model.md``): G1 is Brock-Mirman (log utility, full depreciation, one unit of
+    One social planner chooses how much of each capital stock's cash on hand to save (docs/ground_truth.md,
+    "The economies"): G1 is Brock-Mirman (log utility, full depreciation, one unit of
     labor), G2 adds elastic hours, G3 has general depreciation δ and CRRA curvature γ, G5 has
     ``n_sectors`` capital goods. The dynamics are those of ``rbc_env.growth.GrowthEconomy`` with
     one economy (B = 1); this class only converts between numpy and the core's tensors.

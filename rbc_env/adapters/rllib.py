@@ -2,7 +2,7 @@
 
 A direct subclass of RLlib's ``MultiAgentEnv`` wrapping ``RBCParallelEnv`` (RLlib's own
 ``ParallelPettingZooEnv`` orders agents through a set and never updates ``agents``; see
-shared/notes/rllib-2.60-facts.md section 3). It converts nothing itself: observations, rewards and
+docs/howto/interop.md). It converts nothing itself: observations, rewards and
 actions pass through as numpy, and the economics stay in the core. This is the only module of
 ``rbc_env`` that imports ray; ``import rbc_env`` does not load it.
 """

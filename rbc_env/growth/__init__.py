@@ -1,4 +1,4 @@
-"""Ground-truth economies of the growth family (spec ``growth_model.md``, G1-G7).
+"""Ground-truth economies of the growth family (G1-G7, docs/ground_truth.md).
 
 Pure torch and batched like the RBC core (no gymnasium, pettingzoo or ray import); the exact
 solutions are in :mod:`rbc_env.truth` and the accuracy metrics in :mod:`rbc_env.truth.metrics`.

@@ -1,4 +1,4 @@
-"""The growth family (spec ``growth_model.md``, G1-G7) as batched torch tensors.
+"""The growth family (G1-G7, docs/ground_truth.md) as batched torch tensors.
 
 Every economy follows the batched protocol of the RBC core: agent types with counts, per-type
 observation and action widths, ``reset``/``step`` on tensors of leading batch axis B, named

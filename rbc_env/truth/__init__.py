@@ -1,4 +1,4 @@
-"""Numerical ground truth for the growth family (spec ``growth_model.md``, G1-G3).
+"""Numerical ground truth for the growth family (G1-G3, docs/ground_truth.md).
 
 - :mod:`rbc_env.truth.growth`: parameters and closed forms (G1 policy and value, G2 hours, G3
   steady state).

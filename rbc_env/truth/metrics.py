@@ -1,4 +1,4 @@
-"""Accuracy metrics of the growth family (spec ``growth_model.md``, "Accuracy metrics").
+"""Accuracy metrics of the growth family (docs/ground_truth.md, "Accuracy metrics").
 
 Every trainer, on every economy G1-G7, is scored against the exact solution by the same four
 numbers, computed here on the batched torch core (:mod:`rbc_env.growth.economy`):
