@@ -200,7 +200,12 @@ class TrainConfig(Params):
     )
     shuffle: bool = param(True, "", "", None, "reshuffle each module's rows every pass")
     bootstrap_truncated: bool = param(
-        True, "", "", None, "bootstrap episode ends from V(s_T); False: from zero"
+        False,
+        "",
+        "",
+        None,
+        "False (the paper's finite game): the end at T is terminal, the value target at "
+        "t = T-1 is r_(T-1); True: bootstrap from V(s_T), a continuing game",
     )
     critic: Literal["independent", "centralized"] = param(
         "independent",

@@ -33,7 +33,6 @@ def seed_generator(generator: torch.Generator, seed: int | None) -> None:
         generator.manual_seed(int(seed))
 
 
-
 def available_device(device: torch.device | str) -> torch.device:
     """``device`` as a ``torch.device``, if this machine has it.
 
@@ -53,6 +52,7 @@ def available_device(device: torch.device | str) -> torch.device:
                 "use device 'cpu'"
             )
     return dev
+
 
 class BatchedEconomy:
     """B copies of the RBC economy stepped together on one torch device.

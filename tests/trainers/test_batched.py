@@ -19,6 +19,7 @@ from ray.rllib.core.columns import Columns  # noqa: E402
 from ray.rllib.core.distribution.torch.torch_distribution import (  # noqa: E402
     TorchMultiCategorical,
 )
+from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 
 from rbc_env import RBCConfig  # noqa: E402
 from trainers.config import TrainConfig  # noqa: E402
@@ -275,3 +276,29 @@ def test_frozen_modules_are_not_trained():
         assert math.isfinite(result["reward/consumer_mean"])
     finally:
         algo.stop()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_finite_game_value_target_at_the_last_period_is_the_last_reward():
+    """The default is the paper's finite game: no bootstrap at T (docs/model.md, conflicts)."""
+    tc = _tiny_config()
+    assert not tc.bootstrap_truncated
+    for bootstrap in (False, True):
+        algo = build_config(tc.replace(bootstrap_truncated=bootstrap)).build_algo()
+        try:
+            algo.sync_rollout_module()
+            current = stage(tc.curriculum, 2, tc.economy)
+            buffers, _ = algo._rollout(current)
+            rewards = {t: buffers[t]["rewards"].clone() for t in buffers}
+            batch = algo._train_batch(tuple(buffers), current, buffers, 1)
+            for t, sample in batch.policy_batches.items():
+                horizon = tc.economy.horizon
+                targets = torch.as_tensor(sample[Postprocessing.VALUE_TARGETS]).reshape(horizon, -1)
+                last = rewards[t][-1] / tc.ppo(t).reward_scale
+                gap = (targets[-1] - last).abs().max().item()
+                if bootstrap:
+                    assert gap > 1e-4, t  # γ V(s_T) was added
+                else:
+                    assert gap < 1e-5, t
+        finally:
+            algo.stop()

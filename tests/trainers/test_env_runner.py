@@ -326,14 +326,12 @@ def test_reward_scaling_and_per_module_discounting_in_the_learner_pipeline(pair)
         adv = batch[t][Postprocessing.ADVANTAGES].double().numpy()[real]
         assert abs(adv.mean()) < 1e-5 and adv.std(ddof=1) == pytest.approx(1.0, abs=1e-3)
 
-    # Without bootstrapping, the last step's target is its own (scaled) reward.
+    # The paper's finite game (the default, no bootstrap at T): the last step's target is its
+    # own (scaled) reward. (The batched sampler's test also shows the bootstrapped case.)
     gae = pipeline.connectors[-1]
-    assert isinstance(gae, PerModuleGAE) and gae.bootstrap_truncated
-    gae.bootstrap_truncated, gae.horizon = False, tc.economy.horizon
-    try:
-        batch, _ = run_pipeline()
-    finally:
-        gae.bootstrap_truncated = True
+    assert isinstance(gae, PerModuleGAE) and not gae.bootstrap_truncated
+    assert not tc.bootstrap_truncated
+    batch, _ = run_pipeline()
     for t in TYPES:
         real = batch[t][Columns.LOSS_MASK].numpy().astype(bool)
         last = real & ~np.append(real[1:], False)  # last real row of each episode
