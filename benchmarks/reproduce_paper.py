@@ -73,7 +73,7 @@ PAPER_R2 = (
     ("econ/wage_mean", "econ/hours_mean", "wage vs hours", 0.19, "+"),
     ("econ/tax_mean", "reward/government_mean", "tax rate vs welfare", 0.06, "none"),
 )
-TAX_RATES = (0.2, 0.4, 0.6, 0.8)
+TAX_RATES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # The paper's export variations: minimum export price {500, 1000}, quota {10, ..., 1000}.
 EXPORT_VARIATIONS = (
     ("export_p1000", {"economy.market.export_min_price": 1000.0}),
@@ -153,7 +153,7 @@ def _paper(variant: str) -> Any:
 
 
 PRESETS = {
-    "cpu_small": Preset(_cpu_small, (0, 1, 2, 3), 20, 256, 1, ("ppo", "pg"), 20, 5),
+    "cpu_small": Preset(_cpu_small, (0, 1, 2, 3), 20, 256, 3, ("ppo", "pg"), 20, 5),
     # Paper scale: 200k training iterations, as the paper (docs/howto/train.md).
     "paper_open": Preset(_paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 10000, 200, ("open",)),
     "paper_closed": Preset(
@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                     "high": r.welfare.high,
                     "consumer": r.consumer.mean,
                     "firm": r.firm.mean,
+                    "consumer_welfare": r.consumer_welfare.mean,
                 }
             )
     stop_ray()
@@ -533,21 +534,26 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
         "### Best response (Table 3 / Figure 4 style)",
         "",
         header,
-        ' Agent "all": the type\'s shared policy deviates (the meta-game best response); a number:',
-        "that single agent alone deviates with its own module, and J is its own reward.",
+        " Agent \"type\": the type's shared policy deviates, trained on the type's mean",
+        "reward (the meta-game best response); a number: that single agent alone deviates with",
+        "its own module, and J is its own reward. The best policy of each deviation run (or the",
+        "learned one) is chosen on selection episodes and measured on fresh ones; ε⁺ = max(0, ε)",
+        "with a paired",
+        "Student-t 95% interval. Relative ε: over the type's training gain (the paper's; n/a",
+        "where that gain is not positive) and over |J before|.",
         "",
-        "| run | type | agent | method | J before | J after | ε | ε 95% CI | relative ε | "
-        "paper (relative, worst) |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| run | type | agent | method | J before | J after | ε⁺ | ε⁺ 95% CI | "
+        "ε / training gain | ε / abs(J before) | paper (relative, worst) |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        agent = "all" if r["agent_index"] < 0 else str(r["agent_index"])
+        agent = "type" if r["agent_index"] < 0 else str(r["agent_index"])
+        gain = _fmt(r["relative"]) if math.isfinite(r["relative"]) else "n/a (gain ≤ 0)"
         lines.append(
             f"| {r['run']} | {r['agent_type']} | {agent} | {r['method']} | "
-            f"{_fmt(r['before_mean'])} | "
-            f"{_fmt(r['after_mean'])} | {_fmt(r['epsilon'])} | "
-            f"[{_fmt(r['epsilon_low'])}, {_fmt(r['epsilon_high'])}] | {_fmt(r['relative'])} | "
-            f"{PAPER_RELATIVE_EPSILON[r['agent_type']]} |"
+            f"{_fmt(r['before_mean'])} | {_fmt(r['after_mean'])} | {_fmt(r['eps_plus'])} | "
+            f"[{_fmt(r['eps_plus_low'])}, {_fmt(r['eps_plus_high'])}] | {gain} | "
+            f"{_fmt(r['relative_before'])} | {PAPER_RELATIVE_EPSILON[r['agent_type']]} |"
         )
     types = ("consumer", "firm", "government")
     lines += [
@@ -560,10 +566,10 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
     lines += [f"| {t} | {mid} | {end} |" for t, (mid, end) in PAPER_FIGURE4.items()]
     lines += [
         "",
-        "Summary over runs: how many deviations have their whole ε interval above 0 (a significant "
-        "gain), and the largest ε.",
+        "Summary over runs: how many deviations have their whole ε⁺ interval above 0 (a "
+        "significant gain), and the largest ε⁺.",
         "",
-        "| type | agent | method | deviations | significant gain | max ε |",
+        "| type | agent | method | deviations | significant gain | max ε⁺ |",
         "|---|---|---|---:|---:|---:|",
     ]
     methods = list(dict.fromkeys(r["method"] for r in rows))
@@ -579,10 +585,10 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
                 ]
                 if not sel:
                     continue
-                sig = sum(r["epsilon_low"] > 0 for r in sel)
+                sig = sum(r["eps_plus_low"] > 0 for r in sel)
                 lines.append(
-                    f"| {t} | {'single' if single else 'all'} | {method} | {len(sel)} | {sig} | "
-                    f"{_fmt(max(r['epsilon'] for r in sel))} |"
+                    f"| {t} | {'single' if single else 'type'} | {method} | {len(sel)} | {sig} | "
+                    f"{_fmt(max(r['eps_plus'] for r in sel))} |"
                 )
     return "\n".join(lines) + "\n"
 
@@ -595,13 +601,19 @@ def _tax_table(rows: list[dict[str, Any]], header: str) -> str:
         f" Paper, at paper scale: best fixed-tax welfare {PAPER_BEST_FIXED_WELFARE:g}, learned "
         f"{PAPER_LEARNED_WELFARE}.",
         "",
-        "| run | government | consumer reward | firm reward | welfare | welfare 95% CI |",
-        "|---|---|---:|---:|---:|---:|",
+        " Welfare is the government's objective, Σ consumer rewards + 0.0025 Σ firm rewards, so",
+        "firm profit dominates it; consumer-only welfare (Σ consumer rewards) is shown beside it:",
+        "the paper's tax result is bounded by its welfare weights.",
+        "",
+        "| run | government | consumer reward | firm reward | welfare | welfare 95% CI | "
+        "consumer-only welfare |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['run']} | {r['policy']} | {_fmt(r['consumer'])} | {_fmt(r['firm'])} | "
-            f"{_fmt(r['welfare'])} | [{_fmt(r['low'])}, {_fmt(r['high'])}] |"
+            f"{_fmt(r['welfare'])} | [{_fmt(r['low'])}, {_fmt(r['high'])}] | "
+            f"{_fmt(r['consumer_welfare'])} |"
         )
     runs = list(dict.fromkeys(r["run"] for r in rows))
     beats = 0

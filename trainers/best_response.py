@@ -7,10 +7,13 @@ the other two types stay frozen:
     ε_k = J_k(π'_k, π_-k) - J_k(π),
 
 a lower bound on the true ε, since training only approximates the maximum. Relative ε is
-ε_k / (J_k at the end of training - J_k at its start), the paper's Table 3 normalization.
+ε_k / (J_k at the end of training - J_k at its start), the paper's Table 3 normalization, and
+ε_k / |J_k before|.
 
-The procedure itself is framework-free (``best_response``): estimate J before, improve, estimate
-J after, each as a mean over independent evaluation episodes with a 95% confidence interval.
+The procedure itself is framework-free (``best_response``): the learned policy and the
+deviation run's policies every few iterations are scored on selection episodes, the best is
+measured again on fresh test episodes next to the learned one (paired, Student-t 95% interval),
+and ε⁺ = max(0, ε) is reported: staying put is a deviation, so ε ≥ 0 by definition.
 ``run_best_response`` applies it to a training run folder: it restores the run's last
 checkpoint once per deviation, evaluates the profile on the batched core (θ factor 1, no action
 masks, stochastic policies, as in the reference procedure), trains only type k
@@ -63,13 +66,21 @@ __all__ = [
     "training_improvement",
 ]
 
-Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 IMPROVEMENT_WINDOW = 5  # iterations averaged at each end of training for J_start and J_end
+SELECTION_SEED_OFFSET = 10_007  # evaluation episodes that choose the best deviation policy
+TEST_SEED_OFFSET = 20_011  # fresh episodes that measure it (no selection bias)
+
+
+def t_quantile(n: int, level: float = 0.95) -> float:
+    """The two-sided ``level`` quantile of Student's t with n - 1 degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2.0, n - 1))
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean over independent samples with its 95% confidence interval."""
+    """A mean over independent samples with its 95% confidence interval (Student's t)."""
 
     mean: float
     low: float
@@ -78,38 +89,51 @@ class Estimate:
 
     @property
     def standard_error(self) -> float:
-        """(high - low) / (2 z)."""
-        return (self.high - self.low) / (2.0 * Z_95)
+        """(high - low) / (2 t_{0.975, n-1})."""
+        return (self.high - self.low) / (2.0 * t_quantile(self.n))
 
     @classmethod
     def of(cls, samples: torch.Tensor | Sequence[float]) -> Estimate:
-        """Mean ± z · sd / sqrt(n) of at least two finite samples."""
+        """Mean ± t_{0.975, n-1} · sd / sqrt(n) of at least two finite samples."""
         x = torch.as_tensor(samples, dtype=torch.float64).flatten()
         if x.numel() < 2:
             raise ValueError(f"an estimate needs at least 2 samples; got {x.numel()}")
         if not bool(torch.isfinite(x).all()):
             raise ValueError("samples must be finite; got NaN or inf")
         mean = float(x.mean())
-        half = Z_95 * float(x.std(unbiased=True)) / math.sqrt(x.numel())
+        half = t_quantile(x.numel()) * float(x.std(unbiased=True)) / math.sqrt(x.numel())
         return cls(mean, mean - half, mean + half, int(x.numel()))
 
 
 @dataclass(frozen=True)
 class BestResponse:
-    """The best-response result of one agent type.
+    """The best-response result of one deviation (a type's shared policy or one agent).
+
+    ε is a supremum over deviations and staying put is one, so ε ≥ 0 by definition; the
+    procedure makes that hold by construction: the learned policy (iteration 0) is a candidate,
+    and "after" is the candidate with the highest J on the selection episodes, measured again
+    on fresh test episodes.
 
     Attributes:
         agent_type: the deviating type.
-        before: J_k of the learned profile.
-        after: J_k after k alone trained ``iterations`` more iterations.
-        epsilon: after - before (reward units of the type, per agent and step).
-        epsilon_low: lower end of its 95% interval (independent samples).
+        before: J of the learned profile on the test episodes.
+        after: J of the chosen deviation policy on the same test episodes.
+        epsilon: mean of the paired differences after - before (reward units of the type, per
+            agent and step); exactly 0 when the learned policy was chosen.
+        epsilon_low: lower end of its 95% interval (paired, Student's t).
         epsilon_high: upper end.
+        eps_plus: max(0, epsilon), the reported ε⁺.
+        eps_plus_low: max(0, epsilon_low).
+        eps_plus_high: max(0, epsilon_high).
         training_improvement: J_k(end of training) - J_k(start) (NaN when unknown).
-        relative: epsilon / training_improvement (NaN when unknown or zero).
+        relative: epsilon / training_improvement, the paper's normalization (NaN when the
+            training gain is unknown or not positive: the ratio has no meaning then).
+        relative_before: epsilon / |J before|.
         iterations: best-response iterations.
-        agent_index: -1 for the type's shared policy (meta-game deviation), else the index of
-            the single deviating agent (J is then that agent's own reward).
+        selected_iteration: the deviation iteration whose policy was chosen (0: the learned).
+        agent_index: -1 for the type's shared policy (meta-game deviation, trained on the
+            type's mean reward), else the index of the single deviating agent (J is then that
+            agent's own reward).
         method: ``"ppo"`` or ``"pg"`` (empty for the framework-free procedure).
     """
 
@@ -119,9 +143,14 @@ class BestResponse:
     epsilon: float
     epsilon_low: float
     epsilon_high: float
+    eps_plus: float
+    eps_plus_low: float
+    eps_plus_high: float
     training_improvement: float
     relative: float
+    relative_before: float
     iterations: int
+    selected_iteration: int
     agent_index: int = -1
     method: str = ""
 
@@ -136,36 +165,66 @@ class BestResponse:
 
 
 def best_response(
-    evaluate: Callable[[], torch.Tensor],
+    evaluate: Callable[[int], torch.Tensor],
     improve: Callable[[int], None],
     iterations: int,
     *,
+    snapshot: Callable[[], Any],
+    restore: Callable[[Any], None],
+    select_every: int = 5,
+    seed: int = 0,
     agent_type: str = "",
     training_improvement: float = math.nan,
 ) -> BestResponse:
-    """The framework-free procedure: estimate, improve, estimate again.
+    """The framework-free procedure: a search over deviation policies, measured without bias.
+
+    1. J before: ``evaluate(test seed)`` of the learned policy; its selection score
+       ``evaluate(selection seed)``; it is the first candidate.
+    2. ``improve(i)`` for i < ``iterations``; every ``select_every`` iterations and at the
+       end, the current policy is scored on the selection episodes; the best is kept
+       (``snapshot``).
+    3. J after: the best candidate, ``restore``d, on the test episodes (fresh ones: the
+       selection does not bias the estimate). ε is the mean paired difference with a
+       Student-t interval; ε⁺ = max(0, ε).
 
     Args:
-        evaluate: returns independent samples of J_k under the current profile (e.g. one per
-            evaluation episode).
-        improve: ``improve(i)`` runs best-response iteration i (only type k changes).
+        evaluate: ``evaluate(seed)`` returns one J sample per evaluation episode; the same seed
+            gives the same episodes (common random numbers), so differences are paired.
+        improve: ``improve(i)`` runs best-response iteration i (only the deviator changes).
         iterations: best-response iterations (>= 0).
+        snapshot: returns the deviator's current parameters (a copy).
+        restore: sets the deviator's parameters from a snapshot.
+        select_every: iterations between selection scores (>= 1).
+        seed: base seed; selection and test episodes use ``seed + SELECTION_SEED_OFFSET`` and
+            ``seed + TEST_SEED_OFFSET``.
         agent_type: label of the deviating type.
         training_improvement: J_k(end) - J_k(start) of the original training, for relative ε.
-
-    Returns:
-        A ``BestResponse``; its ε interval is mean difference ± z · sqrt(se_before² +
-        se_after²).
     """
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
         raise ValueError(f"iterations must be an integer in [0, inf); got {iterations!r}")
-    before = Estimate.of(evaluate())
+    if isinstance(select_every, bool) or not isinstance(select_every, int) or select_every < 1:
+        raise ValueError(f"select_every must be an integer in [1, inf); got {select_every!r}")
+    selection_seed, test_seed = seed + SELECTION_SEED_OFFSET, seed + TEST_SEED_OFFSET
+    before_samples = torch.as_tensor(evaluate(test_seed), dtype=torch.float64).flatten()
+    before = Estimate.of(before_samples)
+    best_score = float(torch.as_tensor(evaluate(selection_seed), dtype=torch.float64).mean())
+    best_params, best_iteration = None, 0
     for i in range(iterations):
         improve(i)
-    after = Estimate.of(evaluate())
-    eps = after.mean - before.mean
-    half = Z_95 * math.hypot(before.standard_error, after.standard_error)
-    ok = math.isfinite(training_improvement) and training_improvement != 0.0
+        if (i + 1) % select_every == 0 or i + 1 == iterations:
+            score = float(torch.as_tensor(evaluate(selection_seed), dtype=torch.float64).mean())
+            if score > best_score:
+                best_score, best_params, best_iteration = score, snapshot(), i + 1
+    if best_params is None:
+        after_samples = before_samples
+    else:
+        restore(best_params)
+        after_samples = torch.as_tensor(evaluate(test_seed), dtype=torch.float64).flatten()
+    after = Estimate.of(after_samples)
+    diff = after_samples - before_samples
+    eps = float(diff.mean())
+    half = t_quantile(diff.numel()) * float(diff.std(unbiased=True)) / math.sqrt(diff.numel())
+    gain_ok = math.isfinite(training_improvement) and training_improvement > 0.0
     return BestResponse(
         agent_type=agent_type,
         before=before,
@@ -173,13 +232,17 @@ def best_response(
         epsilon=eps,
         epsilon_low=eps - half,
         epsilon_high=eps + half,
+        eps_plus=max(0.0, eps),
+        eps_plus_low=max(0.0, eps - half),
+        eps_plus_high=max(0.0, eps + half),
         training_improvement=training_improvement,
-        relative=eps / training_improvement if ok else math.nan,
+        relative=eps / training_improvement if gain_ok else math.nan,
+        relative_before=eps / abs(before.mean) if before.mean != 0.0 else math.nan,
         iterations=iterations,
+        selected_iteration=best_iteration,
     )
 
 
-# ---- the RLlib adapter ---------------------------------------------------------------------
 def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
     """The run's ``TrainConfig`` and its newest intact checkpoint; unpickles nothing.
 
@@ -383,8 +446,10 @@ def best_response_from_checkpoint(
 ) -> list[BestResponse]:
     """Best responses from one checkpoint: each type's, then ``params.agents`` single agents'.
 
-    Every deviation starts from the same checkpoint; J before and after are estimated on
-    ``params.episodes`` evaluation episodes with seed ``params.seed``. With ``progress``, a tqdm
+    Every deviation starts from the same checkpoint. A type's shared policy trains on the
+    type's mean reward; a single agent's module on its own reward. The best policy of the run
+    is chosen on ``params.episodes`` selection episodes and measured, with the learned policy,
+    on as many fresh test episodes (``best_response``). With ``progress``, a tqdm
     bar on stderr counts the deviations, names the current one and shows its iteration.
     """
     from tqdm import tqdm
@@ -414,18 +479,32 @@ def best_response_from_checkpoint(
             algo = build_deviation(checkpoint, dev_config)
             try:
                 module = dev_config.trained_modules[0]
+                component = f"learner/rl_module/{module}"
 
-                def evaluate(a: Any = algo, m: str = module) -> torch.Tensor:
-                    return evaluate_profile(a, episodes=params.episodes, seed=params.seed)[m]
+                def evaluate(seed: int, a: Any = algo, m: str = module) -> torch.Tensor:
+                    return evaluate_profile(a, episodes=params.episodes, seed=seed)[m]
 
                 def improve(k: int, a: Any = algo) -> None:
                     a.train()
                     bar.set_postfix_str(f"iteration {k + 1}/{params.iterations}")
 
+                def snapshot(a: Any = algo, c: str = component) -> Any:
+                    import copy
+
+                    return copy.deepcopy(a.learner_group.get_state(components=c))
+
+                def restore(state: Any, a: Any = algo) -> None:
+                    a.learner_group.set_state(state)
+                    a.sync_rollout_module()
+
                 result = best_response(
                     evaluate,
                     improve,
                     params.iterations,
+                    snapshot=snapshot,
+                    restore=restore,
+                    select_every=params.select_every,
+                    seed=params.seed,
                     agent_type=t,
                     training_improvement=improvements.get(t, math.nan),
                 )
@@ -504,7 +583,10 @@ class TaxPolicyResult:
         corporate_tax: the fixed corporate-tax rate (NaN for the learned policy).
         consumer: mean consumer reward per agent and step.
         firm: mean firm reward per agent and step.
-        welfare: social welfare per step (the government's reward, (M11)).
+        welfare: social welfare per step (the government's reward, (M11)):
+            Σ consumer rewards + λ_f Σ firm rewards.
+        consumer_welfare: consumer-only welfare per step, Σ consumer rewards (= C × consumer);
+            the paper's tax result is bounded by its welfare weights, so both are reported.
     """
 
     policy: str
@@ -513,6 +595,7 @@ class TaxPolicyResult:
     consumer: Estimate
     firm: Estimate
     welfare: Estimate
+    consumer_welfare: Estimate
 
 
 def tax_index(config: TrainConfig, rate: float) -> int:
@@ -573,6 +656,9 @@ def run_fixed_taxes(
                         consumer=Estimate.of(samples["consumer"]),
                         firm=Estimate.of(samples["firm"]),
                         welfare=Estimate.of(samples["government"]),
+                        consumer_welfare=Estimate.of(
+                            samples["consumer"] * config.economy.n_consumers
+                        ),
                     )
                 )
     finally:
@@ -581,31 +667,42 @@ def run_fixed_taxes(
 
 
 def format_tax_policies(results: Sequence[TaxPolicyResult]) -> str:
-    """A Markdown table: learned vs fixed taxes, with 95% intervals of welfare."""
+    """A Markdown table of learned vs fixed taxes.
+
+    Welfare (with its 95% interval), consumer-only welfare and firm reward side by side.
+    """
     lines = [
-        "| government | consumer reward | firm reward | welfare | welfare 95% CI |",
-        "|---|---:|---:|---:|---:|",
+        "| government | consumer reward | firm reward | welfare | welfare 95% CI | "
+        "consumer-only welfare |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.policy} | {r.consumer.mean:.4g} | {r.firm.mean:.4g} | {r.welfare.mean:.4g} | "
-            f"[{r.welfare.low:.4g}, {r.welfare.high:.4g}] |"
+            f"[{r.welfare.low:.4g}, {r.welfare.high:.4g}] | {r.consumer_welfare.mean:.4g} |"
         )
     return "\n".join(lines)
 
 
 def format_best_responses(results: Sequence[BestResponse]) -> str:
-    """A Markdown table of best-response results (agent "all": the type's shared policy)."""
+    """A Markdown table of best-response results.
+
+    Agent ``type`` is the type's shared policy trained on the type's mean reward (the
+    meta-game deviation); a number is that single agent deviating alone on its own reward.
+    ε⁺ = max(0, ε) with its 95% interval; the two relative columns name their denominators.
+    """
     lines = [
-        "| type | agent | method | J before | J after | ε | ε 95% CI | training gain | "
-        "relative ε | BR iters |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| type | agent | method | J before | J after | ε | ε⁺ | ε⁺ 95% CI | training gain | "
+        "ε / training gain (paper) | ε / abs(J before) | chosen at | BR iters |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        agent = "all" if r.agent_index < 0 else str(r.agent_index)
+        agent = "type" if r.agent_index < 0 else str(r.agent_index)
+        paper = f"{r.relative:.3g}" if math.isfinite(r.relative) else "n/a (gain ≤ 0)"
         lines.append(
             f"| {r.agent_type} | {agent} | {r.method or '-'} | {r.before.mean:.4g} | "
-            f"{r.after.mean:.4g} | {r.epsilon:.3g} | [{r.epsilon_low:.3g}, {r.epsilon_high:.3g}] "
-            f"| {r.training_improvement:.4g} | {r.relative:.3g} | {r.iterations} |"
+            f"{r.after.mean:.4g} | {r.epsilon:.3g} | {r.eps_plus:.3g} | "
+            f"[{r.eps_plus_low:.3g}, {r.eps_plus_high:.3g}] | {r.training_improvement:.4g} | "
+            f"{paper} | {r.relative_before:.3g} | {r.selected_iteration} | {r.iterations} |"
         )
     return "\n".join(lines)

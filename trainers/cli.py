@@ -198,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fx.add_argument("run_dir", help="a run folder of `train` (runs/<name>)")
     fx.add_argument(
-        "--rates", default="0.2,0.4,0.6,0.8", help="comma-separated tax rates (fractions)"
+        "--rates", default="0,0.2,0.4,0.6,0.8,1", help="comma-separated tax rates (fractions)"
     )
     fx.add_argument("--episodes", type=int, default=256, help="evaluation episodes per policy")
     fx.add_argument("--seed", type=int, default=0, help="seed of the evaluation economies")

@@ -95,7 +95,9 @@ class DeviationParams(Params):
     = -1`` deviates the type's shared policy (the meta-game best response); ``i >= 0`` gives
     agent i of the type its own module (``deviation_module_id``), initialized from the type's
     policy, while its peers keep the shared one (a unilateral, single-agent deviation).
-    Batched sampler only.
+    A type-level deviation trains on the type's mean reward J_type (``objective="type"``):
+    with the labour and rationing externality, each agent's own reward would be a simultaneous
+    individual-gradient step, which can lower J_type. Batched sampler only.
     """
 
     agent_type: Literal["none", "consumer", "firm", "government"] = param(
@@ -114,6 +116,14 @@ class DeviationParams(Params):
         "1",
         NONNEGATIVE,
         "entropy coefficient of the deviating module (spec 10: 0.1 x the paper's 0.5)",
+    )
+    objective: Literal["type", "own"] = param(
+        "type",
+        "",
+        "",
+        None,
+        "reward a type-level deviation trains on: type = the type's mean reward J_type (the "
+        "meta-game objective); own = each agent's own reward (a simultaneous individual step)",
     )
 
     @property
@@ -154,11 +164,19 @@ class BestResponseParams(Params):
     seed: int = param(0, "", "", NONNEGATIVE, "seed of the deviation runs and the evaluations")
     pg_lr: float = param(1e-3, "η", "1", POSITIVE, "learning rate of method='pg' (spec 10 step 4)")
     agents: int = param(
-        0,
+        3,
         "",
         "agents",
         NONNEGATIVE,
         "single-agent deviations per consumer and firm type (evenly spaced indices; 0: none)",
+    )
+    select_every: int = param(
+        5,
+        "",
+        "iterations",
+        AT_LEAST_ONE,
+        "score the deviation policy on the selection episodes every N iterations; the best "
+        "one (or the learned policy) is measured on fresh test episodes",
     )
     optimizer: Literal["restore", "fresh"] = param(
         "restore",

@@ -216,6 +216,23 @@ def deviation_stage(
     )
 
 
+def deviation_rewards(
+    rewards: torch.Tensor, objective: Literal["type", "own"] = "type"
+) -> torch.Tensor:
+    """The rewards a type-level deviation trains on, from the type's rewards ``[B, N]``.
+
+    ``objective="type"``: every agent gets the type's mean reward at that step,
+    r̄_t = (1/N) Σ_j r_jt, so the shared policy's policy gradient is that of
+    J_type = E[(1/N) Σ_j Σ_t r_jt] (each agent's log-probability is weighted by the team's
+    return). ``"own"``: the rewards unchanged (each agent's own reward).
+    """
+    if objective == "own":
+        return rewards
+    if objective != "type":
+        raise ValueError(f"objective must be 'type' or 'own'; got {objective!r}")
+    return rewards.mean(-1, keepdim=True).expand_as(rewards)
+
+
 def masked_types(economy: RBCConfig) -> tuple[str, ...]:
     """Types whose actions the curriculum ever restricts (their mask at e = 0 is not all true).
 

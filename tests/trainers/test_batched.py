@@ -302,3 +302,24 @@ def test_finite_game_value_target_at_the_last_period_is_the_last_reward():
                     assert gap < 1e-5, t
         finally:
             algo.stop()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_type_level_deviation_trains_on_the_types_mean_reward():
+    """Every consumer's reward in a type-level deviation is the type's mean at that step
+    (J_type's gradient); with objective='own' the rewards are each agent's own."""
+    tc = _tiny_config()
+    n, b, h = tc.economy.n_consumers, tc.batch_size, tc.economy.horizon
+    spread = {}
+    for objective in ("type", "own"):
+        dev = tc.override({"deviation.agent_type": "consumer", "deviation.objective": objective})
+        algo = build_config(dev).build_algo()
+        try:
+            algo.sync_rollout_module()
+            buffers, _ = algo._rollout(algo.stage_of(0))
+            r = buffers["consumer"]["rewards"].reshape(h, b, n)
+            spread[objective] = float((r - r.mean(-1, keepdim=True)).abs().max())
+        finally:
+            algo.stop()
+    assert spread["type"] < 1e-5
+    assert spread["own"] > 1e-3

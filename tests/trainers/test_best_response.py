@@ -17,6 +17,7 @@ from trainers.cli import main
 # price N(μ, S²), so E π = π(μ) - B S²: a best response gains π(p*) - π(μ0) exactly.
 A, B, C, S = 10.0, 1.0, 2.0, 0.3
 P_STAR = (A + B * C) / (2 * B)
+N_EVAL = 4000
 
 
 def _profit(p: torch.Tensor) -> torch.Tensor:
@@ -24,15 +25,17 @@ def _profit(p: torch.Tensor) -> torch.Tensor:
 
 
 class _Monopolist:
-    """REINFORCE on the mean price, with a baseline; seeded generator."""
+    """REINFORCE on the mean price, with a baseline; evaluation episodes drawn from a seed."""
 
     def __init__(self, mu: float, seed: int) -> None:
         self.mu = mu
         self.gen = torch.Generator().manual_seed(seed)
 
-    def evaluate(self) -> torch.Tensor:
-        p = self.mu + S * torch.randn(4000, generator=self.gen, dtype=torch.float64)
-        return _profit(p)
+    def evaluate(self, seed: int) -> torch.Tensor:
+        noise = torch.randn(
+            N_EVAL, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+        )
+        return _profit(self.mu + S * noise)
 
     def improve(self, _i: int) -> None:
         noise = torch.randn(4000, generator=self.gen, dtype=torch.float64)
@@ -40,26 +43,130 @@ class _Monopolist:
         grad = float(((gain - gain.mean()) * noise / S).mean())  # ∂E π / ∂μ estimate
         self.mu += 0.2 * grad
 
+    def snapshot(self) -> float:
+        return self.mu
+
+    def restore(self, mu: float) -> None:
+        self.mu = mu
+
+    def search(self, iterations: int, **kwargs: object):
+        return best_response(
+            self.evaluate,
+            self.improve,
+            iterations,
+            snapshot=self.snapshot,
+            restore=self.restore,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
 
 def test_best_response_finds_the_known_gain() -> None:
     mu0 = 4.0
     agent = _Monopolist(mu0, seed=0)
-    result = best_response(
-        agent.evaluate, agent.improve, 60, agent_type="firm", training_improvement=2.0
-    )
+    result = agent.search(60, agent_type="firm", training_improvement=2.0)
     known = float(_profit(torch.tensor(P_STAR)) - _profit(torch.tensor(mu0)))  # = 4.0
     assert known == pytest.approx(4.0)
     assert result.epsilon_low <= known <= result.epsilon_high
     assert result.epsilon_high - result.epsilon_low < 0.5  # the interval is informative
+    assert result.eps_plus == result.epsilon > 0
     assert result.relative == pytest.approx(result.epsilon / 2.0)
+    assert result.relative_before == pytest.approx(result.epsilon / abs(result.before.mean))
+    assert result.selected_iteration > 0
     assert abs(agent.mu - P_STAR) < 0.05
 
 
 def test_a_best_response_already_gets_zero_epsilon() -> None:
+    """At the optimum no candidate beats the learned policy on the selection episodes by
+    more than noise; whichever wins, ε⁺ ≥ 0 and the interval covers 0."""
     agent = _Monopolist(P_STAR, seed=1)
-    result = best_response(agent.evaluate, agent.improve, 20)
-    assert result.epsilon_low <= 0.0 <= result.epsilon_high
+    result = agent.search(20, select_every=4)
+    assert result.eps_plus >= 0.0 and result.eps_plus_low >= 0.0
+    assert result.epsilon_low <= 0.0 + 1e-3
     assert math.isnan(result.relative)  # no training improvement given
+    assert math.isnan(agent.search(0, training_improvement=-1.0).relative)  # gain ≤ 0: n/a
+
+
+def test_a_worse_deviation_is_never_reported() -> None:
+    """An 'improvement' that only hurts: the learned policy is chosen, ε = ε⁺ = 0 exactly."""
+    agent = _Monopolist(P_STAR, seed=2)
+    result = best_response(
+        agent.evaluate,
+        lambda _i: setattr(agent, "mu", agent.mu + 0.5),
+        10,
+        snapshot=agent.snapshot,
+        restore=agent.restore,
+        select_every=1,
+    )
+    assert result.selected_iteration == 0
+    assert result.epsilon == result.eps_plus == result.eps_plus_high == 0.0
+    assert result.after == result.before
+
+
+# A game with an externality: N firms share one policy, a Gaussian quantity N(μ, S²) each, and
+# sell at the common price P = A_Q - B_Q Σ_j q_j at unit cost C_Q. Firm i's own reward
+# r_i = q_i (P - C_Q) rises with μ up to the Cournot quantity; the type's mean reward
+# J_type(μ) = (1/N) Σ_i r_i is highest at the cartel (monopoly) quantity, which is lower. From
+# μ0 between the two, training on each firm's own reward raises output and lowers J_type; the
+# type-level best response (trained on J_type, as the RBC sampler does) finds the team gain.
+N_F, A_Q, B_Q, C_Q, S_Q = 4, 10.0, 1.0, 2.0, 0.1
+MU_CARTEL = (A_Q - C_Q) / (2 * B_Q * N_F)  # argmax of J_type: 1.0
+MU_COURNOT = (A_Q - C_Q) / (B_Q * (N_F + 1))  # symmetric Nash: 1.6
+
+
+def _firm_rewards(q: torch.Tensor) -> torch.Tensor:
+    """``[episodes, N]`` quantities -> each firm's own profit (the same price for all)."""
+    price = A_Q - B_Q * q.sum(-1, keepdim=True)
+    return q * (price - C_Q)
+
+
+def _j_type(mu: float) -> float:
+    """J_type when every firm sells exactly mu (the noise shifts it by a constant)."""
+    return float(_firm_rewards(torch.full((1, N_F), mu, dtype=torch.float64)).mean())
+
+
+class _Oligopoly:
+    """REINFORCE on the shared mean quantity with the sampler's reward shaping."""
+
+    def __init__(self, mu: float, objective: str, seed: int) -> None:
+        self.mu, self.objective = mu, objective
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def evaluate(self, seed: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        noise = torch.randn(N_EVAL, N_F, generator=gen, dtype=torch.float64)
+        return _firm_rewards(self.mu + S_Q * noise).mean(-1)  # J_type per episode
+
+    def improve(self, _i: int) -> None:
+        from trainers.curriculum import deviation_rewards
+
+        noise = torch.randn(4000, N_F, generator=self.gen, dtype=torch.float64)
+        r = deviation_rewards(_firm_rewards(self.mu + S_Q * noise), self.objective)
+        advantage = r - r.mean(0, keepdim=True)
+        self.mu += 0.01 * float((advantage * noise / S_Q).mean())  # shared-policy gradient
+
+
+def test_type_level_deviation_finds_the_team_gain_despite_the_externality() -> None:
+    mu0 = 1.3
+    known = _j_type(MU_CARTEL) - _j_type(mu0)
+    assert MU_CARTEL < mu0 < MU_COURNOT and known > 0.3
+    own = _Oligopoly(mu0, "own", seed=0)
+    for i in range(200):
+        own.improve(i)
+    assert own.mu > mu0 + 0.1  # toward Cournot: the own-reward step raises output ...
+    assert _j_type(own.mu) < _j_type(mu0)  # ... and lowers the type's mean reward
+    team = _Oligopoly(mu0, "type", seed=0)
+    result = best_response(
+        team.evaluate,
+        team.improve,
+        200,
+        snapshot=lambda: team.mu,
+        restore=lambda mu: setattr(team, "mu", mu),
+        select_every=10,
+        agent_type="firm",
+    )
+    assert abs(team.mu - MU_CARTEL) < 0.05
+    assert result.epsilon_low <= known + 0.01 and result.epsilon >= 0.9 * known
+    assert result.eps_plus_low > 0.0
 
 
 def test_estimate_and_procedure_reject_bad_input() -> None:
@@ -70,7 +177,11 @@ def test_estimate_and_procedure_reject_bad_input() -> None:
     with pytest.raises(ValueError, match="finite"):
         Estimate.of([1.0, float("nan")])
     with pytest.raises(ValueError, match="iterations must be"):
-        best_response(lambda: torch.zeros(3), lambda i: None, -1)
+        best_response(lambda _s: torch.zeros(3), lambda i: None, -1, snapshot=dict, restore=print)
+    # Student's t, not the normal z: wider for few samples.
+    assert Estimate.of([1.0, 2.0]).high - 1.5 == pytest.approx(
+        12.706 * 0.5, rel=1e-3
+    )  # t_{0.975,1} · sd / √n
 
 
 def test_bad_run_folders_get_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -105,7 +216,7 @@ def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFi
     assert main([*args, "--name", "r", "--no-progress", "--checkpoint-every", "1"]) == 0
     run = tmp_path / "r"
     argv = ["best-response", str(run), "--types", "consumer,firm", "--iterations", "1"]
-    assert main([*argv, "--episodes", "8"]) == 0
+    assert main([*argv, "--episodes", "8", "--agents", "0"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("| firm |")  # the table is printed last
     rows = json.loads((run / "best_response.json").read_text())
@@ -113,6 +224,8 @@ def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFi
     for r in rows:
         assert r["before_n"] == 8 and r["iterations"] == 1
         assert r["epsilon_low"] <= r["epsilon"] <= r["epsilon_high"]
+        assert 0.0 <= r["eps_plus_low"] <= r["eps_plus"] <= r["eps_plus_high"]
+        assert r["selected_iteration"] in (0, 1)
         assert math.isfinite(r["training_improvement"])
 
     # Only the deviating module's weights move during a best-response iteration, for the

@@ -69,7 +69,7 @@ from ray.rllib.utils.metrics import (
 from rbc_env import BatchedEconomy
 from rbc_env.core import AGENT_TYPES, action_nvec, has_agent_axis
 from trainers.config import TrainConfig
-from trainers.curriculum import CurriculumStage, deviation_stage, stage
+from trainers.curriculum import CurriculumStage, deviation_rewards, deviation_stage, stage
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY, padded_log_probs
 
 __all__ = [
@@ -464,6 +464,8 @@ class BatchedPPO(PPO):
             buf["logits"][step] = logits
             buf["values"][step] = v
 
+        dev = tc.deviation
+        team = dev.agent_type if dev.active and dev.agent_index < 0 else None
         for step in range(horizon):
             state = econ.state
             actions = {}
@@ -484,7 +486,10 @@ class BatchedPPO(PPO):
                     actions[t][:, i] = ai
             out_step = econ.step(actions)
             for t in AGENT_TYPES:
-                buffers[t]["rewards"][step] = out_step.rewards[t].reshape(-1).float()
+                r = out_step.rewards[t]
+                if team is not None and t == team and has_agent_axis(t):
+                    r = deviation_rewards(r, tc.deviation.objective)
+                buffers[t]["rewards"][step] = r.reshape(-1).float()
             if self.deviator is not None:
                 t, i, mid = self.deviator
                 buffers[mid]["rewards"][step] = out_step.rewards[t][:, i].float()
