@@ -125,6 +125,12 @@ class Preset:
         curve_every: the ε curve's interval in training iterations (0: none).
         curve_iterations: best-response iterations of each point of the curve.
         variants: which economies (``"open"``, ``"closed"``) the preset runs.
+        export_variations: also run the export variations on the first seed.
+        sets: ``--set``-style overrides of every run.
+        extras_first_seed_only: the no-curriculum and closed runs only on the first seed,
+            after every seed's open run (the open seeds come first on a tight budget).
+        keep_checkpoints: keep each run's final checkpoint in ``<out>/checkpoints/``.
+        summary: write ``summary.json`` (the paper's claims with verdicts).
     """
 
     config: Callable[[str], Any]
@@ -138,12 +144,21 @@ class Preset:
     variants: tuple[str, ...] = ("open", "closed")
     export_variations: bool = True
     sets: dict[str, Any] = field(default_factory=dict)
+    extras_first_seed_only: bool = False
+    keep_checkpoints: bool = False
+    summary: bool = False
 
 
 def _cpu_small(variant: str) -> Any:
     from trainers.config import TrainConfig
 
     return TrainConfig.cpu_small(variant)  # type: ignore[arg-type]
+
+
+def _paper_cpu(variant: str) -> Any:
+    from trainers.config import TrainConfig
+
+    return TrainConfig.paper_cpu(variant)  # type: ignore[arg-type]
 
 
 def _paper(variant: str) -> Any:
@@ -159,7 +174,25 @@ PRESETS = {
     "paper_closed": Preset(
         _paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 0, 0, ("closed",), False
     ),
+    # The paper's economy on a 2-core budget (TrainConfig.paper_cpu): open seeds first, then
+    # one closed and one no-curriculum run; PPO deviations of 200 iterations; checkpoints kept.
+    "paper_cpu": Preset(
+        _paper_cpu,
+        (0, 1),
+        200,
+        256,
+        3,
+        ("ppo",),
+        0,
+        0,
+        ("open", "closed"),
+        False,
+        extras_first_seed_only=True,
+        keep_checkpoints=True,
+        summary=True,
+    ),
 }
+CHECKPOINT_EVERY = 100  # training checkpoints of the suite's runs (resume after an interrupt)
 
 
 @dataclass(frozen=True)
@@ -174,49 +207,79 @@ class RunSpec:
 
 
 def plan(preset: Preset, seeds: list[int]) -> list[RunSpec]:
-    """The runs of a preset: open (curriculum, none) and closed per seed, exports on seed 0."""
+    """The runs of a preset: open (curriculum, none) and closed per seed, exports on seed 0.
+
+    With ``extras_first_seed_only``: every seed's open run first, then the first seed's closed
+    and no-curriculum runs.
+    """
     runs = []
+    extras = seeds[:1] if preset.extras_first_seed_only else seeds
     for seed in seeds:
         if "open" in preset.variants:
             runs.append(RunSpec(f"open_seed{seed}", "open", "open", seed, {}))
-            runs.append(RunSpec(f"none_seed{seed}", "none", "open", seed, NO_CURRICULUM))
-        if "closed" in preset.variants:
-            runs.append(RunSpec(f"closed_seed{seed}", "closed", "closed", seed, {}))
+        if not preset.extras_first_seed_only:
+            runs += _extras(preset, seed)
+    if preset.extras_first_seed_only:
+        for seed in extras:
+            runs += _extras(preset, seed)
     if preset.export_variations and "open" in preset.variants:
         for name, sets in EXPORT_VARIATIONS:
             runs.append(RunSpec(f"{name}_seed{seeds[0]}", "export", "open", seeds[0], sets))
     return runs
 
 
-def train_run(
-    spec: RunSpec,
-    preset: Preset,
-    runs: Path,
-    iterations: int | None,
-    br: Any,
-    *,
-    progress: bool = True,
-) -> Path:
-    """Train one run into ``runs/<name>`` (checkpoint at the end); return its folder.
+def _extras(preset: Preset, seed: int) -> list[RunSpec]:
+    runs = []
+    if "open" in preset.variants:
+        runs.append(RunSpec(f"none_seed{seed}", "none", "open", seed, NO_CURRICULUM))
+    if "closed" in preset.variants:
+        runs.append(RunSpec(f"closed_seed{seed}", "closed", "closed", seed, {}))
+    return runs
 
-    With ``progress``, a tqdm bar on stderr counts the run's training iterations.
-    """
-    from tqdm import tqdm
 
-    from trainers.run import RunPaths, iterate_training
-    from trainers.runfolder import open_run_folder
-
+def run_config(spec: RunSpec, preset: Preset, iterations: int | None, curve: Any) -> Any:
+    """The ``TrainConfig`` of one run of the suite."""
     tc = preset.config(spec.variant).override({**preset.sets, **spec.sets, "seed": spec.seed})
     if iterations is not None:
         tc = tc.override({"iterations": iterations})
-    if spec.group in ("open", "none") and spec.seed == CURVE_SEED and br.every > 0:
-        tc = tc.replace(best_response=br)
-    root, lock = open_run_folder(runs, spec.name, "train", overwrite=True, resume=False)
+    if spec.group in ("open", "none") and spec.seed == CURVE_SEED and curve.every > 0:
+        tc = tc.replace(best_response=curve)
+    return tc
+
+
+def train_run(tc: Any, name: str, work: Path, *, progress: bool = True) -> Path:
+    """Train one run into ``work/<name>``; return its folder.
+
+    A run folder of an interrupted attempt with the same config is resumed from its newest
+    intact checkpoint (checkpoints every ``CHECKPOINT_EVERY`` iterations and at the end);
+    anything else of that name that this script created is replaced. With ``progress``, a
+    tqdm bar on stderr counts the run's training iterations.
+    """
+    from tqdm import tqdm
+
+    from trainers.run import RunPaths, iterate_training, plan_resume
+    from trainers.runfolder import RunFolderError, is_run_folder, open_run_folder
+
+    resume = False
+    if is_run_folder(work / name):
+        try:
+            resume = plan_resume(tc, RunPaths(work / name)) is not None
+        except RunFolderError:
+            resume = False
+    root, lock = open_run_folder(work, name, "train", overwrite=not resume, resume=resume)
     try:
         paths = RunPaths(root)
-        rows = iterate_training(tc, paths, resume=False, checkpoint_every=tc.iterations)
+        every = min(tc.iterations, CHECKPOINT_EVERY)
+        rows = iterate_training(tc, paths, resume=resume, checkpoint_every=every)
+        done = paths.latest_checkpoint()
         bar = tqdm(
-            rows, total=tc.iterations, desc=f"train {spec.name}", unit="it", disable=not progress
+            rows,
+            total=tc.iterations,
+            initial=done[0] if resume and done else 0,
+            desc=f"train {name}",
+            unit="it",
+            disable=not progress,
+            file=sys.stderr,
         )
         for _ in bar:
             pass
@@ -225,11 +288,11 @@ def train_run(
     return paths.root
 
 
-def outcome(folder: Path) -> dict[str, float]:
+def outcome(metrics: Path) -> dict[str, float]:
     """End-of-training means (last ``TAIL`` of iterations) and first-iteration price and wage."""
     from trainers.run import read_metrics
 
-    rows = read_metrics(folder / "metrics.csv")
+    rows = read_metrics(metrics)
     tail = rows[-max(1, round(len(rows) * TAIL)) :]
     out = {k: sum(float(r[k]) for r in tail) / len(tail) for k in OUTCOME_KEYS}
     out["econ/tax_mean"] = (out["econ/income_tax_mean"] + out["econ/corporate_tax_mean"]) / 2
@@ -238,8 +301,96 @@ def outcome(folder: Path) -> dict[str, float]:
     return out
 
 
+def run_one(
+    spec: RunSpec,
+    tc: Any,
+    out: Path,
+    preset: Preset,
+    br: Any,
+    *,
+    progress: bool,
+) -> dict[str, Any]:
+    """Train one run, check it (best responses, fixed taxes) and keep what the suite needs.
+
+    Writes ``out/metrics/<name>.csv``, ``out/records/<name>.json`` (the run's config, outcome,
+    ε rows and tax rows) and, for presets that keep them, the final checkpoint in
+    ``out/checkpoints/<name>/``; the training run folder (``out/work/<name>``) is removed.
+    """
+    from trainers.best_response import run_best_response, run_fixed_taxes
+    from trainers.run import RunPaths
+    from trainers.runfolder import MANIFEST, remove_run_folder
+
+    work = out / "work"
+    folder = train_run(tc, spec.name, work, progress=progress)
+    (out / "metrics").mkdir(exist_ok=True)
+    shutil.copy(folder / "metrics.csv", out / "metrics" / f"{spec.name}.csv")
+    eps_rows, tax_rows = [], []
+    for k, method in enumerate(preset.methods):
+        params = br.replace(seed=spec.seed, method=method, agents=br.agents if k == 0 else 0)
+        for r in run_best_response(folder, params, progress=progress):
+            eps_rows.append({"run": spec.name, "group": spec.group, **r.to_dict()})
+    for r in run_fixed_taxes(
+        folder, TAX_RATES, episodes=br.episodes, seed=spec.seed, progress=progress
+    ):
+        tax_rows.append(
+            {
+                "run": spec.name,
+                "group": spec.group,
+                "policy": r.policy,
+                "rate": r.income_tax,
+                "welfare": r.welfare.mean,
+                "low": r.welfare.low,
+                "high": r.welfare.high,
+                "consumer": r.consumer.mean,
+                "firm": r.firm.mean,
+                "consumer_welfare": r.consumer_welfare.mean,
+            }
+        )
+    if preset.keep_checkpoints:
+        latest = RunPaths(folder).latest_intact_checkpoint()
+        target = out / "checkpoints" / spec.name
+        if target.exists() and (target / MANIFEST).exists():  # our own copy of an older run
+            shutil.rmtree(target)
+        if latest is not None:
+            shutil.copytree(latest[1], target)
+    record = {
+        "run": spec.name,
+        "group": spec.group,
+        "config": tc.to_dict(),
+        "best_response": br.to_dict(),
+        "outcome": {"run": spec.name, "group": spec.group, **outcome(folder / "metrics.csv")},
+        "epsilon": eps_rows,
+        "taxes": tax_rows,
+    }
+    (out / "records").mkdir(exist_ok=True)
+    path = out / "records" / f"{spec.name}.json"
+    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    remove_run_folder(work, spec.name)  # only the run folder this script created
+    if work.is_dir() and not any(work.iterdir()):
+        work.rmdir()
+    return record
+
+
+def _saved_record(out: Path, spec: RunSpec, tc: Any, br: Any) -> dict[str, Any] | None:
+    """The record of a finished run with this config and these checks, if the suite has one."""
+    path = out / "records" / f"{spec.name}.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    same = record.get("config") == tc.to_dict() and record.get("best_response") == br.to_dict()
+    return record if same else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Train, check, write the tables and the figures; print the ε table last."""
+    """Train, check, write the tables and the figures; print the ε table last.
+
+    Finished runs are recorded in ``<out>/records/``; a rerun with the same settings skips them
+    and an interrupted run resumes from its checkpoint, so a long suite can be continued by
+    running the same command again (``--restart`` starts over).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu_small")
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
@@ -247,10 +398,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--br-iterations", type=int, default=None)
     parser.add_argument("--episodes", type=int, default=None)
     parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N runs of the plan are finished (the rest: run the command again)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="3 iterations a run (smoke); writes results/quick/reproduce_<preset>/",
     )
+    parser.add_argument("--restart", action="store_true", help="ignore finished runs' records")
     parser.add_argument("--out", default=None, help="results folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     args = parser.parse_args(argv)
@@ -264,7 +423,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     progress = not args.no_progress
     from rbc_env.perf import keep_freed_memory
-    from trainers.best_response import run_best_response, run_fixed_taxes
     from trainers.config import BestResponseParams
     from trainers.lifecycle import start_ray, stop_ray
 
@@ -274,7 +432,6 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds or list(preset.seeds)
     scale = f"{args.preset}_quick" if args.quick else args.preset
     out.mkdir(parents=True, exist_ok=True)
-    runs_dir = out / "runs"
     iterations = 3 if args.quick else args.iterations
     br = BestResponseParams(
         iterations=1 if args.quick else (args.br_iterations or preset.br_iterations),
@@ -286,83 +443,90 @@ def main(argv: list[str] | None = None) -> int:
         iterations=1 if args.quick else preset.curve_iterations,
         agents=0,
     )
-    from trainers.runfolder import remove_run_folder
-
-    start_ray()  # private: loopback only, token authentication on
     specs = plan(preset, seeds)
     if args.quick:  # one export variation is enough for a smoke test
         specs = [s for s in specs if s.group != "export"] + [
             s for s in specs if s.group == "export"
         ][:1]
-    folders: dict[str, Path] = {}
-    eps_rows, tax_rows, outcome_rows = [], [], []
-    for i, spec in enumerate(specs, 1):
-        print(f"[{i}/{len(specs)} {spec.name}] training", flush=True)
-        folder = train_run(spec, preset, runs_dir, iterations, curve, progress=progress)
-        folders[spec.name] = folder
-        outcome_rows.append({"run": spec.name, "group": spec.group, **outcome(folder)})
-        print(f"[{i}/{len(specs)} {spec.name}] best responses", flush=True)
-        for k, method in enumerate(preset.methods):
-            params = br.replace(seed=spec.seed, method=method, agents=br.agents if k == 0 else 0)
-            for r in run_best_response(folder, params, progress=progress):
-                eps_rows.append({"run": spec.name, "group": spec.group, **r.to_dict()})
-        taxes = run_fixed_taxes(
-            folder, TAX_RATES, episodes=br.episodes, seed=spec.seed, progress=progress
-        )
-        for r in taxes:
-            tax_rows.append(
-                {
-                    "run": spec.name,
-                    "group": spec.group,
-                    "policy": r.policy,
-                    "rate": r.income_tax,
-                    "welfare": r.welfare.mean,
-                    "low": r.welfare.low,
-                    "high": r.welfare.high,
-                    "consumer": r.consumer.mean,
-                    "firm": r.firm.mean,
-                    "consumer_welfare": r.consumer_welfare.mean,
-                }
-            )
-    stop_ray()
-
-    groups = {s.group: [folders[x.name] for x in specs if x.group == s.group] for s in specs}
-    plot_curves({g: fs for g, fs in groups.items() if g != "export"}, out / "training.png")
-    plot_best_responses(eps_rows, out / "best_response.png")
-    plot_taxes(tax_rows, out / "taxes.png")
-    plot_equilibria(outcome_rows, out / "equilibria.png")
-    plot_epsilon_curve([folders[s.name] for s in specs if s.group in ("open", "none")], out)
-    (out / "metrics").mkdir(exist_ok=True)
-    for stale in (out / "metrics").glob("*.csv"):  # no stale runs from an older plan
-        stale.unlink()
-    for folder in folders.values():
-        shutil.copy(folder / "metrics.csv", out / "metrics" / f"{folder.name}.csv")
-    for name in folders:  # checkpoints are large; metrics, tables and figures are kept
-        remove_run_folder(runs_dir, name)  # only the run folders this script created
-    if not any(runs_dir.iterdir()):
-        runs_dir.rmdir()
-    if args.preset == "cpu_small" and not args.quick and args.out is None:
-        for png in out.glob("*.png"):  # the docs page shows the figures
-            shutil.copy(png, ROOT / "docs" / "img" / f"reproduce_{args.preset}_{png.name}")
-
+    configs = {s.name: run_config(s, preset, iterations, curve) for s in specs}
     header = (
         f"Measured on: {machine('cpu')}. Preset: {scale}, seeds {seeds}, "
         f"{iterations or preset.config('open').iterations} training iterations a run, "
         f"{br.iterations} best-response iterations, {br.episodes} evaluation episodes."
     )
+    records: dict[str, dict[str, Any]] = {}
+    if not args.restart:
+        for s in specs:
+            saved = _saved_record(out, s, configs[s.name], br)
+            if saved is not None:
+                records[s.name] = saved
+    todo = [s for s in specs if s.name not in records]
+    if args.runs is not None:
+        todo = todo[: max(0, args.runs)]
+    if todo:
+        start_ray()  # private: loopback only, token authentication on
+    try:
+        for i, spec in enumerate(todo, 1):
+            print(f"[{i}/{len(todo)} {spec.name}] training and checks", flush=True)
+            records[spec.name] = run_one(
+                spec, configs[spec.name], out, preset, br, progress=progress
+            )
+            write_outputs(out, preset, args.preset, specs, records, header, quick=args.quick)
+    finally:
+        stop_ray()
+    tables = write_outputs(out, preset, args.preset, specs, records, header, quick=args.quick)
+    if args.preset == "cpu_small" and not args.quick and args.out is None:
+        for png in out.glob("*.png"):  # the docs page shows the figures
+            shutil.copy(png, ROOT / "docs" / "img" / f"reproduce_{args.preset}_{png.name}")
+    missing = [s.name for s in specs if s.name not in records]
+    if missing:
+        print(f"not run yet: {', '.join(missing)} (run the same command again to continue)")
+    for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
+        print(tables[name])
+    return 0
+
+
+def write_outputs(
+    out: Path,
+    preset: Preset,
+    preset_name: str,
+    specs: list[RunSpec],
+    records: dict[str, dict[str, Any]],
+    header: str,
+    *,
+    quick: bool,
+) -> dict[str, str]:
+    """Tables, figures, raw.json (and summary.json) from the finished runs' records."""
+    done = [s for s in specs if s.name in records]
+    for stale in (out / "metrics").glob("*.csv") if (out / "metrics").is_dir() else ():
+        if stale.stem not in {s.name for s in specs}:  # no stale runs from an older plan
+            stale.unlink()
+    eps_rows = [r for s in done for r in records[s.name]["epsilon"]]
+    tax_rows = [r for s in done for r in records[s.name]["taxes"]]
+    outcome_rows = [records[s.name]["outcome"] for s in done]
     tables = {
         "outcomes.md": _outcome_table(outcome_rows, header),
         "taxes.md": _tax_table(tax_rows, header),
         "equilibria.md": _equilibria_table(outcome_rows, header),
         "epsilon.md": _epsilon_table(eps_rows, header),
     }
+    if not done:
+        return tables
+    csv_of = {s.name: out / "metrics" / f"{s.name}.csv" for s in done}
+    groups = {s.group: [csv_of[x.name] for x in done if x.group == s.group] for s in done}
+    plot_curves({g: fs for g, fs in groups.items() if g != "export"}, out / "training.png")
+    plot_best_responses(eps_rows, out / "best_response.png")
+    plot_taxes(tax_rows, out / "taxes.png")
+    plot_equilibria(outcome_rows, out / "equilibria.png")
+    plot_epsilon_curve([csv_of[s.name] for s in done if s.group in ("open", "none")], out)
     for name, text in tables.items():
         (out / name).write_text(text, encoding="utf-8")
     raw = {"epsilon": eps_rows, "taxes": tax_rows, "outcomes": outcome_rows}
     (out / "raw.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
-    for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
-        print(tables[name])
-    return 0
+    if preset.summary:
+        summary = summarize(preset_name, specs, records, quick=quick)
+        (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return tables
 
 
 # ---- figures -----------------------------------------------------------------------------------
@@ -378,7 +542,7 @@ def _pyplot() -> Any:
 def _mean_rows(folders: list[Path], key: str) -> tuple[list[int], list[float]]:
     from trainers.run import read_metrics
 
-    series = [[float(r[key]) for r in read_metrics(f / "metrics.csv")] for f in folders]
+    series = [[float(r[key]) for r in read_metrics(f)] for f in folders]
     n = min(len(s) for s in series)
     return list(range(1, n + 1)), [sum(s[i] for s in series) / len(series) for i in range(n)]
 
@@ -474,7 +638,7 @@ def plot_epsilon_curve(folders: list[Path], out: Path) -> None:
     types = ("consumer", "firm", "government")
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), constrained_layout=True)
     for folder in folders:
-        rows = read_metrics(folder / "metrics.csv")
+        rows = read_metrics(folder)
         for ax, t in zip(axes, types, strict=True):
             key = f"best_response/{t}/epsilon"
             pts = [
@@ -490,7 +654,7 @@ def plot_epsilon_curve(folders: list[Path], out: Path) -> None:
                     yerr=[yi - li for yi, li in zip(y, lo, strict=True)],
                     marker="o",
                     capsize=3,
-                    label=folder.name,
+                    label=folder.stem,
                 )
     for ax, t in zip(axes, types, strict=True):
         ax.axhline(0.0, color="grey", linewidth=0.8)
@@ -714,6 +878,202 @@ def _equilibria_table(rows: list[dict[str, Any]], header: str) -> str:
         r = _correlation(x, y)
         lines.append(f"| {label} | {_fmt(r * r)} | {_sign(r)} | {paper:g} | {sign} |")
     return "\n".join(lines) + "\n"
+
+
+# ---- summary.json: the paper's claims with verdicts ---------------------------------------------
+# Figure 3 end values (read off the paper's curves) and the band within which ours "holds".
+PAPER_END_VALUES = {
+    "econ/price_mean": ("price", 2150.0, 2150.0),
+    "econ/wage_mean": ("wage", 8.5, 9.0),
+    "reward/consumer_mean": ("consumer reward per step", 2.2, 2.9),
+    "reward/firm_mean": ("firm reward per step", 1.2e5, 1.4e5),
+}
+END_VALUE_TOLERANCE = 0.15  # ours holds within ±15% of the paper's value or range
+PAPER_RELATIVE_LIMIT = {"consumer": 0.03, "firm": 0.10, "government": 0.01}
+
+
+def _verdict(claim: str, paper: str, ours: str, verdict: str, why: str) -> dict[str, str]:
+    return {"claim": claim, "paper": paper, "ours": ours, "verdict": verdict, "reason": why}
+
+
+def summarize(
+    preset_name: str, specs: list[RunSpec], records: dict[str, dict[str, Any]], *, quick: bool
+) -> dict[str, Any]:
+    """``summary.json``: the economy, the finished runs, ε per type and the paper's claims.
+
+    Each claim's verdict is ``holds``, ``contradicted`` or ``untested``, with a one-line reason
+    that names the evidence (the runs and the numbers).
+    """
+    open_runs = [s.name for s in specs if s.group == "open" and s.name in records]
+    first = records[(open_runs or [next(iter(records))])[0]]["config"]
+    eps = [r for name in open_runs for r in records[name]["epsilon"] if r["method"] == "ppo"]
+    epsilon: dict[str, Any] = {}
+    for t in ("consumer", "firm", "government"):
+        entry: dict[str, Any] = {}
+        for level, rows in (
+            ("type_level", [r for r in eps if r["agent_type"] == t and r["agent_index"] < 0]),
+            (
+                "unilateral",
+                [
+                    r
+                    for r in eps
+                    if r["agent_type"] == t and (r["agent_index"] >= 0 or t == "government")
+                ],
+            ),
+        ):
+            if rows:
+                worst = max(rows, key=lambda r: r["eps_plus"])
+                entry[level] = {
+                    "eps_plus": worst["eps_plus"],
+                    "low": worst["eps_plus_low"],
+                    "high": worst["eps_plus_high"],
+                    "relative": worst["relative"],
+                    "relative_before": worst["relative_before"],
+                    "run": worst["run"],
+                    "agent_index": worst["agent_index"],
+                    "deviations": len(rows),
+                }
+        epsilon[t] = entry
+    claims = []
+    ends = {name: records[name]["outcome"] for name in open_runs}
+    for key, (label, lo, hi) in PAPER_END_VALUES.items():
+        paper = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+        if not ends:
+            claims.append(_verdict(f"end {label}", paper, "-", "untested", "no open run yet"))
+            continue
+        values = {n: o[key] for n, o in ends.items()}
+        band = (lo * (1 - END_VALUE_TOLERANCE), hi * (1 + END_VALUE_TOLERANCE))
+        inside = all(band[0] <= v <= band[1] for v in values.values())
+        ours = ", ".join(f"{n} {v:.4g}" for n, v in values.items())
+        claims.append(
+            _verdict(
+                f"end {label} (Figure 3)",
+                paper,
+                ours,
+                "holds" if inside else "contradicted",
+                f"{'every' if inside else 'not every'} open run within ±15% of the paper "
+                f"({band[0]:.4g}-{band[1]:.4g})",
+            )
+        )
+    for t, limit in PAPER_RELATIVE_LIMIT.items():
+        entry = epsilon.get(t, {}).get("type_level")
+        claim = f"{t} ε-meta-equilibrium: type-level ε⁺ / training gain < {limit:.0%}"
+        if entry is None:
+            claims.append(_verdict(claim, f"< {limit:.0%}", "-", "untested", "no deviation yet"))
+            continue
+        rel = entry["relative"]
+        ours = f"ε⁺ {entry['eps_plus']:.3g} [{entry['low']:.3g}, {entry['high']:.3g}]"
+        if rel is None or not math.isfinite(rel):
+            claims.append(
+                _verdict(
+                    claim,
+                    f"< {limit:.0%}",
+                    ours,
+                    "untested",
+                    "the type's training gain is not positive, so the paper's relative ε "
+                    f"has no meaning (ε⁺ / |J before| = {entry['relative_before']:.3g})",
+                )
+            )
+            continue
+        ok = rel < limit
+        claims.append(
+            _verdict(
+                claim,
+                f"< {limit:.0%}",
+                f"{ours}, relative {rel:.3g} ({entry['run']})",
+                "holds" if ok else "contradicted",
+                f"worst open run's relative ε⁺ {'below' if ok else 'at or above'} the limit",
+            )
+        )
+    taxes = [r for name in open_runs for r in records[name]["taxes"]]
+    if taxes:
+        verdicts = []
+        for name in open_runs:
+            rows = [r for r in taxes if r["run"] == name]
+            learned = [r["welfare"] for r in rows if r["policy"] == "learned"][0]
+            best = max((r for r in rows if r["policy"] != "learned"), key=lambda r: r["welfare"])
+            verdicts.append((name, learned, best["policy"], best["welfare"]))
+        ok = all(v[1] >= v[3] for v in verdicts)
+        claims.append(
+            _verdict(
+                "learned taxes reach at least the best fixed rate's welfare (Figure 5)",
+                f"learned {PAPER_LEARNED_WELFARE} vs best fixed {PAPER_BEST_FIXED_WELFARE:g}",
+                "; ".join(f"{n}: learned {a:.4g} vs {p} {b:.4g}" for n, a, p, b in verdicts),
+                "holds" if ok else "contradicted",
+                "welfare = Σ consumer rewards + 0.0025 Σ firm rewards, in every open run"
+                if ok
+                else "a fixed rate beats the learned government's welfare in some open run",
+            )
+        )
+    else:
+        claims.append(
+            _verdict(
+                "learned vs fixed taxes", "learned ≥ fixed", "-", "untested", "no open run yet"
+            )
+        )
+    none = [s.name for s in specs if s.group == "none" and s.name in records]
+    if none and open_runs:
+        seed_open = records[open_runs[0]]["outcome"]
+        seed_none = records[none[0]]["outcome"]
+        better = seed_open["reward/government_mean"] > seed_none["reward/government_mean"]
+        claims.append(
+            _verdict(
+                "the curriculum leads to better equilibria than none (Figure 3)",
+                "without it, training ends in worse equilibria",
+                f"welfare {open_runs[0]} {seed_open['reward/government_mean']:.4g} vs {none[0]} "
+                f"{seed_none['reward/government_mean']:.4g}",
+                "holds" if better else "contradicted",
+                "one seed each",
+            )
+        )
+    else:
+        claims.append(
+            _verdict(
+                "the curriculum leads to better equilibria",
+                "yes",
+                "-",
+                "untested",
+                "no no-curriculum run within this budget yet",
+            )
+        )
+    closed = [s.name for s in specs if s.group == "closed" and s.name in records]
+    if closed and open_runs:
+        c_hours = records[closed[0]]["outcome"]["econ/hours_mean"]
+        o_hours = statistics.fmean(records[n]["outcome"]["econ/hours_mean"] for n in open_runs)
+        little = c_hours < 0.5 * o_hours
+        claims.append(
+            _verdict(
+                "the closed economy has little labour (Figure 6)",
+                "little labour without exports",
+                f"hours {closed[0]} {c_hours:.4g} vs open mean {o_hours:.4g}",
+                "holds" if little else "contradicted",
+                "closed hours below half the open runs' mean"
+                if little
+                else "closed hours at least half the open runs' mean",
+            )
+        )
+    else:
+        claims.append(
+            _verdict(
+                "the closed economy has little labour",
+                "yes",
+                "-",
+                "untested",
+                "no closed run within this budget yet",
+            )
+        )
+    econ = first["economy"]
+    return {
+        "preset": preset_name + ("_quick" if quick else ""),
+        "n_consumers": econ["n_consumers"],
+        "n_firms": econ["n_firms"],
+        "iterations": first["iterations"],
+        "seeds": [records[n]["config"]["seed"] for n in open_runs],
+        "runs": [s.name for s in specs if s.name in records],
+        "bootstrap_truncated": first["bootstrap_truncated"],
+        "epsilon": epsilon,
+        "claims": claims,
+    }
 
 
 if __name__ == "__main__":

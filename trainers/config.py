@@ -300,6 +300,28 @@ class TrainConfig(Params):
             device="cpu",
         )
 
+    @classmethod
+    def paper_cpu(cls, variant: Literal["open", "closed"] = "open") -> TrainConfig:
+        """The paper's economy (100 consumers, 10 firms) on a 2-core CPU budget.
+
+        The paper's curriculum is compressed 60x (masks open by iteration 500, firms train
+        from 500, the government from 1000; 3,000 iterations instead of 200,000): the paper's
+        length is set by its curriculum, and its Figure 3 curves settle within a few thousand
+        iterations of each phase change. Each iteration takes more gradient steps than the
+        paper's (4 epochs x 2 minibatches per module) on B = 64 economies. Everything else,
+        the economy, the learning rates and the finite game, is the paper's.
+        """
+        cur = preset("paper_cpu")
+        return cls(
+            economy=cur.apply(RBCConfig.paper(variant)),
+            curriculum=cur.schedule,
+            batch_size=64,
+            iterations=3000,
+            num_epochs=4,
+            num_minibatches=2,
+            device="cpu",
+        )
+
     @property
     def resolved_device(self) -> str:
         """``device`` with ``"auto"`` resolved to ``"cuda"`` when a GPU is visible."""

@@ -43,6 +43,8 @@ __all__ = [
 PRESETS: dict[str, Callable[[], TrainConfig]] = {
     "cpu_small": lambda: TrainConfig.cpu_small("open"),
     "paper_open": lambda: TrainConfig.paper("open"),
+    "paper_cpu": lambda: TrainConfig.paper_cpu("open"),
+    "paper_cpu_closed": lambda: TrainConfig.paper_cpu("closed"),
     "paper_closed": lambda: TrainConfig.paper("closed"),
 }
 BASE_KEY = "base"  # top-level key of a YAML file that extends a preset

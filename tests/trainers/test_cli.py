@@ -43,7 +43,9 @@ def test_bad_value_and_preset_are_named() -> None:
         resolve_config("cpu_small", ["economy.n_firms"])
 
 
-@pytest.mark.parametrize("name", ["cpu_small", "paper_open", "paper_closed"])
+@pytest.mark.parametrize(
+    "name", ["cpu_small", "paper_open", "paper_closed", "paper_cpu", "paper_cpu_closed"]
+)
 def test_config_files_equal_the_presets(name: str) -> None:
     """configs/<preset>.yaml is the preset's dump; regenerate it (see its header) if this fails."""
     root = Path(__file__).resolve().parents[2]

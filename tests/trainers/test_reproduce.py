@@ -94,3 +94,36 @@ def test_presets_plan_the_paper_runs() -> None:
     for preset in PRESETS.values():
         for spec in plan(preset, list(preset.seeds)):
             preset.config(spec.variant).override({**spec.sets, "seed": spec.seed})
+
+
+def test_reproduce_paper_cpu_quick_writes_a_summary_and_resumes(tmp_path: Path) -> None:
+    """paper_cpu in smoke form: open seeds first, summary.json with a verdict per claim,
+    checkpoints kept, and a second invocation reuses the finished run's record."""
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "reproduce_paper.py"), "--quick"]
+    cmd += ["--preset", "paper_cpu", "--seeds", "0", "1", "--out", str(tmp_path), "--no-progress"]
+    first = subprocess.run(
+        [*cmd, "--runs", "1"], capture_output=True, text=True, env=env, timeout=600, cwd=ROOT
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "not run yet: open_seed1, none_seed0, closed_seed0" in first.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n_consumers"] == 100 and summary["n_firms"] == 10
+    assert summary["bootstrap_truncated"] is False and summary["seeds"] == [0]
+    verdicts = {c["claim"]: c["verdict"] for c in summary["claims"]}
+    assert set(verdicts.values()) <= {"holds", "contradicted", "untested"}
+    assert verdicts["the closed economy has little labour"] == "untested"
+    assert (tmp_path / "checkpoints" / "open_seed0" / "rbc_marl_manifest.json").exists()
+    assert not (tmp_path / "work").exists()
+    stamp = (tmp_path / "records" / "open_seed0.json").stat().st_mtime_ns
+    # Continuing the suite reuses the finished run (here: no new run, so no training at all).
+    second = subprocess.run(
+        [*cmd, "--runs", "0"], capture_output=True, text=True, env=env, timeout=600, cwd=ROOT
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert (tmp_path / "records" / "open_seed0.json").stat().st_mtime_ns == stamp  # reused
+    assert "not run yet: open_seed1, none_seed0, closed_seed0" in second.stdout
+    assert json.loads((tmp_path / "summary.json").read_text())["runs"] == ["open_seed0"]
+    for t in ("consumer", "firm", "government"):
+        for level in summary["epsilon"][t].values():
+            assert level["eps_plus"] >= 0 and level["low"] >= 0
