@@ -261,6 +261,8 @@ def train_run(tc: Any, name: str, work: Path, *, progress: bool = True) -> Path:
     from trainers.runfolder import RunFolderError, is_run_folder, open_run_folder
 
     resume = False
+    if not is_run_folder(work / name):
+        _seed_from_kept(tc, name, work)
     if is_run_folder(work / name):
         try:
             resume = plan_resume(tc, RunPaths(work / name)) is not None
@@ -286,6 +288,34 @@ def train_run(tc: Any, name: str, work: Path, *, progress: bool = True) -> Path:
     finally:
         lock.release()
     return paths.root
+
+
+def _seed_from_kept(tc: Any, name: str, work: Path) -> None:
+    """Rebuild ``work/<name>`` from the suite's kept checkpoint and metrics, if they match.
+
+    A run trained in an earlier session keeps its final checkpoint in ``<out>/checkpoints/``
+    and its metrics in ``<out>/metrics/``; its best responses and tax baselines can then run
+    without retraining. Nothing is rebuilt unless the kept checkpoint's manifest passes and
+    records this very config.
+    """
+    from trainers.run import RunPaths
+    from trainers.runfolder import RunFolderError, create_run_folder, verify_checkpoint
+
+    out = work.parent
+    kept, metrics = out / "checkpoints" / name, out / "metrics" / f"{name}.csv"
+    if not kept.is_dir() or not metrics.is_file():
+        return
+    try:
+        manifest = verify_checkpoint(kept)
+    except RunFolderError:
+        return
+    if manifest.get("config") != tc.to_dict():
+        return
+    root = create_run_folder(work, name, "train")
+    paths = RunPaths(root)
+    tc.dump(paths.config)
+    shutil.copy(metrics, paths.metrics)
+    shutil.copytree(kept, paths.checkpoints / f"iter_{int(manifest['iteration']):07d}")
 
 
 def outcome(metrics: Path) -> dict[str, float]:
@@ -318,12 +348,20 @@ def run_one(
     """
     from trainers.best_response import run_best_response, run_fixed_taxes
     from trainers.run import RunPaths
-    from trainers.runfolder import MANIFEST, remove_run_folder
+    from trainers.runfolder import MANIFEST, remove_run_folder, verify_checkpoint
 
     work = out / "work"
     folder = train_run(tc, spec.name, work, progress=progress)
     (out / "metrics").mkdir(exist_ok=True)
     shutil.copy(folder / "metrics.csv", out / "metrics" / f"{spec.name}.csv")
+    if preset.keep_checkpoints:  # kept before the checks: they can rerun without retraining
+        latest = RunPaths(folder).latest_intact_checkpoint()
+        target = out / "checkpoints" / spec.name
+        if latest is not None and not (target / MANIFEST).exists():
+            shutil.copytree(latest[1], target)
+        elif latest is not None and verify_checkpoint(target).get("iteration") != latest[0]:
+            shutil.rmtree(target)  # our own copy of an older state of this run
+            shutil.copytree(latest[1], target)
     eps_rows, tax_rows = [], []
     for k, method in enumerate(preset.methods):
         params = br.replace(seed=spec.seed, method=method, agents=br.agents if k == 0 else 0)
@@ -346,13 +384,6 @@ def run_one(
                 "consumer_welfare": r.consumer_welfare.mean,
             }
         )
-    if preset.keep_checkpoints:
-        latest = RunPaths(folder).latest_intact_checkpoint()
-        target = out / "checkpoints" / spec.name
-        if target.exists() and (target / MANIFEST).exists():  # our own copy of an older run
-            shutil.rmtree(target)
-        if latest is not None:
-            shutil.copytree(latest[1], target)
     record = {
         "run": spec.name,
         "group": spec.group,

@@ -66,9 +66,9 @@ PresetName = Literal["paper", "cpu_small", "paper_cpu"]
 # cpu_small divides every iteration count of the paper curriculum by this factor: masks open
 # by iteration 20, firms train from 20 and the government from 40.
 CPU_SMALL_FACTOR = 1500.0
-# paper_cpu divides them by this factor: masks open by iteration 500, firms train from 500 and
-# the government from 1000; the paper's 200k iterations become 3,000 (``TrainConfig.paper_cpu``).
-PAPER_CPU_FACTOR = 60.0
+# paper_cpu divides them by this factor: masks open by iteration 300, firms train from 300 and
+# the government from 600; the paper's 200k iterations become 2,000 (``TrainConfig.paper_cpu``).
+PAPER_CPU_FACTOR = 100.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -290,7 +290,7 @@ def preset(name: PresetName) -> CurriculumPreset:
     - ``"paper"``: spec 9.4 (masks open by 30k, firms train from 30k, government from 60k).
     - ``"cpu_small"``: the same phases 1500x shorter (masks open by 20, firms train from 20,
       government from 40, θ and entropy decay lengths 6.7 iterations).
-    - ``"paper_cpu"``: 60x shorter (masks open by 500, firms from 500, government from 1000).
+    - ``"paper_cpu"``: 100x shorter (masks open by 300, firms from 300, government from 600).
 
     Raises:
         ValueError: on an unknown name.
