@@ -441,6 +441,11 @@ def main(argv: list[str] | None = None) -> int:
         help="3 iterations a run (smoke); writes results/quick/reproduce_<preset>/",
     )
     parser.add_argument("--restart", action="store_true", help="ignore finished runs' records")
+    parser.add_argument(
+        "--from-raw",
+        action="store_true",
+        help="rebuild the tables and figures from <out>/raw.json and <out>/metrics/ (no runs)",
+    )
     parser.add_argument("--out", default=None, help="results folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     args = parser.parse_args(argv)
@@ -453,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     progress = not args.no_progress
+    if args.from_raw:
+        return rebuild_from_raw(out, args.preset, quick=args.quick)
     from rbc_env.perf import keep_freed_memory
     from trainers.config import BestResponseParams
     from trainers.lifecycle import start_ray, stop_ray
@@ -512,6 +519,43 @@ def main(argv: list[str] | None = None) -> int:
     missing = [s.name for s in specs if s.name not in records]
     if missing:
         print(f"not run yet: {', '.join(missing)} (run the same command again to continue)")
+    for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
+        print(tables[name])
+    return 0
+
+
+def rebuild_from_raw(out: Path, preset_name: str, *, quick: bool) -> int:
+    """Tables and figures from a finished suite's raw.json and metrics (``--from-raw``).
+
+    The relative ε columns are recomputed from ε⁺ (``relative_epsilon``), so a table format
+    change needs no new training. The header keeps the machine line of the run that measured
+    the numbers.
+    """
+    from trainers.best_response import relative_epsilon
+
+    raw = json.loads((out / "raw.json").read_text(encoding="utf-8"))
+    header = next(
+        line
+        for line in (out / "outcomes.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("Measured on:")
+    )
+    for r in raw["epsilon"]:
+        r["relative"], r["relative_before"] = relative_epsilon(
+            r["eps_plus"], r["training_improvement"], r["before_mean"]
+        )
+    names = [o["run"] for o in raw["outcomes"]]
+    specs = [RunSpec(o["run"], o["group"], "", 0, {}) for o in raw["outcomes"]]
+    records = {
+        n: {
+            "outcome": next(o for o in raw["outcomes"] if o["run"] == n),
+            "epsilon": [r for r in raw["epsilon"] if r["run"] == n],
+            "taxes": [r for r in raw["taxes"] if r["run"] == n],
+        }
+        for n in names
+    }
+    tables = write_outputs(
+        out, PRESETS[preset_name], preset_name, specs, records, header, quick=quick
+    )
     for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
         print(tables[name])
     return 0
@@ -734,19 +778,21 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
         "its own module, and J is its own reward. The best policy of each deviation run (or the",
         "learned one) is chosen on selection episodes and measured on fresh ones; ε⁺ = max(0, ε)",
         "with a paired",
-        "Student-t 95% interval. Relative ε: over the type's training gain (the paper's; n/a",
-        "where that gain is not positive) and over |J before|.",
+        "Student-t 95% interval; the raw ε is negative where the chosen policy did worse on the",
+        "fresh episodes than on the selection ones. Relative ε⁺: over the type's training gain",
+        "(the paper's; n/a where that gain is not positive) and over |J before|.",
         "",
-        "| run | type | agent | method | J before | J after | ε⁺ | ε⁺ 95% CI | "
-        "ε / training gain | ε / abs(J before) | paper (relative, worst) |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | type | agent | method | J before | J after | ε (raw) | ε⁺ | ε⁺ 95% CI | "
+        "ε⁺ / training gain | ε⁺ / abs(J before) | paper (relative, worst) |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         agent = "type" if r["agent_index"] < 0 else str(r["agent_index"])
         gain = _fmt(r["relative"]) if math.isfinite(r["relative"]) else "n/a (gain ≤ 0)"
         lines.append(
             f"| {r['run']} | {r['agent_type']} | {agent} | {r['method']} | "
-            f"{_fmt(r['before_mean'])} | {_fmt(r['after_mean'])} | {_fmt(r['eps_plus'])} | "
+            f"{_fmt(r['before_mean'])} | {_fmt(r['after_mean'])} | {_fmt(r['epsilon'])} | "
+            f"{_fmt(r['eps_plus'])} | "
             f"[{_fmt(r['eps_plus_low'])}, {_fmt(r['eps_plus_high'])}] | {gain} | "
             f"{_fmt(r['relative_before'])} | {PAPER_RELATIVE_EPSILON[r['agent_type']]} |"
         )

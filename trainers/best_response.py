@@ -126,9 +126,9 @@ class BestResponse:
         eps_plus_low: max(0, epsilon_low).
         eps_plus_high: max(0, epsilon_high).
         training_improvement: J_k(end of training) - J_k(start) (NaN when unknown).
-        relative: epsilon / training_improvement, the paper's normalization (NaN when the
+        relative: eps_plus / training_improvement, the paper's normalization (NaN when the
             training gain is unknown or not positive: the ratio has no meaning then).
-        relative_before: epsilon / |J before|.
+        relative_before: eps_plus / |J before|.
         iterations: best-response iterations.
         selected_iteration: the deviation iteration whose policy was chosen (0: the learned).
         agent_index: -1 for the type's shared policy (meta-game deviation, trained on the
@@ -162,6 +162,19 @@ class BestResponse:
             for name, value in est.items():
                 d[f"{key}_{name}"] = value
         return d
+
+
+def relative_epsilon(eps_plus: float, training_gain: float, before: float) -> tuple[float, float]:
+    """ε⁺ relative to the type's training gain (the paper's Table 3) and to |J before|.
+
+    The first is NaN when the training gain is unknown or not positive (e.g. the consumers',
+    whose reward falls as the labour disutility anneals in): the ratio has no meaning then.
+    """
+    gain_ok = math.isfinite(training_gain) and training_gain > 0.0
+    return (
+        eps_plus / training_gain if gain_ok else math.nan,
+        eps_plus / abs(before) if before != 0.0 else math.nan,
+    )
 
 
 def best_response(
@@ -224,7 +237,7 @@ def best_response(
     diff = after_samples - before_samples
     eps = float(diff.mean())
     half = t_quantile(diff.numel()) * float(diff.std(unbiased=True)) / math.sqrt(diff.numel())
-    gain_ok = math.isfinite(training_improvement) and training_improvement > 0.0
+    relative, relative_before = relative_epsilon(max(0.0, eps), training_improvement, before.mean)
     return BestResponse(
         agent_type=agent_type,
         before=before,
@@ -236,8 +249,8 @@ def best_response(
         eps_plus_low=max(0.0, eps - half),
         eps_plus_high=max(0.0, eps + half),
         training_improvement=training_improvement,
-        relative=eps / training_improvement if gain_ok else math.nan,
-        relative_before=eps / abs(before.mean) if before.mean != 0.0 else math.nan,
+        relative=relative,
+        relative_before=relative_before,
         iterations=iterations,
         selected_iteration=best_iteration,
     )
