@@ -289,10 +289,13 @@ def _loopback(address: str) -> bool:
     )
 
 
-def test_train_listens_on_loopback_only_and_stops_gracefully_on_sigterm(sandbox: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_train_listens_on_loopback_only_and_stops_gracefully(
+    sandbox: Path, sig: signal.Signals, code: int
+) -> None:
     """A real train: every listener of its process tree is on 127.0.0.1 while it runs; SIGTERM
-    at iteration k leaves a checkpoint at the last finished iteration (>= k), exit 143, the
-    summary, and no child process."""
+    (SIGINT) at iteration k leaves a checkpoint at the last finished iteration (>= k), exit 143
+    (130), the summary, and no child process."""
     runs = sandbox / "runs"
     cmd = [sys.executable, "-m", "trainers", "train", *TINY, "--set", "iterations=100000"]
     cmd += ["--runs-dir", str(runs), "--name", "sig", "--no-progress", "--checkpoint-every", "1000"]
@@ -311,16 +314,16 @@ def test_train_listens_on_loopback_only_and_stops_gracefully_on_sigterm(sandbox:
         children = _tree(proc.pid)[1:]
         listeners = _listeners(_tree(proc.pid))
         k = len(_rows(metrics))
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert listeners, "the Ray processes should listen somewhere (the test must see them)"
     assert all(_loopback(a) for a in listeners), listeners
-    assert proc.returncode == 143, err[-2000:]
+    assert proc.returncode == code, err[-2000:]
     assert "Traceback" not in err
-    assert out.strip().splitlines()[-1].startswith("stopped by SIGTERM at iteration")
+    assert out.strip().splitlines()[-1].startswith(f"stopped by {sig.name} at iteration")
     done = len(_rows(metrics))
     assert done >= k
     assert sorted(p.name for p in (runs / "sig" / "checkpoints").iterdir()) == [f"iter_{done:07d}"]
