@@ -59,15 +59,14 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     return subprocess.run(
         [sys.executable, "-m", "trainers", *args],
         capture_output=True,
         text=True,
         env=env,
-        timeout=240,
-        **kwargs,  # type: ignore[arg-type]
+        timeout=timeout,
     )
 
 
@@ -383,7 +382,7 @@ def test_sweep_checks_cpus_and_resumes_after_an_interrupt(sandbox: Path) -> None
     assert proc.returncode == 1
     assert "missing (stopped at" in first
     assert (store / "s").is_dir()
-    again = _cli("sweep", "--resume", "s", "--runs-dir", str(runs))
+    again = _cli("sweep", "--resume", "s", "--runs-dir", str(runs), timeout=900)  # Ray niced
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert again.stdout.strip().splitlines()[-1].startswith("| seed-1 | ok | 150 |")
     for m in metrics:  # no row lost, none repeated
