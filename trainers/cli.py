@@ -353,10 +353,16 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     return train(train_config, name=name, args=args)
 
 
+def _progress_bar(total: int, desc: str, *, disable: bool) -> Any:
+    """The tqdm bar of a training command (iterations, on stderr)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="it", disable=disable, file=sys.stderr)
+
+
 def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> int:
     """Run ``train`` and print the summary table last (or one line after a graceful stop)."""
     import torch
-    from tqdm import tqdm
 
     from rbc_env.perf import keep_freed_memory
     from trainers.run import (
@@ -380,13 +386,7 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
         keep_freed_memory()
         if args.threads:
             torch.set_num_threads(args.threads)
-        bar = tqdm(
-            total=train_config.iterations,
-            desc=f"train {name}",
-            unit="it",
-            disable=args.no_progress,
-            file=sys.stderr,
-        )
+        bar = _progress_bar(train_config.iterations, f"train {name}", disable=args.no_progress)
 
         def progress(row: dict[str, float]) -> None:
             bar.n = int(row["iteration"])
@@ -508,7 +508,6 @@ def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParse
 def truth(train_config: GrowthTrainConfig, *, name: str, args: argparse.Namespace) -> int:
     """Run ``truth``: train, evaluate against the exact solution, print the row last."""
     import torch
-    from tqdm import tqdm
 
     from rbc_env.perf import keep_freed_memory
     from trainers.truth import TruthPaths, format_rows, run_truth
@@ -522,13 +521,7 @@ def truth(train_config: GrowthTrainConfig, *, name: str, args: argparse.Namespac
         if args.threads:
             torch.set_num_threads(args.threads)
         start_ray(None)
-        bar = tqdm(
-            total=train_config.iterations,
-            desc=f"truth {name}",
-            unit="it",
-            disable=args.no_progress,
-            file=sys.stderr,
-        )
+        bar = _progress_bar(train_config.iterations, f"truth {name}", disable=args.no_progress)
 
         def progress(iteration: int, row: dict[str, float]) -> None:
             bar.n = iteration
