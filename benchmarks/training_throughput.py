@@ -12,9 +12,13 @@ passes of the learner, weight sync, metrics), on the paper's open economy (100 c
 the same ``TrainConfig.paper("open")`` (B = 128 economies per iteration, 2 epochs, one minibatch;
 ``--quick``: B = 16), changing only ``sampler`` and, for the env-runner sampler, its
 EnvRunner layout (``remote runners x economies per runner``; ``0x4``, the default, samples in
-the driver). Each figure is the best of ``repeats`` iterations after one warm-up iteration
-(``_common.best_time``); agent-steps = B · T · 111 per iteration. The "rollout" column is the
-sampling part alone, as each algorithm reports it (``throughput/rollout_agent_steps_per_s``).
+the driver). A second batched row trains the ``paper_cpu`` preset (``TrainConfig.paper_cpu()``:
+the same economy and B, 2 epochs x 2 minibatches, i.e. twice the gradient steps per iteration
+for the same learner work); its row says whether it is at least as fast per agent-step as
+``paper_open`` (issue 10's goal for the compressed preset). Each figure is the best of
+``repeats`` iterations after one warm-up iteration (``_common.best_time``); agent-steps =
+B · T · 111 per iteration. The "rollout" column is the sampling part alone, as each
+algorithm reports it (``throughput/rollout_agent_steps_per_s``).
 
 Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md holds the table
 this script writes and prints last; ``--quick`` writes to the git-ignored
@@ -101,8 +105,12 @@ def main(argv: list[str] | None = None) -> None:
     repeats = 1 if args.quick else 3
     layouts = (args.layouts or ("0x4" if args.quick else "0x4,2x2")).split(",")
     start_ray(num_cpus=os.cpu_count())  # private: loopback only, token authentication on
+    cpu_preset = TrainConfig.paper_cpu("open").replace(
+        device=args.device, batch_size=base.batch_size
+    )
     try:
         batched = measure(base.replace(sampler="batched"), repeats)
+        batched_cpu = measure(cpu_preset.replace(sampler="batched"), repeats)
         runners = {
             layout: measure(base.replace(sampler="env_runner", env_runner=_layout(layout)), repeats)
             for layout in layouts
@@ -113,22 +121,28 @@ def main(argv: list[str] | None = None) -> None:
     best_layout = max(runners, key=lambda k: runners[k]["rate"])
     reference = runners[best_layout]["rate"]
     rows: list[dict[str, object]] = [
-        _row("batched", "-", base.batch_size, batched, reference),
-        *(_row("env_runner", k, base.batch_size, v, reference) for k, v in runners.items()),
+        _row("paper_open", "batched", "-", base, batched, reference),
+        _row("paper_cpu", "batched", "-", cpu_preset, batched_cpu, reference),
+        *(_row("paper_open", "env_runner", k, base, v, reference) for k, v in runners.items()),
     ]
     ratio = batched["rate"] / reference
     checks = [
         ("batched >= 1e5 agent-steps/s", batched["rate"] >= TARGET_BATCHED),
         ("batched >= 5x env_runner", ratio >= TARGET_RATIO),
         ("env_runner >= 2e4 agent-steps/s", reference >= TARGET_ENV_RUNNER),
+        (
+            "paper_cpu at least as fast per agent-step as paper_open (within the ±15% noise)",
+            batched_cpu["rate"] >= 0.85 * batched["rate"],
+        ),
     ]
     header = (
         "# Training throughput (algo.train(), paper open economy, 111 agents)\n\n"
         f"Measured on: {machine(base.resolved_device)}.\n\n"
-        f"B = {base.batch_size} economies x T = {base.economy.horizon} per iteration, "
-        f"{base.num_epochs} epochs, {base.num_minibatches} minibatch; best of {repeats} "
-        f"iterations after a warm-up. Batched / best env-runner layout ({best_layout}): "
-        f"**{ratio:.1f}x**.\n\nTargets (not asserted): "
+        f"B = {base.batch_size} economies x T = {base.economy.horizon} per iteration; "
+        "epochs x minibatches per row; best of "
+        f"{repeats} iterations after a warm-up. Batched / best env-runner layout "
+        f"({best_layout}): **{ratio:.1f}x**; paper_cpu / paper_open (batched): "
+        f"**{batched_cpu['rate'] / batched['rate']:.2f}x**.\n\nTargets (not asserted): "
         + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks)
         + "."
     )
@@ -143,12 +157,19 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _row(
-    sampler: str, layout: str, batch: int, m: dict[str, float], reference: float
+    preset: str,
+    sampler: str,
+    layout: str,
+    config: TrainConfig,
+    m: dict[str, float],
+    reference: float,
 ) -> dict[str, object]:
     return {
+        "preset": preset,
         "sampler": sampler,
         "EnvRunners x economies": layout,
-        "B": batch,
+        "B": config.batch_size,
+        "epochs x minibatches": f"{config.num_epochs} x {config.num_minibatches}",
         "s / iteration": m["seconds"],
         "agent-steps/s": m["rate"],
         "rollout agent-steps/s": m["rollout"],

@@ -1,7 +1,10 @@
 """rbc-marl: many-agent real-business-cycle economies as batched torch tensors.
 
 ``import rbc_env`` pulls in torch only; the PettingZoo, Gymnasium and RLlib adapters load on first
-use (``parallel_env``, ``growth_env``, ``growth_parallel_env``).
+use (``parallel_env``, ``env``, ``torchrl_env``, ``growth_env``, ``growth_parallel_env``,
+``growth_aec_env``).
+``parallel_env`` and ``env`` are PettingZoo's standard factory pair, so ``rbc_env`` can be
+handed to tools that take an env module (``pettingzoo.test.max_cycles_test(rbc_env)``).
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ __all__ = [
     "ReferenceParity",
     "StepOutput",
     "action_masks",
+    "env",
+    "growth_aec_env",
     "growth_env",
     "growth_parallel_env",
     "parallel_env",
+    "torchrl_env",
 ]
 
 __version__ = "0.1.0"
@@ -44,6 +50,17 @@ def parallel_env(config: RBCConfig | None = None, **overrides: Any) -> Any:
     from rbc_env.adapters.pettingzoo import parallel_env as _parallel_env
 
     return _parallel_env(config, **overrides)
+
+
+def env(config: RBCConfig | None = None, **overrides: Any) -> Any:
+    """The PettingZoo AEC env of one economy (``rbc_env.adapters.pettingzoo.env``).
+
+    ``parallel_to_aec`` of ``parallel_env(config, **overrides)``, for AEC-based tools; it
+    takes the same arguments, ``max_cycles`` included.
+    """
+    from rbc_env.adapters.pettingzoo import env as _env
+
+    return _env(config, **overrides)
 
 
 def growth_env(config: Any = None, **overrides: Any) -> Any:
@@ -58,3 +75,20 @@ def growth_parallel_env(config: Any = None, **overrides: Any) -> Any:
     from rbc_env.adapters.growth_pettingzoo import growth_parallel_env as _growth_parallel_env
 
     return _growth_parallel_env(config, **overrides)
+
+
+def growth_aec_env(config: Any = None, **overrides: Any) -> Any:
+    """The PettingZoo AEC env of any growth economy (``rbc_env.adapters.growth_pettingzoo``)."""
+    from rbc_env.adapters.growth_pettingzoo import growth_aec_env as _growth_aec_env
+
+    return _growth_aec_env(config, **overrides)
+
+
+def torchrl_env(config: RBCConfig | None = None, **kwargs: Any) -> Any:
+    """The batched TorchRL env of B economies (``rbc_env.adapters.torchrl``).
+
+    Needs the optional extra: ``pip install -e ".[torchrl]"``.
+    """
+    from rbc_env.adapters.torchrl import torchrl_env as _torchrl_env
+
+    return _torchrl_env(config, **kwargs)

@@ -18,8 +18,9 @@ arrays that view one per-type array (one copy per type, not per agent).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from rbc_env.core import has_agent_axis as _has_agent_axis
 
 __all__ = [
     "AgentIndex",
+    "resolve_config",
     "actions_from_agent_dict",
     "actions_to_agent_dict",
     "agent_id",
@@ -343,3 +345,65 @@ def _raise_bad_action(config: RBCConfig, actions: Mapping[str, Any], agent_type:
                 f"({actions[a]!r})"
             )
     raise ValueError(f"{agent_type} actions could not be stacked")  # pragma: no cover
+
+
+def _flatten(key: str, value: Any) -> dict[str, Any]:
+    """``("firm", {"tfp": 0.02})`` -> ``{"firm.tfp": 0.02}``; other values pass through."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(f"{key}.{k}", v))
+        return out
+    return {key: value}
+
+
+def resolve_config(
+    config: RBCConfig | Mapping[str, Any] | None,
+    overrides: Mapping[str, Any],
+    *,
+    caller: str,
+    env_arguments: Sequence[str],
+) -> RBCConfig:
+    """The config an adapter factory builds: ``config`` with config-field ``overrides`` applied.
+
+    Every face's factory (``parallel_env``, ``torchrl_env``) takes the same config arguments, so
+    they are resolved here, once.
+
+    Args:
+        config: an ``rbc_env.RBCConfig``, a dict for ``RBCConfig.from_dict``, or ``None`` for
+            the paper's open economy.
+        overrides: config fields only (the caller has removed its env arguments): top-level
+            names (``n_consumers``), dotted paths (``"firm.tfp"``) or nested dicts
+            (``firm={"tfp": 0.02}``, which changes only the fields it names).
+        caller: the factory named in error messages.
+        env_arguments: the caller's env arguments, listed in the error for an unknown key.
+
+    Returns:
+        The resolved, validated config.
+
+    Raises:
+        ValueError: for a ``config`` of another type, naming the key for an argument that is
+            neither an env argument nor a config field, and naming the field and range for an
+            invalid value.
+    """
+    if config is None:
+        base = RBCConfig.paper("open")
+    elif isinstance(config, RBCConfig):
+        base = config
+    elif isinstance(config, Mapping):
+        base = RBCConfig.from_dict(dict(config))
+    else:
+        raise ValueError(
+            f"config must be an RBCConfig, a dict or None; got {type(config).__name__}"
+        )
+    fields = [f.name for f in dataclasses.fields(RBCConfig)]
+    updates: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key.split(".", 1)[0] not in fields:
+            raise ValueError(
+                f"{caller} got an unknown argument {key!r}; allowed: env arguments "
+                f"{list(env_arguments)} or RBCConfig fields {fields} (dotted paths such as "
+                "'firm.tfp' for nested ones)"
+            )
+        updates.update(_flatten(key, value))
+    return base.override(updates) if updates else base

@@ -6,7 +6,10 @@ out. It serves the market economies (households, and the capital-good producers 
 planner economies too (one agent, ``planner_0``); for a planner alone the Gymnasium
 ``rbc_env.adapters.gymnasium.GrowthPlannerEnv`` is simpler.
 
-Use ``growth_parallel_env`` (also exported as ``rbc_env.growth_parallel_env``) to build one.
+Use ``growth_parallel_env`` (also exported as ``rbc_env.growth_parallel_env``) to build one, or
+``growth_aec_env`` (``rbc_env.growth_aec_env``) for the same economy as an AEC env, PettingZoo's
+``parallel_to_aec`` of it. Both take ``max_cycles``, PettingZoo's name for the episode length
+``config.horizon``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import gymnasium
 import numpy as np
 import torch
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
 
 from rbc_env.adapters.gymnasium import (
     ENV_ARGUMENTS,
@@ -28,11 +32,11 @@ from rbc_env.adapters.gymnasium import (
     growth_config,
     numpy_dtype,
 )
-from rbc_env.adapters.pettingzoo import HorizonMaxCycles
+from rbc_env.adapters.pettingzoo import HorizonMaxCycles, max_cycles_as_horizon
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, global_state_dim
 
-__all__ = ["GrowthParallelEnv", "growth_parallel_env"]
+__all__ = ["GrowthParallelEnv", "growth_aec_env", "growth_parallel_env"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +111,9 @@ class GrowthParallelEnv(HorizonMaxCycles, ParallelEnv[str, np.ndarray, np.ndarra
     ## Episode End
 
     Truncation after ``config.horizon`` steps: ``truncations`` are all True on the last step,
-    ``terminations`` always False, and ``agents`` becomes ``[]``. ``max_cycles`` is the horizon.
+    ``terminations`` always False, and ``agents`` becomes ``[]``. ``max_cycles`` reads the
+    horizon; the factories' ``max_cycles=k`` keyword builds an economy of horizon k (see
+    ``rbc_env.adapters.pettingzoo.HorizonMaxCycles``).
 
     ## Global State
 
@@ -119,8 +125,9 @@ class GrowthParallelEnv(HorizonMaxCycles, ParallelEnv[str, np.ndarray, np.ndarra
 
     ``GrowthParallelEnv(config=None, *, render_mode=None, device="cpu", seed=None)``, or
     ``rbc_env.growth_parallel_env(config=None, **overrides)`` whose config may be a preset name
-    and whose overrides are these arguments or config fields (``n_households=4``,
-    ``**{"params.beta": 0.9}``).
+    and whose overrides are these arguments, ``max_cycles`` (the horizon) or config fields
+    (``n_households=4``, ``**{"params.beta": 0.9}``). ``rbc_env.growth_aec_env`` takes the same
+    and returns the AEC form.
 
     - ``config``: a ``GrowthConfig`` (``None`` is G1).
     - ``render_mode``: only ``None`` (there is nothing to draw).
@@ -364,23 +371,53 @@ def growth_parallel_env(
 ) -> GrowthParallelEnv:
     """Build the PettingZoo env of one economy of the growth family.
 
-    Example: ``growth_parallel_env("g4_h4", horizon=50, seed=0, **{"params.beta": 0.9})``.
+    Example: ``growth_parallel_env("g4_h4", max_cycles=50, seed=0, **{"params.beta": 0.9})``.
 
     Args:
         config: a ``GrowthConfig``, a preset name (``"g4_h4"``, ``"g6_n2"``, ``"g7_half"``,
             ``"g1"``, ...), a dict for ``GrowthConfig.from_dict``, or ``None`` for G1.
         **overrides: env arguments (``render_mode``, ``device``, ``seed``; see
-            ``GrowthParallelEnv``) and config fields: top-level names (``n_households``,
-            ``horizon``, ...), dotted paths (``"params.beta"``) or a nested dict
-            (``params={"beta": 0.9}``).
+            ``GrowthParallelEnv``), ``max_cycles`` (PettingZoo's name for ``horizon``: steps
+            per episode, an integer >= 1) and config fields: top-level names
+            (``n_households``, ``horizon``, ...), dotted paths (``"params.beta"``) or a nested
+            dict (``params={"beta": 0.9}``).
 
     Returns:
         A new ``GrowthParallelEnv``.
 
     Raises:
-        ValueError: naming the key for an unknown argument, and the field and range for an
-            invalid value.
+        ValueError: naming the key for an unknown argument, the field and range for an
+            invalid value or ``max_cycles``, and for ``max_cycles`` and ``horizon`` given with
+            different values.
     """
     env_kwargs = {k: overrides.pop(k) for k in ENV_ARGUMENTS if k in overrides}
+    max_cycles_as_horizon(overrides, caller="growth_parallel_env")
     config = growth_config(config, overrides, caller="growth_parallel_env")
     return GrowthParallelEnv(config, **env_kwargs)
+
+
+def growth_aec_env(
+    config: GrowthConfig | str | Mapping[str, Any] | None = None, **overrides: Any
+) -> AECEnv:
+    """Build the PettingZoo AEC env of one growth economy: ``parallel_to_aec`` of the parallel one.
+
+    The economy is the ``GrowthParallelEnv`` that ``growth_parallel_env`` builds from the same
+    arguments, converted by PettingZoo's own ``parallel_to_aec``. Agents act one after another
+    in ``possible_agents`` order and the period is computed once, when the last one acts;
+    ``env.unwrapped`` is the ``GrowthParallelEnv``. (``rbc_env.growth_env`` is the Gymnasium
+    env of a planner economy, hence this name.)
+
+    Example: ``growth_aec_env("g4_h4", max_cycles=50, seed=0)``.
+
+    Args:
+        config: as for ``growth_parallel_env``.
+        **overrides: as for ``growth_parallel_env`` (env arguments, ``max_cycles``, config
+            fields).
+
+    Returns:
+        A new AEC env (``pettingzoo.AECEnv``).
+
+    Raises:
+        ValueError: as ``growth_parallel_env``.
+    """
+    return parallel_to_aec(growth_parallel_env(config, **overrides))

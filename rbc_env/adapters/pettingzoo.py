@@ -1,16 +1,19 @@
-"""The PettingZoo ``ParallelEnv`` of one RBC economy: the batched core with B = 1.
+"""The PettingZoo faces of one RBC economy: the batched core with B = 1.
 
 ``RBCParallelEnv`` converts and does nothing else: per-agent numpy dicts in, the core's
 per-type torch tensors through ``rbc_env.BatchedEconomy``, per-agent numpy dicts out. There is
 no second implementation of the economy here; a test steps this env and a ``BatchedEconomy`` with
 the same actions and compares every observation and reward.
 
-Use ``parallel_env`` (also exported as ``rbc_env.parallel_env``) to build one.
+Use ``parallel_env`` (also exported as ``rbc_env.parallel_env``) to build one, or ``env``
+(``rbc_env.env``) for the same economy as an AEC env, PettingZoo's ``parallel_to_aec`` of it.
+Both take ``max_cycles``, PettingZoo's name for the episode length, which here is
+``config.horizon``; so this module, like ``rbc_env`` itself, has PettingZoo's ``env`` /
+``parallel_env`` pair and passes ``pettingzoo.test.max_cycles_test``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +22,8 @@ import gymnasium
 import numpy as np
 import torch
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
 
 from rbc_env.adapters.agents import (
     actions_from_agent_dict,
@@ -27,6 +31,7 @@ from rbc_env.adapters.agents import (
     agent_index,
     agent_type_of,
     obs_to_agent_dict,
+    resolve_config,
     rewards_to_agent_dict,
 )
 from rbc_env.adapters.spaces import TypeSpaces, build_spaces
@@ -40,7 +45,14 @@ from rbc_env.core import (
     theta_factor,
 )
 
-__all__ = ["HorizonMaxCycles", "RBCParallelEnv", "parallel_env", "state_layout"]
+__all__ = [
+    "HorizonMaxCycles",
+    "RBCParallelEnv",
+    "env",
+    "max_cycles_as_horizon",
+    "parallel_env",
+    "state_layout",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +84,52 @@ def state_layout(state: EconomyState) -> dict[str, slice]:
     return layout
 
 
+def max_cycles_as_horizon(overrides: dict[str, Any], *, caller: str) -> None:
+    """Replace a ``max_cycles`` keyword of a factory by the ``horizon`` override it means.
+
+    PettingZoo's factories take ``max_cycles``, the number of steps before every agent is
+    truncated. Here that length is the economy's own ``config.horizon`` (T, periods), which
+    the observations also see (time t / T), so ``max_cycles=k`` builds an economy of horizon
+    k: it is ``horizon=k`` under PettingZoo's name. Giving both with different values is an
+    error rather than a silent choice. Works in place on ``overrides``.
+
+    Args:
+        overrides: a factory's keyword arguments; ``max_cycles`` is popped from it and
+            ``horizon`` set.
+        caller: the factory named in error messages.
+
+    Raises:
+        ValueError: for a ``max_cycles`` that is not an integer in [1, inf), and for a
+            ``horizon`` given alongside it with another value.
+    """
+    if "max_cycles" not in overrides:
+        return
+    value = overrides.pop("max_cycles")
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{caller}: max_cycles must be an integer in [1, inf) (it sets config.horizon, the "
+            f"episode length in periods); got {value!r}"
+        )
+    if "horizon" in overrides and overrides["horizon"] != value:
+        raise ValueError(
+            f"{caller} got max_cycles={value} and horizon={overrides['horizon']!r}, which "
+            "disagree: both name the episode length (config.horizon); pass one of them, or "
+            "equal values"
+        )
+    overrides["horizon"] = value
+
+
 class HorizonMaxCycles:
-    """``max_cycles`` of a PettingZoo env whose episode length is ``config.horizon``."""
+    """``max_cycles`` of a PettingZoo env whose episode length is ``config.horizon``.
+
+    Reading it gives the horizon. Assigning it (``parallel_api_test`` sets
+    ``max_cycles = num_cycles``) treats the value as a cap on an env already built: a cap at
+    or above the horizon holds already and changes nothing, a lower one raises. To build an
+    economy with another episode length, pass ``max_cycles=k`` (or ``horizon=k``) to the
+    factory, which sets ``config.horizon`` (``max_cycles_as_horizon``).
+    """
 
     config: Any
 
@@ -173,13 +229,16 @@ class RBCParallelEnv(HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
 
     Truncation after ``config.horizon`` steps (T = 10 in the paper): ``truncations`` are all True
     on the last step, ``terminations`` are always False (the economy never ends by itself), and
-    ``agents`` becomes ``[]``. ``max_cycles`` is the horizon.
+    ``agents`` becomes ``[]``. ``max_cycles`` reads the horizon; the factories'
+    ``max_cycles=k`` keyword builds an economy of horizon k (see ``HorizonMaxCycles``).
 
     ## Arguments
 
     ``RBCParallelEnv(config=None, *, render_mode=None, device="cpu", action_masks=False,
     seed=None)``, or ``rbc_env.parallel_env(config=None, **overrides)`` whose overrides are these
-    arguments or config fields (``n_consumers=3``, ``variant="closed"``, ``**{"firm.tfp": 0.02}``).
+    arguments, ``max_cycles`` (the horizon) or config fields (``n_consumers=3``,
+    ``variant="closed"``, ``**{"firm.tfp": 0.02}``). ``rbc_env.env`` takes the same and returns
+    the AEC form.
 
     - ``config``: an ``rbc_env.RBCConfig``; ``None`` is the paper's open economy.
     - ``render_mode``: ``None``, ``"ansi"`` (``render()`` returns a text summary) or ``"human"``
@@ -471,29 +530,20 @@ def _as_seed(seed: Any) -> int | None:
     return int(seed) if isinstance(seed, np.integer) else seed
 
 
-def _flatten(key: str, value: Any) -> dict[str, Any]:
-    """``("firm", {"tfp": 0.02})`` -> ``{"firm.tfp": 0.02}``; other values pass through."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flatten(f"{key}.{k}", v))
-        return out
-    return {key: value}
-
-
 def parallel_env(
     config: RBCConfig | Mapping[str, Any] | None = None, **overrides: Any
 ) -> RBCParallelEnv:
-    """Build the PettingZoo env of one economy.
+    """Build the PettingZoo ``ParallelEnv`` of one economy.
 
     Example: ``parallel_env(n_consumers=3, n_firms=2, variant="closed", render_mode="ansi",
-    **{"firm.tfp": 0.02})``.
+    max_cycles=20, **{"firm.tfp": 0.02})``.
 
     Args:
         config: an ``rbc_env.RBCConfig``, a dict for ``RBCConfig.from_dict``, or
             ``None`` for the paper's open economy.
         **overrides: env arguments (``render_mode``, ``device``, ``action_masks``, ``seed``; see
-            ``RBCParallelEnv``) and config fields: top-level names (``n_consumers``,
+            ``RBCParallelEnv``), ``max_cycles`` (PettingZoo's name for ``horizon``: steps per
+            episode, an integer >= 1) and config fields: top-level names (``n_consumers``,
             ``variant``, ``horizon``, ...), dotted paths (``"firm.tfp"``) or a nested dict
             (``firm={"tfp": 0.02}``, which changes only the fields it names).
 
@@ -502,29 +552,41 @@ def parallel_env(
 
     Raises:
         ValueError: naming the key for an argument that is neither an env argument nor a config
-            field, and naming the field and range for an invalid config value.
+            field, naming the field and range for an invalid config value or ``max_cycles``,
+            and for ``max_cycles`` and ``horizon`` given with different values.
     """
-    if config is None:
-        base = RBCConfig.paper("open")
-    elif isinstance(config, RBCConfig):
-        base = config
-    elif isinstance(config, Mapping):
-        base = RBCConfig.from_dict(dict(config))
-    else:
-        raise ValueError(
-            f"config must be an RBCConfig, a dict or None; got {type(config).__name__}"
-        )
     env_kwargs = {k: overrides.pop(k) for k in ENV_ARGUMENTS if k in overrides}
-    fields = [f.name for f in dataclasses.fields(RBCConfig)]
-    updates: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if key.split(".", 1)[0] not in fields:
-            raise ValueError(
-                f"parallel_env got an unknown argument {key!r}; allowed: env arguments "
-                f"{list(ENV_ARGUMENTS)} or RBCConfig fields {fields} (dotted paths such as "
-                "'firm.tfp' for nested ones)"
-            )
-        updates.update(_flatten(key, value))
-    if updates:
-        base = base.override(updates)
+    max_cycles_as_horizon(overrides, caller="parallel_env")
+    base = resolve_config(
+        config, overrides, caller="parallel_env", env_arguments=[*ENV_ARGUMENTS, "max_cycles"]
+    )
     return RBCParallelEnv(base, **env_kwargs)
+
+
+def env(config: RBCConfig | Mapping[str, Any] | None = None, **overrides: Any) -> AECEnv:
+    """Build the PettingZoo AEC env of one economy: ``parallel_to_aec(parallel_env(...))``.
+
+    The economy is the ``RBCParallelEnv`` that ``parallel_env`` builds from the same arguments,
+    converted by PettingZoo's own ``parallel_to_aec`` (wrapped in its ``OrderEnforcingWrapper``),
+    so AEC-based tools (``agent_iter`` / ``last`` / ``step`` loops, ``pettingzoo.test.api_test``)
+    can drive it. The economy stays simultaneous: agents act one after another in
+    ``possible_agents`` order, the wrapper stores each action, and the period is computed once,
+    when the last agent (``government_0``) acts; every agent then sees that period's reward, and
+    an observation observed mid-cycle is the one from the start of the period. After the
+    horizon each agent is visited once more, truncated, and must step ``None``.
+    ``env.unwrapped`` is the ``RBCParallelEnv`` (``config``, ``economy``, ``sample_actions``,
+    ``max_cycles``).
+
+    Example: ``env(n_consumers=3, n_firms=2, variant="closed", max_cycles=20)``.
+
+    Args:
+        config: as for ``parallel_env``.
+        **overrides: as for ``parallel_env`` (env arguments, ``max_cycles``, config fields).
+
+    Returns:
+        A new AEC env (``pettingzoo.AECEnv``).
+
+    Raises:
+        ValueError: as ``parallel_env``.
+    """
+    return parallel_to_aec(parallel_env(config, **overrides))

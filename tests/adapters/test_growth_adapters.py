@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import functools
 import re
+import types
 import warnings
 from pathlib import Path
 
@@ -11,12 +13,23 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-from pettingzoo.test import parallel_api_test
+from pettingzoo import AECEnv
+from pettingzoo.test import (
+    api_test,
+    max_cycles_test,
+    parallel_api_test,
+    parallel_seed_test,
+    seed_test,
+)
 
 import rbc_env
 from rbc_env.adapters import growth_pettingzoo as gpz_module
 from rbc_env.adapters import gymnasium as gym_module
-from rbc_env.adapters.growth_pettingzoo import GrowthParallelEnv, growth_parallel_env
+from rbc_env.adapters.growth_pettingzoo import (
+    GrowthParallelEnv,
+    growth_aec_env,
+    growth_parallel_env,
+)
 from rbc_env.adapters.gymnasium import GrowthPlannerEnv, growth_env
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy
@@ -85,6 +98,59 @@ def test_parallel_api_test(name):
     env = growth_parallel_env(name, horizon=SHORT)
     parallel_api_test(env, num_cycles=100)
     assert env.max_cycles == SHORT  # the checker's max_cycles = 100 changed nothing
+
+
+# The AEC checker's advisories: unbounded observation boxes, and G6's two agent types with
+# observations of different widths. Any other warning is an error.
+AEC_ADVISORIES = (
+    "Agent's m.* observation space value is .*infinity",
+    "Agents have different observation space sizes",
+    "Observations are different shapes",
+)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", [*MARKETS, "g1"])
+def test_aec_api_test(name):
+    """PettingZoo's AEC api_test passes on growth_aec_env (parallel_to_aec of the parallel env)."""
+    aec = growth_aec_env(name, horizon=SHORT)
+    assert isinstance(aec, AECEnv) and isinstance(aec.unwrapped, GrowthParallelEnv)
+    with warnings.catch_warnings():
+        for message in AEC_ADVISORIES:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        api_test(aec, num_cycles=100)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", [*MARKETS, "g1"])
+def test_seed_tests(name):
+    """parallel_seed_test and the AEC seed_test pass (seed_test covers a whole episode)."""
+    parallel_seed_test(functools.partial(growth_parallel_env, name, horizon=SHORT))
+    seed_test(functools.partial(growth_aec_env, name, horizon=SHORT))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", [*MARKETS, "g1"])
+def test_max_cycles_test(name):
+    """pettingzoo.test.max_cycles_test passes: max_cycles=4 gives 4-step episodes, both forms."""
+    module = types.SimpleNamespace(
+        env=functools.partial(rbc_env.growth_aec_env, name),
+        parallel_env=functools.partial(rbc_env.growth_parallel_env, name),
+    )
+    max_cycles_test(module)
+    assert module.parallel_env(max_cycles=4).config.horizon == 4
+    assert module.env(max_cycles=4).unwrapped.max_cycles == 4
+
+
+@pytest.mark.parametrize("factory", [growth_parallel_env, growth_aec_env])
+def test_max_cycles_keyword_sets_the_horizon_and_must_agree_with_it(factory):
+    """max_cycles=k is horizon=k; with a different horizon or not an integer >= 1 it raises."""
+    assert factory("g4_h4", max_cycles=7).unwrapped.config.horizon == 7
+    assert factory("g4_h4", max_cycles=7, horizon=7).unwrapped.config.horizon == 7
+    with pytest.raises(ValueError, match="got max_cycles=7 and horizon=5, which disagree"):
+        factory("g4_h4", max_cycles=7, horizon=5)
+    with pytest.raises(ValueError, match=r"max_cycles must be an integer in \[1, inf\)"):
+        factory("g4_h4", max_cycles=0)
 
 
 @pytest.mark.parametrize("name", [*MARKETS, *PLANNERS])
@@ -420,6 +486,7 @@ def test_factories_accept_presets_configs_dicts_and_overrides():
     assert len(penv.possible_agents) == 6
     assert isinstance(rbc_env.growth_env("g1"), GrowthPlannerEnv)
     assert isinstance(rbc_env.growth_parallel_env("g7_half"), GrowthParallelEnv)
+    assert rbc_env.growth_aec_env("g6_n2", n_households=3).unwrapped.config.n_households == 3
 
 
 @pytest.mark.parametrize("factory", [growth_env, growth_parallel_env])

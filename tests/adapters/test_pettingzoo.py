@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import doctest
+import functools
 import subprocess
 import sys
+import types
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from pettingzoo.test import api_test, parallel_api_test
-from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo import AECEnv
+from pettingzoo.test import (
+    api_test,
+    max_cycles_test,
+    parallel_api_test,
+    parallel_seed_test,
+    seed_test,
+)
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 import rbc_env
 from rbc_env import BatchedEconomy, RBCConfig
@@ -90,15 +99,97 @@ AEC_ADVISORIES = [
 ]
 
 
+def small_factories(variant: str) -> types.SimpleNamespace:
+    """A PettingZoo-style env module (``env`` / ``parallel_env``) of the small economy."""
+    kwargs = {"variant": variant, **SIZES["small"]}
+    return types.SimpleNamespace(
+        env=functools.partial(rbc_env.env, **kwargs),
+        parallel_env=functools.partial(rbc_env.parallel_env, **kwargs),
+    )
+
+
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("masks", [False, True], ids=["plain", "masked"])
-def test_aec_api_test_through_parallel_to_aec(masks):
-    """PettingZoo's AEC api_test passes on parallel_to_aec(env) (obs in space, masks valid)."""
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_aec_api_test(variant, masks):
+    """PettingZoo's AEC api_test passes on rbc_env.env (parallel_to_aec of the parallel env)."""
+    aec = small_factories(variant).env(action_masks=masks)
+    assert isinstance(aec, AECEnv) and isinstance(aec.env, parallel_to_aec_wrapper)
+    assert isinstance(aec.unwrapped, RBCParallelEnv) and aec.unwrapped.config.variant == variant
     with warnings.catch_warnings():
         for spec in AEC_ADVISORIES:
             action, message, category = spec.split(":")
             warnings.filterwarnings(action, message=message, category=UserWarning)
-        api_test(parallel_to_aec(make(action_masks=masks)), num_cycles=100)
+        api_test(aec, num_cycles=100)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("masks", [False, True], ids=["plain", "masked"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_parallel_seed_test(variant, masks):
+    """pettingzoo.test.parallel_seed_test passes (two envs, seed 42, seeded space sampling).
+
+    In PettingZoo 1.27.0 its loop stops after one step (``any(terminations1)`` reads the dict's
+    keys); test_aec_seed_test and the determinism tests below cover whole episodes.
+    """
+    parallel_seed_test(functools.partial(small_factories(variant).parallel_env, action_masks=masks))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("masks", [False, True], ids=["plain", "masked"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_aec_seed_test(variant, masks):
+    """pettingzoo.test.seed_test passes on the AEC env: two envs agree over a whole episode."""
+    seed_test(functools.partial(small_factories(variant).env, action_masks=masks))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_max_cycles_test(variant):
+    """pettingzoo.test.max_cycles_test passes: max_cycles=4 gives 4-step episodes, both forms."""
+    module = small_factories(variant)
+    max_cycles_test(module)
+    assert module.parallel_env(max_cycles=4).config.horizon == 4
+    assert module.env(max_cycles=4).unwrapped.max_cycles == 4
+
+
+@pytest.mark.filterwarnings("error")
+def test_max_cycles_test_on_the_modules():
+    """rbc_env and rbc_env.adapters.pettingzoo are PettingZoo env modules (paper economy)."""
+    for module in (rbc_env, pz_module):
+        max_cycles_test(module)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_aec_env_steps_the_economy_once_per_cycle_like_the_parallel_env(variant):
+    """Same actions: AEC obs and rewards equal the parallel env's; each agent gets T + 1 turns."""
+    horizon = 4
+    aec = rbc_env.env(variant=variant, **SIZES["small"], horizon=horizon)
+    par = make("small", variant, horizon=horizon)
+    aec.reset(seed=0)
+    obs, _ = par.reset(seed=0)
+    actions, rewards = par.sample_actions(), None
+    turns = dict.fromkeys(par.possible_agents, 0)
+    for agent in aec.agent_iter():
+        turns[agent] += 1
+        o, r, term, trunc, info = aec.last()
+        np.testing.assert_array_equal(o, obs[agent])  # the observation of the period's start
+        assert r == (0 if rewards is None else rewards[agent])  # the last period's reward
+        assert not term and info == {}
+        assert trunc == (turns[agent] == horizon + 1)
+        if trunc:
+            aec.step(None)
+            continue
+        t_before = aec.unwrapped.economy.state.t.tolist()
+        aec.step(actions[agent])
+        if agent != par.possible_agents[-1]:  # the economy waits for the whole cycle
+            assert aec.unwrapped.economy.state.t.tolist() == t_before
+            continue
+        obs, rewards, *_ = par.step(actions)
+        np.testing.assert_array_equal(aec.unwrapped.state(), par.state())
+        actions = par.sample_actions()
+    assert set(turns.values()) == {horizon + 1}
+    assert aec.agents == [] and par.agents == []
 
 
 def test_class_docstring_example_runs():
@@ -194,6 +285,46 @@ def test_max_cycles_is_the_horizon():
     assert env.max_cycles == 6
     with pytest.raises(ValueError, match=r"max_cycles must be an integer in \[6, inf\)"):
         env.max_cycles = 5
+
+
+@pytest.mark.parametrize("factory", [rbc_env.parallel_env, rbc_env.env], ids=["parallel", "aec"])
+def test_max_cycles_keyword_sets_the_horizon(factory):
+    """max_cycles=k builds an economy of horizon k (episodes of k steps, time obs t / k)."""
+    base = RBCConfig(n_consumers=3, n_firms=2, horizon=10)
+    for kwargs in ({"max_cycles": 3}, {"max_cycles": 3, "horizon": 3}, {"max_cycles": np.int64(3)}):
+        built = factory(base, **kwargs)
+        par = built.unwrapped
+        assert par.config.horizon == 3 and par.max_cycles == 3
+        assert par.config == base.override({"horizon": 3})
+    par = parallel_env(base, max_cycles=3)
+    par.reset(seed=0)
+    for _ in range(3):
+        obs, _, _, truncs, _ = par.step(par.sample_actions())
+    assert all(truncs.values()) and par.agents == []
+    # the government's last column is the time feature t / T: a 3-period economy reaches 1
+    assert obs["government_0"][-1] == 1.0
+
+
+@pytest.mark.parametrize("factory", [rbc_env.parallel_env, rbc_env.env], ids=["parallel", "aec"])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"max_cycles": 4, "horizon": 6},
+            r"got max_cycles=4 and horizon=6, which disagree: both name the episode length "
+            r"\(config.horizon\)",
+        ),
+        ({"max_cycles": 0}, r"max_cycles must be an integer in \[1, inf\) .*; got 0"),
+        ({"max_cycles": 2.5}, r"max_cycles must be an integer in \[1, inf\) .*; got 2.5"),
+        ({"max_cycles": True}, r"max_cycles must be an integer in \[1, inf\) .*; got True"),
+        ({"max_cycles": None}, r"max_cycles must be an integer in \[1, inf\) .*; got None"),
+    ],
+    ids=["disagrees-with-horizon", "zero", "float", "bool", "none"],
+)
+def test_bad_max_cycles_raises(factory, kwargs, match):
+    """max_cycles disagreeing with horizon, or not an integer >= 1, raises naming the field."""
+    with pytest.raises(ValueError, match=match):
+        factory(n_consumers=3, n_firms=2, **kwargs)
 
 
 # ---- determinism ---------------------------------------------------------------------------------
