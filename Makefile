@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_INDEX ?=
 
-.PHONY: setup demo readme-demo simulate test bench docs clean
+.PHONY: setup demo readme-demo simulate test test-benchmarl bench docs clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,19 @@ test: setup
 	$(VENV)/bin/ruff check .
 	RAY_USAGE_STATS_ENABLED=0 $(PY) -m pytest
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+# BenchMARL 1.5.2 needs torchrl 0.11 (the main venv has 0.14): its tests run in a venv of their own.
+BM_VENV ?= .venv-benchmarl
+$(BM_VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(BM_VENV)
+	$(BM_VENV)/bin/pip install -q $(TORCH_INDEX) "torch==2.13.0"
+	PIP_CONSTRAINT=$(CURDIR)/.ci/constraints-benchmarl.txt \
+	  $(BM_VENV)/bin/pip install -q -e ".[dev,benchmarl]"
+	touch $@
+
+test-benchmarl: $(BM_VENV)/.installed
+	RAY_USAGE_STATS_ENABLED=0 $(BM_VENV)/bin/python -m pytest -p no:cacheprovider -q \
+	  tests/adapters/test_benchmarl.py tests/adapters/test_torchrl.py
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict

@@ -1,8 +1,8 @@
 """rbc-marl: many-agent real-business-cycle economies as batched torch tensors.
 
 ``import rbc_env`` pulls in torch only; the PettingZoo, Gymnasium and RLlib adapters load on first
-use (``parallel_env``, ``env``, ``torchrl_env``, ``growth_env``, ``growth_parallel_env``,
-``growth_aec_env``).
+use (``parallel_env``, ``env``, ``torchrl_env``, ``single_type_env``, ``single_agent_env``,
+``growth_env``, ``growth_parallel_env``, ``growth_aec_env``).
 ``parallel_env`` and ``env`` are PettingZoo's standard factory pair, so ``rbc_env`` can be
 handed to tools that take an env module (``pettingzoo.test.max_cycles_test(rbc_env)``).
 """
@@ -39,6 +39,8 @@ __all__ = [
     "growth_env",
     "growth_parallel_env",
     "parallel_env",
+    "single_agent_env",
+    "single_type_env",
     "torchrl_env",
 ]
 
@@ -92,3 +94,21 @@ def torchrl_env(config: RBCConfig | None = None, **kwargs: Any) -> Any:
     from rbc_env.adapters.torchrl import torchrl_env as _torchrl_env
 
     return _torchrl_env(config, **kwargs)
+
+
+def single_type_env(config: RBCConfig | None = None, **kwargs: Any) -> Any:
+    """One agent type of B economies as a Gymnasium ``VectorEnv``, the others following a policy.
+
+    ``rbc_env.adapters.single_type.single_type_env``: for single-space libraries
+    (Stable-Baselines3, Tianshou, SuperSuit's vector stack).
+    """
+    from rbc_env.adapters.single_type import single_type_env as _single_type_env
+
+    return _single_type_env(config, **kwargs)
+
+
+def single_agent_env(config: RBCConfig | None = None, **kwargs: Any) -> Any:
+    """One agent of one economy as a Gymnasium ``Env`` (``rbc_env.adapters.single_type``)."""
+    from rbc_env.adapters.single_type import single_agent_env as _single_agent_env
+
+    return _single_agent_env(config, **kwargs)
