@@ -13,7 +13,12 @@ What it measures (one run, one machine, so the ratios are like for like):
        reference implementation the tests check the core against) and by the PettingZoo
        ``ParallelEnv`` (numpy dicts, one economy); the ratios of (1) to each;
     3. cost per agent-step as consumers grow from 100 to 10,000 (10 firms), and as firms grow from
-       10 to 100 (100 consumers), at a fixed total number of agents per step (B adjusted).
+       10 to 100 (100 consumers), at a fixed total number of agents per step (B adjusted);
+    4. with torchrl installed (``pip install -e ".[torchrl]"``): the batched TorchRL face
+       (``rbc_env.torchrl_env``, validation off) at B = 256 and 4096, timed as a TorchRL loop
+       steps it: ``env.step(td)`` then ``env.step_mdp(td)`` with the actions written into the
+       TensorDict each step, TensorDict packing included; "x batched core" is its ratio to (1)
+       at the same B (target: >= 0.5 at B = 4096).
 Actions are drawn once per configuration and reused, so sampling is not timed. Episodes reset at
 the horizon (T = 10); the reset's cost is included.
 
@@ -99,6 +104,27 @@ def pettingzoo_rate(config: RBCConfig, episodes: int) -> float:
     return episodes * config.n_agents * config.horizon / seconds
 
 
+def torchrl_rate(config: RBCConfig, batch: int, device: str, repeats: int) -> float | None:
+    """Agent-steps/s of the batched TorchRL face (``None`` without torchrl)."""
+    try:
+        from rbc_env.adapters.torchrl import torchrl_env
+    except ImportError:
+        return None
+    env = torchrl_env(config, batch_size=batch, device=device, seed=0, validate=False)
+    actions = env.rand_action(env.reset())
+    keys = [(t, "action") for t in env.group_map]
+
+    def run() -> None:
+        td = env.reset()
+        for _ in range(config.horizon):
+            for key in keys:
+                td.set(key, actions.get(key))
+            td = env.step_mdp(env.step(td))
+
+    seconds = best_time(run, repeats=repeats, sync=device)
+    return batch * config.n_agents * config.horizon / seconds
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark, write benchmarks/results/env_throughput.{csv,md}, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -120,9 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     pz = pettingzoo_rate(paper, episodes=5 if args.quick else 20)
     rows.append(_row("per-agent Python loop", paper, 1, ref, ref, pz))
     rows.append(_row("PettingZoo ParallelEnv", paper, 1, pz, ref, pz))
+    core: dict[int, float] = {}
     for b in batches:
-        rate = batched_rate(paper, b, device, repeats)
-        rows.append(_row("batched core", paper, b, rate, ref, pz))
+        core[b] = batched_rate(paper, b, device, repeats)
+        rows.append(_row("batched core", paper, b, core[b], ref, pz))
+    for b in [256] if args.quick else [256, 4096]:
+        rate = torchrl_rate(paper, b, device, repeats)
+        if rate is not None:
+            rows.append(_row("TorchRL batched face", paper, b, rate, ref, pz, core[b]))
 
     scaling: list[dict[str, object]] = []
     consumers = [100, 1000] if args.quick else [100, 1000, 10000]
@@ -162,7 +193,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _row(
-    path: str, config: RBCConfig, batch: int, rate: float, ref: float, pz: float
+    path: str,
+    config: RBCConfig,
+    batch: int,
+    rate: float,
+    ref: float,
+    pz: float,
+    core: float | None = None,
 ) -> dict[str, object]:
     return {
         "path": path,
@@ -170,6 +207,7 @@ def _row(
         "agent-steps/s": rate,
         "x per-agent loop": rate / ref,
         "x PettingZoo": rate / pz,
+        "x batched core": rate / (core or rate),
     }
 
 
