@@ -4,14 +4,24 @@ How to run:
     .venv/bin/python benchmarks/ground_truth.py                  # every row, ~25 min on 2 cores
     .venv/bin/python benchmarks/ground_truth.py --only g1,g4_h100
     .venv/bin/python benchmarks/ground_truth.py --quick          # 5 iterations a row (smoke)
+    .venv/bin/python benchmarks/ground_truth.py --coverage g3    # where training visits k
+
+``--coverage PRESET`` trains nothing: it prints, for the preset's economy at several episode
+horizons and initial spreads, where rollouts scheduled like training put capital
+(``rbc_env.truth.metrics.training_coverage``): the share of visited states inside the truth's
+ergodic range and inside the wide grid, and quantiles of k/k_ss. The presets' coverage
+settings (``trainers.growth_config.TRAINING_COVERAGE``) cite these numbers.
 
 Each row is one ``trainers.truth.run_truth`` call, i.e. exactly what
 ``python -m trainers truth --economy <preset> --set ...`` runs (the command of every row is in
 the results table): ``GrowthPPO`` trains the preset for its fixed number of iterations (fixed
 iterations, not a time budget, so a row is reproducible from its seed), then
 ``rbc_env.truth.metrics.evaluate`` scores the deterministic policy: saving-share (and hours)
-error in percentage points over the ergodic set, the consumption-equivalent welfare loss λ
-with its 95% confidence interval (common random numbers), Euler-equation errors, and for G6
+error in percentage points over the truth's ergodic set and over a fixed wide grid (the "wide"
+columns: 0.3-1.6 k_ss times the 7 Rouwenhorst shock states,
+``rbc_env.truth.metrics.wide_grid_states``), the consumption-equivalent welfare loss λ
+with its 95% confidence interval (common random numbers), Euler-equation errors on both sets
+of states, and for G6
 the learned markup against the competitive and Cournot benchmarks. Cost is training wall time
 and environment steps on the machine named in the header.
 
@@ -112,6 +122,31 @@ TITLES = {
     "seeds": "Seed spread: the headline rows with seeds 0, 1, 2",
 }
 EVAL_EVERY = 25  # measure λ every this many iterations, for the "s to λ<1e-3" column
+COVERAGE_SETTINGS = ((None, 0.5), (32, 0.5), (32, 1.0), (16, 0.5))  # (horizon, init_spread)
+
+
+def coverage_table(preset: str) -> str:
+    """Where training-like rollouts visit capital, per horizon and initial spread (Markdown)."""
+    from rbc_env.config import GrowthConfig
+    from rbc_env.truth.metrics import training_coverage
+
+    base = GrowthConfig.preset(preset)
+    lines = [
+        "| horizon | init_spread | policy mean | in ergodic range | in wide grid | "
+        "k/k_ss p5 / p50 / p95 |",
+        "|---:|---:|---|---:|---:|---|",
+    ]
+    for horizon, spread in COVERAGE_SETTINGS:
+        config = base.replace(horizon=horizon or base.horizon, init_spread=spread)
+        for mean in ("truth", "zero"):
+            cov = training_coverage(config, mean)
+            lo, hi = cov.ergodic_range
+            q = " / ".join(f"{x:.2f}" for x in cov.quantiles)
+            lines.append(
+                f"| {config.horizon} | {spread} | {mean} | {cov.ergodic_share:.3f} "
+                f"([{lo:.2f}, {hi:.2f}]) | {cov.wide_share:.3f} | {q} |"
+            )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default=None, help="results folder (default results/, --quick: results/quick/)"
     )
+    parser.add_argument(
+        "--coverage",
+        default="",
+        metavar="PRESET",
+        help="print where training visits capital for PRESET's economy, then exit",
+    )
     args = parser.parse_args(argv)
+    if args.coverage:
+        print(coverage_table(args.coverage))
+        return 0
     try:
         out = results_dir(quick=args.quick, out=args.out)
     except ValueError as err:

@@ -2,9 +2,10 @@
 
 ``python -m trainers truth --economy g1`` runs ``run_truth``: it trains ``GrowthPPO`` on the
 economy (until ``iterations`` or ``max_seconds`` of training wall time), evaluates the
-deterministic policy with ``rbc_env.truth.metrics.evaluate`` (policy error over the ergodic
-set, consumption-equivalent welfare loss λ with a 95% confidence interval from common random
-numbers, Euler-equation errors, and for G6 markups against the competitive and Cournot
+deterministic policy with ``rbc_env.truth.metrics.evaluate`` (policy error and Euler-equation
+errors over the truth's ergodic set and over a fixed wide grid of 0.3-1.6 k_ss times the shock
+states, consumption-equivalent welfare loss λ with a 95% confidence interval from common random
+numbers, and for G6 markups against the competitive and Cournot
 benchmarks) and adds the cost (training seconds and environment steps, and the first
 training time at which λ < ``LAMBDA_TARGET`` when ``eval_every`` is set).
 
@@ -189,8 +190,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("critic", "critic", "{}"),
     ("saving_error_mean", "saving err mean (pp)", "pp"),
     ("saving_error_max", "saving err max (pp)", "pp"),
+    ("wide_saving_error_mean", "wide saving err mean (pp)", "pp"),
+    ("wide_saving_error_max", "wide saving err max (pp)", "pp"),
     ("hours_error_mean", "hours err mean (pp)", "pp"),
     ("hours_error_max", "hours err max (pp)", "pp"),
+    ("wide_hours_error_mean", "wide hours err mean (pp)", "pp"),
+    ("wide_hours_error_max", "wide hours err max (pp)", "pp"),
     ("welfare_loss", "λ", "{:.2e}"),
     ("welfare_loss_low", "λ 95% low", "{:.2e}"),
     ("welfare_loss_high", "λ 95% high", "{:.2e}"),
@@ -198,6 +203,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("welfare_loss_full", "λ full info", "{:.2e}"),
     ("euler_mean", "Euler log10 mean", "{:.2f}"),
     ("euler_max", "Euler log10 max", "{:.2f}"),
+    ("wide_euler_mean", "wide Euler log10 mean", "{:.2f}"),
+    ("wide_euler_max", "wide Euler log10 max", "{:.2f}"),
     ("markup_mean", "markup", "{:.3f}"),
     ("markup_competitive", "markup comp.", "{:.3f}"),
     ("markup_cournot", "markup Cournot", "{:.3f}"),

@@ -13,7 +13,11 @@ numbers, computed here on the batched torch core (:mod:`rbc_env.growth.economy`)
    ``log10 |1 - beta E[u'(c') R'] / (u'(c) q)|`` with Gauss-Hermite quadrature.
 4. (Cost is measured by the trainers, not here.)
 
-:func:`evaluate` runs all of them in float64 and returns one :class:`AccuracyRow`.
+:func:`evaluate` runs all of them in float64 and returns one :class:`AccuracyRow`. The policy
+error and the Euler errors are taken twice: at the truth's ergodic states
+(:func:`ergodic_states`, where the policy is scored) and on a fixed wide grid
+(:func:`wide_grid_states`: capital from 0.3 to 1.6 ``k_ss`` times the shock states), so that a
+policy right on the ergodic set and wrong elsewhere shows.
 
 A *policy* is a callable ``policy(obs) -> actions`` mapping the per-type observations
 ``[B, n, width]`` of :func:`rbc_env.growth.economy.observe` to deterministic raw actions
@@ -61,11 +65,12 @@ from rbc_env.truth.growth import (
     g6_competitive,
     g6_cournot,
 )
-from rbc_env.truth.solver import GrowthSolution, _interp, solve_growth
+from rbc_env.truth.solver import GrowthSolution, _interp, rouwenhorst, solve_growth
 
 __all__ = [
     "AccuracyRow",
     "ConsumptionEquivalent",
+    "Coverage",
     "EulerErrors",
     "PathValues",
     "Policy",
@@ -81,8 +86,10 @@ __all__ = [
     "evaluate",
     "policy_error",
     "shock_quadrature",
+    "training_coverage",
     "truth_policy",
     "welfare_loss",
+    "wide_grid_states",
 ]
 
 Policy = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
@@ -99,6 +106,12 @@ GH_NODES = 10
 """Default Gauss-Hermite nodes per shock dimension of :func:`euler_errors`."""
 MAX_PRODUCT_POINTS = 1000
 """Largest tensor-product quadrature; beyond it :func:`shock_quadrature` uses a monomial rule."""
+WIDE_GRID = (0.3, 1.6)
+"""Capital range of :func:`wide_grid_states`, in multiples of the steady state ``k_ss``."""
+WIDE_GRID_POINTS = 27
+"""Capital points of :func:`wide_grid_states` (log-spaced over ``WIDE_GRID``)."""
+WIDE_GRID_SHOCKS = 7
+"""Shock states of :func:`wide_grid_states`: the Rouwenhorst nodes (``+-sqrt(6)`` sd at 7)."""
 _F64 = torch.float64
 # household observation columns the truth decodes (HOUSEHOLD_OBS names them)
 _OBS_K = HOUSEHOLD_OBS.index("log k_h/k_ss")
@@ -556,6 +569,137 @@ def ergodic_states(
         shocks = torch.randn(state.log_z.shape, generator=gen, dtype=_F64)
         state, _, _ = step(cfg, state, _actions(cfg, truth, state), shocks)
     return dataclasses.replace(state, t=torch.zeros_like(state.t))
+
+
+def wide_grid_states(
+    config: GrowthConfig,
+    *,
+    k_range: tuple[float, float] = WIDE_GRID,
+    n_k: int = WIDE_GRID_POINTS,
+    n_z: int = WIDE_GRID_SHOCKS,
+) -> GrowthState:
+    """A fixed wide grid of states, in float64: capital ``x k_ss`` times every shock state.
+
+    ``x`` takes ``n_k`` log-spaced values over ``k_range`` (default 0.3 to 1.6), and ``ln z``
+    the ``n_z`` Rouwenhorst nodes of the economy's shock (:func:`rouwenhorst`, ``+-sqrt(n_z - 1)``
+    stationary standard deviations), so the grid has ``n_k n_z`` states. Every household
+    (markets, a symmetric state) or sector (G5, where all sectors share the capital ratio and
+    the shock node) holds the same ``x k_ss``. The other fields (G6 dividends, last prices and
+    spending) are those of ``initial_state``: no dividend, prices 1, steady spending.
+
+    Args:
+        config: the economy.
+        k_range: ``(lo, hi)``, capital in multiples of ``k_ss``, ``0 < lo < hi``.
+        n_k: capital points (>= 2).
+        n_z: shock states (>= 2).
+
+    Returns:
+        A float64 :class:`GrowthState` with batch ``n_k n_z`` (capital varies fastest).
+    """
+    lo, hi = k_range
+    if not 0.0 < lo < hi:
+        raise ValueError(f"wide_grid_states: k_range must satisfy 0 < lo < hi; got {k_range}")
+    for name, value in (("n_k", n_k), ("n_z", n_z)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValueError(f"wide_grid_states: {name} must be an integer >= 2; got {value!r}")
+    cfg = _float64(config)
+    p = cfg.params
+    base = initial_state(cfg, n_k * n_z, torch.Generator().manual_seed(0))
+    ratio = torch.logspace(math.log10(lo), math.log10(hi), n_k, dtype=_F64)
+    nodes, _ = rouwenhorst(n_z, p.rho, p.sigma)
+    capital = (steady_state(cfg).capital * ratio).repeat(n_z)  # [n_k n_z], k fastest
+    log_z = nodes.repeat_interleave(n_k)
+    return dataclasses.replace(
+        base,
+        capital=capital.unsqueeze(-1).expand_as(base.capital).contiguous(),
+        log_z=log_z.unsqueeze(-1).expand_as(base.log_z).contiguous(),
+    )
+
+
+# ============================================================================ coverage
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Where training-like rollouts put capital (see :func:`training_coverage`).
+
+    Attributes:
+        ergodic_share: share of visited states with ``k/k_ss`` inside the truth's ergodic range.
+        wide_share: share of visited states with ``k/k_ss`` inside ``WIDE_GRID``.
+        quantiles: the 5%, 50% and 95% quantiles of visited ``k/k_ss``.
+        ergodic_range: ``(min, max)`` of ``k/k_ss`` over the truth's ergodic states.
+    """
+
+    ergodic_share: float
+    wide_share: float
+    quantiles: tuple[float, float, float]
+    ergodic_range: tuple[float, float]
+
+
+def training_coverage(
+    config: GrowthConfig,
+    mean: str = "truth",
+    *,
+    noise: float = 1.0,
+    rollout_length: int = 32,
+    iterations: int = 60,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> Coverage:
+    """The capital levels a training run visits, as the batched sampler schedules them.
+
+    ``batch_size`` economies of ``config`` (its ``horizon`` and ``init_spread``) are stepped for
+    ``iterations`` rollouts of ``rollout_length`` periods and all restart when they reach the
+    horizon, as in training. Every agent's raw action is its mean plus ``noise`` times standard
+    normal noise (the Gaussian policy's exploration; ``log sigma_0 = 0`` gives 1): the mean is
+    the truth's raw action (``mean="truth"``, a policy that has learned the mean) or 0
+    (``mean="zero"``, the untrained policy). Capital is measured per economy (mean over
+    households or sectors) in units of ``k_ss``.
+
+    Args:
+        config: the economy as trained.
+        mean: ``"truth"`` or ``"zero"``.
+        noise: standard deviation of the raw-action noise.
+        rollout_length: periods per iteration.
+        iterations: rollouts.
+        batch_size: economies.
+        seed: seed of the economies and the noise.
+
+    Returns:
+        :class:`Coverage`.
+    """
+    if mean not in ("truth", "zero"):
+        raise ValueError(f"training_coverage: mean must be 'truth' or 'zero'; got {mean!r}")
+    cfg = _float64(config)
+    truth = truth_policy(cfg)
+    k_ss = steady_state(cfg).capital
+    erg = ergodic_states(cfg, 256, seed=seed, truth=truth).capital.mean(-1) / k_ss
+    gen = torch.Generator().manual_seed(seed)
+    state = initial_state(cfg, batch_size, gen)
+    counts, dims = agent_counts(cfg), action_dims(cfg)
+    visited = []
+    for _ in range(iterations * rollout_length):
+        visited.append(state.capital.mean(-1) / k_ss)
+        if mean == "truth":
+            centre = truth.act(state)
+        else:
+            centre = {t: state.capital.new_zeros(batch_size, counts[t], dims[t]) for t in counts}
+        bound = cfg.action_bound
+        actions = {
+            t: (a + noise * torch.randn(a.shape, generator=gen, dtype=_F64)).clamp(-bound, bound)
+            for t, a in centre.items()
+        }
+        shocks = torch.randn(state.log_z.shape, generator=gen, dtype=_F64)
+        state, _, _ = step(cfg, state, actions, shocks)
+        if bool((state.t >= cfg.horizon).all()):
+            state = initial_state(cfg, batch_size, gen)
+    k = torch.cat(visited)
+    lo, hi = float(erg.min()), float(erg.max())
+    q = k.quantile(torch.tensor([0.05, 0.5, 0.95], dtype=_F64))
+    return Coverage(
+        ergodic_share=float(((k >= lo) & (k <= hi)).double().mean()),
+        wide_share=float(((k >= WIDE_GRID[0]) & (k <= WIDE_GRID[1])).double().mean()),
+        quantiles=(float(q[0]), float(q[1]), float(q[2])),
+        ergodic_range=(lo, hi),
+    )
 
 
 # ============================================================================ policy error
@@ -1018,6 +1162,13 @@ class AccuracyRow:
         price_mean: G6 mean lowest posted price (goods per unit of capital).
         price_competitive: mean competitive price at the realized spending S.
         price_cournot: mean Cournot price at the realized spending S.
+        wide_saving_error_mean: mean ``|s_pi - s*|`` on the wide grid
+            (:func:`wide_grid_states`, 0.3-1.6 ``k_ss`` times the shock states).
+        wide_saving_error_max: max of the same.
+        wide_hours_error_mean: mean ``|l_pi - l*|`` on the wide grid (G2).
+        wide_hours_error_max: max of the same (G2).
+        wide_euler_mean: mean log10 Euler error of the policy on the wide grid.
+        wide_euler_max: max of the same.
     """
 
     economy: str
@@ -1046,6 +1197,12 @@ class AccuracyRow:
     price_mean: float | None = None
     price_competitive: float | None = None
     price_cournot: float | None = None
+    wide_saving_error_mean: float | None = None
+    wide_saving_error_max: float | None = None
+    wide_hours_error_mean: float | None = None
+    wide_hours_error_max: float | None = None
+    wide_euler_mean: float | None = None
+    wide_euler_max: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a flat dict (column name -> value) for tables and CSV files."""
@@ -1065,17 +1222,19 @@ def evaluate(
     nodes: int = GH_NODES,
     policy_dtype: torch.dtype | None = None,
     policy_device: torch.device | str | None = None,
+    wide_grid: bool = True,
 ) -> AccuracyRow:
     """All accuracy metrics of ``policy`` in one row, evaluated in float64.
 
     The config is rebuilt with ``dtype="float64"``; ``n_states`` ergodic states are drawn
     under the truth (:func:`ergodic_states`, seed ``seed``); the policy error and the Euler
-    errors are taken at those states, and the welfare loss from them over ``horizon`` periods
-    (shocks seeded by ``seed + 1``). Observations reach the policy cast to ``policy_dtype`` /
-    ``policy_device`` (a ``torch.nn.Module`` policy gets its parameters' by default) and its
-    actions are cast back to float64. In G6 the row also has the mean markup over marginal
-    cost under the policy and the benchmarks (:func:`g6_competitive`, :func:`g6_cournot`) at
-    the spending S realized in that step.
+    errors are taken at those states, and again on the fixed wide grid
+    (:func:`wide_grid_states`, unless ``wide_grid`` is False), and the welfare loss from the
+    ergodic states over ``horizon`` periods (shocks seeded by ``seed + 1``). Observations reach
+    the policy cast to ``policy_dtype`` / ``policy_device`` (a ``torch.nn.Module`` policy gets
+    its parameters' by default) and its actions are cast back to float64. In G6 the row also
+    has the mean markup over marginal cost under the policy and the benchmarks
+    (:func:`g6_competitive`, :func:`g6_cournot`) at the spending S realized in that step.
 
     Args:
         config: the economy.
@@ -1089,6 +1248,8 @@ def evaluate(
         nodes: Gauss-Hermite nodes per shock dimension (Euler errors).
         policy_dtype: dtype the policy expects (``None``: inferred or unchanged).
         policy_device: device the policy expects (``None``: inferred or unchanged).
+        wide_grid: also score the policy on :func:`wide_grid_states` (the ``wide_*`` fields;
+            ``None`` when False).
 
     Returns:
         :class:`AccuracyRow`.
@@ -1101,6 +1262,19 @@ def evaluate(
     err = policy_error(cfg, policy, states, truth=truth)
     loss = welfare_loss(cfg, policy, states=states, horizon=horizon, seed=seed + 1, truth=truth)
     euler = euler_errors(cfg, policy, states, nodes=nodes)
+    wide: dict[str, float | None] = {}
+    if wide_grid:
+        grid = wide_grid_states(cfg)
+        w_err = policy_error(cfg, policy, grid, truth=truth)
+        w_euler = euler_errors(cfg, policy, grid, nodes=nodes)
+        wide = {
+            "wide_saving_error_mean": w_err.saving_mean,
+            "wide_saving_error_max": w_err.saving_max,
+            "wide_hours_error_mean": w_err.hours_mean,
+            "wide_hours_error_max": w_err.hours_max,
+            "wide_euler_mean": w_euler.mean,
+            "wide_euler_max": w_euler.max,
+        }
     market: dict[str, float] = {}
     if cfg.economy == "g6":
         _, _, flows = step(cfg, states, _actions(cfg, policy, states), states.log_z * 0.0)
@@ -1137,4 +1311,5 @@ def evaluate(
         euler_mean=euler.mean,
         euler_max=euler.max,
         **market,
+        **wide,
     )

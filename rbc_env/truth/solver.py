@@ -179,7 +179,7 @@ def solve_growth(
     *,
     n_k: int = 300,
     n_z: int = 7,
-    k_bounds: tuple[float, float] = (0.5, 2.0),
+    k_bounds: tuple[float, float] = (0.2, 2.5),
     tol: float = 1e-10,
     max_iter: int = 20_000,
     device: torch.device | str = "cpu",
@@ -190,7 +190,9 @@ def solve_growth(
         params: parameters (any ``delta`` in (0, 1], any CRRA ``gamma``).
         n_k: k-grid size (spec: >= 200).
         n_z: number of Rouwenhorst states (spec: >= 7).
-        k_bounds: grid ends as multiples of the steady state ``k_ss`` (log spacing).
+        k_bounds: grid ends as multiples of the steady state ``k_ss`` (log spacing); the
+            default spans the metrics' wide grid (0.3-1.6 ``k_ss``) with room for the next
+            period's capital, so the truth is solved, not extrapolated, there.
         tol: stop when ``max |k'_new - k'_old| / k'_old < tol``.
         max_iter: iteration cap (``converged`` is False when it binds).
         device: torch device.

@@ -107,6 +107,37 @@ def test_growth_config_files_equal_the_presets(name: str) -> None:
     assert resolve_growth_config(str(path), []) == resolve_growth_config(name, [])
 
 
+def test_g3_presets_restart_within_each_rollout_for_coverage() -> None:
+    """G3 trains on short episodes (issue 11: coverage); the δ = 1 presets are unchanged."""
+    from rbc_env.config import GrowthConfig
+    from trainers.growth_config import TRAINING_COVERAGE
+
+    for name in ("g3", "g3_log"):
+        tc = GrowthTrainConfig.preset(name)
+        assert tc.economy == GrowthConfig.preset(name).replace(**TRAINING_COVERAGE["g3"])
+        assert tc.economy.horizon <= tc.rollout_length < GrowthConfig.preset(name).horizon
+        assert resolve_growth_config(name, []) == tc
+        assert resolve_growth_config(name, ["economy.horizon=400"]).economy.horizon == 400
+    for name in ("g1", "g2", "g4_h100", "g6_n2"):
+        assert GrowthTrainConfig.preset(name).economy == GrowthConfig.preset(name)
+
+
+def test_truth_table_has_the_wide_grid_columns() -> None:
+    from trainers.truth import format_rows
+
+    row = {"label": "g1", "saving_error_mean": 0.001, "wide_saving_error_mean": 0.05}
+    head, _, cells = format_rows([{**row, "wide_euler_max": -0.5}]).splitlines()
+    names = [c.strip() for c in head.strip("|").split("|")]
+    values = [c.strip() for c in cells.strip("|").split("|")]
+    assert names == [
+        "economy",
+        "saving err mean (pp)",
+        "wide saving err mean (pp)",
+        "wide Euler log10 max",
+    ]
+    assert values == ["g1", "0.10", "5.00", "-0.50"]
+
+
 def test_growth_config_errors_name_the_field() -> None:
     with pytest.raises(ValueError, match="preset name must be one of"):
         resolve_growth_config("g9", [])

@@ -19,6 +19,9 @@ from rbc_env.growth.economy import (
 from rbc_env.truth import g1_saving_share, g1_value, solve_growth
 from rbc_env.truth.growth import CapitalMarket, g5_saving_share, g6_competitive, g6_cournot
 from rbc_env.truth.metrics import (
+    WIDE_GRID,
+    WIDE_GRID_POINTS,
+    WIDE_GRID_SHOCKS,
     AccuracyRow,
     TruthPolicy,
     consumption_equivalent,
@@ -29,8 +32,10 @@ from rbc_env.truth.metrics import (
     evaluate,
     policy_error,
     shock_quadrature,
+    training_coverage,
     truth_policy,
     welfare_loss,
+    wide_grid_states,
 )
 
 P = GrowthParams()
@@ -450,3 +455,114 @@ def test_bad_arguments_raise():
         ergodic_states(config, 0)
     with pytest.raises(ValueError, match="horizon"):
         welfare_loss(config, truth_policy(config), states=ergodic_states(config, 2), horizon=0)
+
+
+# ----------------------------------------------------------------------------- the wide grid
+
+
+def test_wide_grid_states_span_capital_and_every_shock_state():
+    config = GrowthConfig.preset("g4_h4")
+    grid = wide_grid_states(config)
+    k_ss = steady_state(config).capital
+    assert grid.batch_size == WIDE_GRID_POINTS * WIDE_GRID_SHOCKS
+    assert grid.capital.dtype == torch.float64 and grid.capital.shape == (grid.batch_size, 4)
+    ratio = grid.capital / k_ss
+    assert float(ratio.min()) == pytest.approx(WIDE_GRID[0], rel=1e-12)
+    assert float(ratio.max()) == pytest.approx(WIDE_GRID[1], rel=1e-12)
+    assert bool((grid.capital == grid.capital[:, :1]).all())  # symmetric market states
+    nodes = torch.unique(grid.log_z)
+    sd = steady_state(config).sd_log_z
+    assert nodes.numel() == WIDE_GRID_SHOCKS
+    assert float(nodes.max()) == pytest.approx(sd * math.sqrt(WIDE_GRID_SHOCKS - 1), rel=1e-12)
+    with pytest.raises(ValueError, match="k_range"):
+        wide_grid_states(config, k_range=(1.6, 0.3))
+    with pytest.raises(ValueError, match="n_z"):
+        wide_grid_states(config, n_z=1)
+
+
+@pytest.mark.parametrize("name", ["g1", "g2", "g3_log", "g4_h4", "g5_n2", "g7_half"])
+def test_truth_is_exact_on_the_wide_grid(name, g3_log):
+    """The truth, acting from observations, has ~0 policy error and tiny Euler errors there."""
+    config = GrowthConfig.preset(name)
+    solution = g3_log[1] if name == "g3_log" else None
+    truth = truth_policy(config, solution)
+    grid = wide_grid_states(config)
+    err = policy_error(config, obs_policy(truth), grid, truth=truth)
+    assert err.saving_max < 1e-9
+    if config.elastic_labor:
+        assert err.hours_max < 1e-12
+    euler = euler_errors(config, obs_policy(truth), grid)
+    assert euler.max < (-5.5 if name == "g3_log" else -12.0)
+
+
+def test_the_g3_truth_covers_the_wide_grid():
+    """The default solver grid spans the wide grid: Hansen γ = 2 Euler errors stay < 1e-6."""
+    config = GrowthConfig.preset("g3")
+    truth = truth_policy(config)
+    for states in (wide_grid_states(config), ergodic_states(config, 128, truth=truth)):
+        euler = euler_errors(config, truth, states)
+        assert euler.mean < -7.0 and euler.max < -6.0
+
+
+def _right_only_near_the_steady_state(config: GrowthConfig, width: float = 0.3):
+    """Saves αβ where |log k/k_ss| < width, and αβ + 0.1 elsewhere (a G1 planner)."""
+    c64 = config.replace(dtype="float64")
+
+    def policy(obs):
+        x = obs["planner"]
+        near = x[:, :, :1].abs() < width
+        ab = torch.full_like(near, AB, dtype=x.dtype)
+        share = torch.where(near, ab, ab + 0.1)
+        return {"planner": raw_from_controls(c64, "planner", share)}
+
+    return policy
+
+
+def test_a_policy_wrong_off_the_ergodic_set_is_caught_on_the_wide_grid():
+    config = GrowthConfig.preset("g1")
+    policy = _right_only_near_the_steady_state(config)
+    row = evaluate(config, policy, n_states=128, burn_in=50, horizon=40, seed=0)
+    assert row.saving_error_max < 1e-12  # perfect where it is usually scored
+    assert row.euler_max < -12.0
+    assert row.wide_saving_error_max == pytest.approx(0.1, rel=1e-9)
+    share_wrong = float(
+        (wide_grid_states(config).capital / steady_state(config).capital)
+        .log()
+        .abs()
+        .ge(0.3)
+        .double()
+        .mean()
+    )
+    assert row.wide_saving_error_mean == pytest.approx(0.1 * share_wrong, rel=1e-9)
+    assert row.wide_euler_max > -2.0  # wrong saving breaks the Euler equation there
+    assert row.wide_hours_error_mean is None
+    truth_row = evaluate(config, truth_policy(config), n_states=16, burn_in=10, horizon=20)
+    assert truth_row.wide_saving_error_max < 1e-12 and truth_row.wide_euler_max < -12.0
+    off = evaluate(config, policy, n_states=16, burn_in=10, horizon=20, wide_grid=False)
+    assert off.wide_saving_error_mean is None and off.wide_euler_mean is None
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+def test_training_coverage_without_noise_stays_on_the_ergodic_set():
+    config = GrowthConfig.preset("g1").replace(init_spread=0.0, horizon=8)
+    cov = training_coverage(config, "truth", noise=0.0, rollout_length=8, iterations=4)
+    assert cov.wide_share == 1.0 and cov.ergodic_share > 0.9
+    assert cov.quantiles[0] <= cov.quantiles[1] <= cov.quantiles[2]
+    untrained = training_coverage(config, "zero", noise=0.0, rollout_length=8, iterations=4)
+    assert untrained.quantiles[1] > 1.6  # saving 0.5 > αβ piles capital above the wide grid
+    assert untrained.wide_share < 0.5
+    with pytest.raises(ValueError, match="mean"):
+        training_coverage(config, "random")
+
+
+def test_short_g3_episodes_visit_the_scored_states_more_often():
+    """Issue 11: exploring around the truth, long G3 episodes drift below the ergodic set."""
+    base = GrowthConfig.preset("g3")
+    kw = {"rollout_length": 32, "iterations": 13, "batch_size": 32}
+    long = training_coverage(base.replace(horizon=400), "truth", **kw)
+    short = training_coverage(base.replace(horizon=32), "truth", **kw)
+    assert short.ergodic_share > 2.0 * long.ergodic_share
+    assert short.wide_share > long.wide_share
+    assert long.quantiles[1] < short.quantiles[1] < 1.0
