@@ -22,11 +22,13 @@ import functools
 import math
 import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "dotted_overrides",
     "ConsumerParams",
     "Params",
     "param",
@@ -823,3 +825,17 @@ class GrowthConfig(Params):
             "GrowthConfig.preset name must be one of g1, g2, g3, g3_log, g4_h<H>, g5_n<N>, "
             f"g6_n<N>, g7_restricted, g7_half; got {name!r}"
         )
+
+
+def dotted_overrides(key: str, value: Any) -> dict[str, Any]:
+    """One override as dotted paths: ``("firm", {"tfp": 0.02})`` -> ``{"firm.tfp": 0.02}``.
+
+    Values that are not mappings pass through: ``("n_firms", 3)`` -> ``{"n_firms": 3}``. The
+    factories of every face use it to turn keyword overrides into ``Params.override`` paths.
+    """
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(dotted_overrides(f"{key}.{k}", v))
+        return out
+    return {key: value}

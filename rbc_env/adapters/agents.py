@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rbc_env.config import RBCConfig
+from rbc_env.config import RBCConfig, dotted_overrides
 from rbc_env.core import AGENT_TYPES, AgentType, action_head_names, action_nvec, agent_counts
 from rbc_env.core import has_agent_axis as _has_agent_axis
 
@@ -347,16 +347,6 @@ def _raise_bad_action(config: RBCConfig, actions: Mapping[str, Any], agent_type:
     raise ValueError(f"{agent_type} actions could not be stacked")  # pragma: no cover
 
 
-def _flatten(key: str, value: Any) -> dict[str, Any]:
-    """``("firm", {"tfp": 0.02})`` -> ``{"firm.tfp": 0.02}``; other values pass through."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flatten(f"{key}.{k}", v))
-        return out
-    return {key: value}
-
-
 def resolve_config(
     config: RBCConfig | Mapping[str, Any] | None,
     overrides: Mapping[str, Any],
@@ -405,5 +395,5 @@ def resolve_config(
                 f"{list(env_arguments)} or RBCConfig fields {fields} (dotted paths such as "
                 "'firm.tfp' for nested ones)"
             )
-        updates.update(_flatten(key, value))
+        updates.update(dotted_overrides(key, value))
     return base.override(updates) if updates else base

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rbc_env.config import PLANNER_ECONOMIES, GrowthConfig
+from rbc_env.config import PLANNER_ECONOMIES, GrowthConfig, dotted_overrides
 from rbc_env.growth import GrowthEconomy, agent_types
 
 __all__ = [
@@ -53,16 +53,6 @@ def numpy_dtype(config: GrowthConfig) -> type[np.floating[Any]]:
 def as_seed(seed: Any) -> Any:
     """Accept numpy integers as seeds (Ray and NumPy pass them); the core checks the range."""
     return int(seed) if isinstance(seed, np.integer) else seed
-
-
-def _flatten(key: str, value: Any) -> dict[str, Any]:
-    """``("params", {"beta": 0.9})`` -> ``{"params.beta": 0.9}``; other values pass through."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out.update(_flatten(f"{key}.{k}", v))
-        return out
-    return {key: value}
 
 
 def growth_config(
@@ -110,7 +100,7 @@ def growth_config(
                 f"{list(ENV_ARGUMENTS)} or GrowthConfig fields {fields} (dotted paths such as "
                 "'params.beta' for nested ones)"
             )
-        updates.update(_flatten(key, value))
+        updates.update(dotted_overrides(key, value))
     return base.override(updates) if updates else base
 
 
