@@ -26,7 +26,8 @@ benchmarks/results/quick/ instead; measured 2026-11-23, AMD EPYC, 2 threads): th
 sampler about 8e4 agent-steps/s at B = 128 (1.7 s per iteration, its rollout alone 3e5), the
 env-runner sampler about 9e3 with either layout (15 s per iteration; its sampling alone 1.1e4
 in the driver, 1.6e4 with 2 remote EnvRunners, after which RLlib's learner connector, which turns
-episodes into the train batch agent by agent, takes most of the rest), a ratio of about 9x.
+episodes into the train batch agent by agent, takes most of the rest), a ratio of about 6-9x
+(2026-11-30, Intel Xeon AVX-512: 6.0x; paper_cpu at 0.98x the speed of paper_open).
 RLlib's per-agent episode, connector and metrics bookkeeping costs 40-80 µs per agent-step,
 20-50x the economy itself (benchmarks/results/env_throughput.md). The targets
 (reported in the header, never asserted): batched >= 1e5 agent-steps/s and >= 5x the env-runner
