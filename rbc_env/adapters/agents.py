@@ -28,11 +28,19 @@ import numpy as np
 import torch
 
 from rbc_env.config import RBCConfig, dotted_overrides
-from rbc_env.core import AGENT_TYPES, AgentType, action_head_names, action_nvec, agent_counts
+from rbc_env.core import (
+    AGENT_TYPES,
+    AgentType,
+    action_head_names,
+    action_nvec,
+    agent_counts,
+    theta_factor,
+)
 from rbc_env.core import has_agent_axis as _has_agent_axis
 
 __all__ = [
     "AgentIndex",
+    "CurriculumIteration",
     "resolve_config",
     "actions_from_agent_dict",
     "actions_to_agent_dict",
@@ -397,3 +405,25 @@ def resolve_config(
             )
         updates.update(dotted_overrides(key, value))
     return base.override(updates) if updates else base
+
+
+class CurriculumIteration:
+    """The ``iteration`` property every face shares: the curriculum's training iteration.
+
+    ``None`` outside training. It sets the θ factor f(e) and the action masks of iteration e;
+    a face applies it at its next reset. Setting a bad iteration raises ``ValueError``
+    (``rbc_env.core.theta_factor`` checks it).
+    """
+
+    config: RBCConfig
+    _iteration: int | None = None
+
+    @property
+    def iteration(self) -> int | None:
+        """Training iteration of the curriculum (θ factor, masks); ``None`` outside training."""
+        return self._iteration
+
+    @iteration.setter
+    def iteration(self, value: int | None) -> None:
+        theta_factor(self.config, value)  # raises ValueError on a bad iteration
+        self._iteration = value

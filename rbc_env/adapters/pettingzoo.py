@@ -26,6 +26,7 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from rbc_env.adapters.agents import (
+    CurriculumIteration,
     actions_from_agent_dict,
     actions_to_agent_dict,
     agent_index,
@@ -42,7 +43,6 @@ from rbc_env.core import (
     EconomyState,
     action_masks,
     agent_counts,
-    theta_factor,
 )
 
 __all__ = [
@@ -150,7 +150,7 @@ class HorizonMaxCycles:
             )
 
 
-class RBCParallelEnv(HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
+class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
     """The many-agent real-business-cycle economy as a PettingZoo ``ParallelEnv``.
 
     ## Description
@@ -338,19 +338,6 @@ class RBCParallelEnv(HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
         return self._spaces.action_masks
 
     # ---- episode --------------------------------------------------------------------------
-
-    @property
-    def iteration(self) -> int | None:
-        """Training iteration of the curriculum (θ factor, masks); ``None`` outside training.
-
-        Setting it takes effect at the next ``reset``, as does ``options={"iteration": e}``.
-        """
-        return self._iteration
-
-    @iteration.setter
-    def iteration(self, value: int | None) -> None:
-        theta_factor(self.config, value)  # raises ValueError on a bad iteration
-        self._iteration = value
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None

@@ -52,7 +52,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from pettingzoo import ParallelEnv
 
-from rbc_env.adapters.agents import agent_index, resolve_config
+from rbc_env.adapters.agents import CurriculumIteration, agent_index, resolve_config
 from rbc_env.adapters.spaces import action_space, numpy_dtype
 from rbc_env.config import RBCConfig
 from rbc_env.core import (
@@ -65,7 +65,6 @@ from rbc_env.core import (
     agent_counts,
     has_agent_axis,
     observation_specs,
-    theta_factor,
     torch_dtype,
 )
 
@@ -253,7 +252,7 @@ class _Others:
 
 
 # ---- the vector env --------------------------------------------------------------------------
-class SingleTypeVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """One agent type of B economies as a Gymnasium ``VectorEnv``, one sub-environment per agent.
 
     ## Description
@@ -399,16 +398,6 @@ class SingleTypeVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     def others(self) -> str:
         """``"random"``, ``"heuristic"`` or ``"callable"``: how the other types act."""
         return self._others.name
-
-    @property
-    def iteration(self) -> int | None:
-        """Curriculum iteration (θ factor, random others' masks); applies at the next reset."""
-        return self._iteration
-
-    @iteration.setter
-    def iteration(self, value: int | None) -> None:
-        theta_factor(self.config, value)  # raises ValueError on a bad iteration
-        self._iteration = value
 
     # ---- episode ---------------------------------------------------------------------------
     def reset(

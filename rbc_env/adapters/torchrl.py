@@ -48,7 +48,7 @@ from torch import distributions as D
 from torchrl.data import Bounded, Categorical, Composite, MultiCategorical, Unbounded
 from torchrl.envs import EnvBase
 
-from rbc_env.adapters.agents import agent_index, resolve_config
+from rbc_env.adapters.agents import CurriculumIteration, agent_index, resolve_config
 from rbc_env.adapters.pettingzoo import state_layout
 from rbc_env.config import RBCConfig
 from rbc_env.core import (
@@ -61,7 +61,6 @@ from rbc_env.core import (
     agent_counts,
     has_agent_axis,
     observation_specs,
-    theta_factor,
     torch_dtype,
 )
 from rbc_env.core.economy import seed_generator
@@ -78,7 +77,7 @@ ENV_ARGUMENTS = ("batch_size", "device", "action_masks", "seed", "validate")
 DONE_KEYS = ("done", "terminated", "truncated")
 
 
-class RBCTorchRLEnv(EnvBase):
+class RBCTorchRLEnv(CurriculumIteration, EnvBase):
     """B many-agent RBC economies as one batched TorchRL environment (``batch_size=[B]``).
 
     ## Description
@@ -228,20 +227,6 @@ class RBCTorchRLEnv(EnvBase):
     def state_layout(self) -> dict[str, slice]:
         """``{EconomyState field: slice}`` of the ``"state"`` entry's last axis."""
         return dict(self._state_layout)
-
-    @property
-    def iteration(self) -> int | None:
-        """Training iteration of the curriculum (θ factor, masks); ``None`` outside training.
-
-        Setting it takes effect at the next ``reset`` (full or partial): economies reset then
-        start with the θ factor f(e), and masks and ``rand_action`` follow iteration e.
-        """
-        return self._iteration
-
-    @iteration.setter
-    def iteration(self, value: int | None) -> None:
-        theta_factor(self.config, value)  # raises ValueError on a bad iteration
-        self._iteration = value
 
     # ---- seeding, reset, step -------------------------------------------------------------
     def _set_seed(self, seed: int | None) -> None:
