@@ -35,13 +35,14 @@ from rbc_env.adapters.agents import (
     resolve_config,
     rewards_to_agent_dict,
 )
-from rbc_env.adapters.spaces import TypeSpaces, build_spaces
+from rbc_env.adapters.spaces import MASK_LAYOUTS, TypeSpaces, build_spaces, mask_shape
 from rbc_env.config import RBCConfig
 from rbc_env.core import (
     AGENT_TYPES,
     BatchedEconomy,
     EconomyState,
     action_masks,
+    action_nvec,
     agent_counts,
 )
 
@@ -57,7 +58,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RENDER_MODES = ("human", "ansi")
-ENV_ARGUMENTS = ("render_mode", "device", "action_masks", "seed")
+ENV_ARGUMENTS = ("render_mode", "device", "action_masks", "mask_layout", "seed")
 
 
 def state_layout(state: EconomyState) -> dict[str, slice]:
@@ -206,7 +207,9 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
     With ``action_masks=True`` the observation is ``Dict(observation=Box, action_mask=Box(0, 1,
     (Σ nvec,), int8))``: the heads' masks concatenated, 1 = allowed, from
     ``rbc_env.action_masks`` at the curriculum iteration (all ones outside training). Masks
-    are advisory, as in the core: a masked but in-range action is still executed.
+    are advisory, as in the core: a masked but in-range action is still executed. With
+    ``mask_layout="one_hot"`` the government's mask (two heads of equal size) is ``[2, n]``
+    instead, the shape TorchRL's ``PettingZooWrapper`` expects (``spaces.mask_shape``).
 
     ## Rewards
 
@@ -235,7 +238,7 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
     ## Arguments
 
     ``RBCParallelEnv(config=None, *, render_mode=None, device="cpu", action_masks=False,
-    seed=None)``, or ``rbc_env.parallel_env(config=None, **overrides)`` whose overrides are these
+    mask_layout="flat", seed=None)``, or ``rbc_env.parallel_env(config=None, **overrides)`` whose overrides are these
     arguments, ``max_cycles`` (the horizon) or config fields (``n_consumers=3``,
     ``variant="closed"``, ``**{"firm.tfp": 0.02}``). ``rbc_env.env`` takes the same and returns
     the AEC form.
@@ -245,6 +248,8 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
       (prints it, also after each step).
     - ``device``: torch device of the core (observations come back as numpy either way).
     - ``action_masks``: add the PettingZoo ``action_mask`` to observations.
+    - ``mask_layout``: ``"flat"`` (heads concatenated; RLlib's masked modules read this) or
+      ``"one_hot"`` (TorchRL's layout: ``[H, n]`` for H equal heads); needs ``action_masks``.
     - ``seed``: initial seed of the economy's generator (``reset(seed=...)`` reseeds).
 
     ## Version History
@@ -276,6 +281,7 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
         render_mode: str | None = None,
         device: torch.device | str = "cpu",
         action_masks: bool = False,
+        mask_layout: str = "flat",
         seed: int | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in RENDER_MODES:
@@ -284,6 +290,14 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
             )
         if not isinstance(action_masks, bool):
             raise ValueError(f"action_masks must be a bool; got {action_masks!r}")
+        if mask_layout not in MASK_LAYOUTS:
+            raise ValueError(
+                f"mask_layout must be one of {list(MASK_LAYOUTS)}; got {mask_layout!r}"
+            )
+        if mask_layout != "flat" and not action_masks:
+            raise ValueError(
+                f"mask_layout={mask_layout!r} lays out action masks: pass action_masks=True too"
+            )
         self.render_mode = render_mode
         # Actions are checked here (ids, shapes, integer dtype, ranges, naming the agent), so the
         # core's own per-step validation would only repeat the work.
@@ -297,7 +311,9 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
         self.agents: list[str] = []
         self._state_layout = state_layout(self.economy.state)
         state_dim = max((s.stop for s in self._state_layout.values()), default=0)
-        self._spaces: TypeSpaces = build_spaces(self.config, state_dim, action_masks=action_masks)
+        self._spaces: TypeSpaces = build_spaces(
+            self.config, state_dim, action_masks=action_masks, mask_layout=mask_layout
+        )
         types = {a: t for t in AGENT_TYPES for a in index.ids[t]}
         self.observation_spaces = {a: self._spaces.observation[t] for a, t in types.items()}
         self.action_spaces = {a: self._spaces.action[t] for a, t in types.items()}
@@ -365,7 +381,12 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
         obs = self.economy.reset(seed=_as_seed(seed), iteration=self._iteration)
         if self.action_masks:
             masks = action_masks(self.config, self._iteration)
-            self._masks = {t: m.to(torch.int8).cpu().numpy() for t, m in masks.items()}
+            nvecs = action_nvec(self.config)
+            layout = self._spaces.mask_layout
+            self._masks = {
+                t: m.to(torch.int8).cpu().numpy().reshape(mask_shape(nvecs[t], layout))
+                for t, m in masks.items()
+            }
         self.agents = list(self.possible_agents)
         self._last_rewards = None
         self._last_flows = None
@@ -432,8 +453,9 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
         out: dict[str, Any] = {}
         counts = agent_counts(self.config)
         for t in AGENT_TYPES:
-            # one [N, Σ nvec] array per type and step, so agents never share a mask buffer
-            rows = np.tile(self._masks[t], (counts[t], 1))
+            # one [N, *mask shape] array per type and step, so agents never share a mask buffer
+            mask = self._masks[t]
+            rows = np.broadcast_to(mask, (counts[t], *mask.shape)).copy()
             for a, mask in zip(self._ids[t], rows, strict=True):
                 out[a] = {"observation": per_agent[a], "action_mask": mask}
         return out
@@ -528,11 +550,12 @@ def parallel_env(
     Args:
         config: an ``rbc_env.RBCConfig``, a dict for ``RBCConfig.from_dict``, or
             ``None`` for the paper's open economy.
-        **overrides: env arguments (``render_mode``, ``device``, ``action_masks``, ``seed``; see
-            ``RBCParallelEnv``), ``max_cycles`` (PettingZoo's name for ``horizon``: steps per
-            episode, an integer >= 1) and config fields: top-level names (``n_consumers``,
-            ``variant``, ``horizon``, ...), dotted paths (``"firm.tfp"``) or a nested dict
-            (``firm={"tfp": 0.02}``, which changes only the fields it names).
+        **overrides: env arguments (``render_mode``, ``device``, ``action_masks``,
+            ``mask_layout``, ``seed``; see ``RBCParallelEnv``), ``max_cycles`` (PettingZoo's
+            name for ``horizon``: steps per episode, an integer >= 1) and config fields:
+            top-level names (``n_consumers``, ``variant``, ``horizon``, ...), dotted paths
+            (``"firm.tfp"``) or a nested dict (``firm={"tfp": 0.02}``, which changes only the
+            fields it names).
 
     Returns:
         A new ``RBCParallelEnv``.

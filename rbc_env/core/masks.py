@@ -44,7 +44,8 @@ def action_masks(
     """Allowed actions at training iteration e, per type, as flat boolean masks. Implements (M14).
 
     The mask of a type concatenates its heads' masks, length Σ nvec (the flat layout of
-    PettingZoo's "action_mask" observations and TorchRL; Gymnasium's ``MultiDiscrete.sample``
+    PettingZoo's "action_mask" observations and TorchRL's one-hot actions, except that TorchRL
+    gives H equal heads an [H, n] mask; Gymnasium's ``MultiDiscrete.sample``
     wants the per-head split instead: ``torch.split(mask, nvec)``). Consumers are never masked.
     Firms: price p allowed iff p_c - (p_c - p_min) e/T_a <= p <= p_c + (p_max - p_c) e/T_a, and
     the same for wages around w_c (e/T_a capped at 1). Government: τ and σ allowed iff

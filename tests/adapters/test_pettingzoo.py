@@ -491,6 +491,32 @@ def test_masks_are_advisory():
     assert env.state()[env.state_layout["price"]][0] == 5 * env.config.firm.price_step
 
 
+@pytest.mark.filterwarnings("error")
+def test_one_hot_mask_layout_gives_equal_heads_one_row_each_and_passes_the_checkers():
+    """mask_layout="one_hot": the government's mask is [2, n] (its rows are the flat halves);
+    the other types keep the flat mask; parallel_api_test and the AEC api_test still pass."""
+    env = make("small", action_masks=True, mask_layout="one_hot")
+    flat = make("small", action_masks=True)
+    n_tax = env.config.government.n_tax_levels
+    assert env.observation_space("government_0")["action_mask"].shape == (2, n_tax)
+    obs, _ = env.reset(seed=0, options={"iteration": 0})
+    ref, _ = flat.reset(seed=0, options={"iteration": 0})
+    gov = obs["government_0"]["action_mask"]
+    assert gov.shape == (2, n_tax) and gov.dtype == np.int8
+    np.testing.assert_array_equal(gov.reshape(-1), ref["government_0"]["action_mask"])
+    for a in ("consumer_0", "firm_1"):
+        np.testing.assert_array_equal(obs[a]["action_mask"], ref[a]["action_mask"])
+    assert env.observation_space("government_0").contains(obs["government_0"])
+    space = env.action_space("government_0")
+    assert all(space.sample(mask=gov).tolist() == [0, 0] for _ in range(20))
+    parallel_api_test(make("small", action_masks=True, mask_layout="one_hot"), num_cycles=50)
+    with warnings.catch_warnings():
+        for spec in AEC_ADVISORIES:
+            action, message, category = spec.split(":")
+            warnings.filterwarnings(action, message=message, category=UserWarning)
+        api_test(small_factories("open").env(action_masks=True, mask_layout="one_hot"))
+
+
 # ---- rendering -----------------------------------------------------------------------------------
 def test_render_ansi_returns_summary_with_prices():
     """ansi render returns a non-empty summary with prices, wages, taxes, cash and rewards."""
@@ -613,6 +639,8 @@ def test_parallel_env_overrides():
         ({"n_consumers": 0}, r"RBCConfig.n_consumers must be in \[1, inf\)"),
         ({"render_mode": "rgb_array"}, "render_mode must be None or one of"),
         ({"action_masks": "yes"}, "action_masks must be a bool"),
+        ({"action_masks": True, "mask_layout": "rows"}, r"mask_layout must be one of \['flat'"),
+        ({"mask_layout": "one_hot"}, "pass action_masks=True too"),
         ({"seed": -1}, "seed must be a non-negative integer"),
     ],
 )

@@ -11,6 +11,7 @@ from rbc_env.adapters.spaces import (
     FlatMaskMultiDiscrete,
     action_space,
     build_spaces,
+    mask_shape,
     split_flat_mask,
 )
 from rbc_env.core import AGENT_TYPES, action_nvec, observation_specs
@@ -87,3 +88,43 @@ def test_flat_mask_of_wrong_length_raises():
         space.sample(mask=np.ones(6, dtype=np.int8))
     with pytest.raises(ValueError, match="Σ nvec"):
         split_flat_mask(np.ones((7, 1), dtype=np.int8), (3, 4))
+
+
+@pytest.mark.parametrize(
+    ("nvec", "layout", "shape"),
+    [
+        ((3, 4), "flat", (7,)),
+        ((3, 4), "one_hot", (7,)),  # unequal heads: TorchRL's MultiCategorical, flat one-hot
+        ((6, 6), "flat", (12,)),
+        ((6, 6), "one_hot", (2, 6)),  # equal heads: TorchRL's stacked Categorical [2] -> [2, 6]
+        ((11, 11, 5, 2), "one_hot", (29,)),
+    ],
+)
+def test_mask_shape_follows_torchrl_one_hot_shapes(nvec, layout, shape):
+    """mask_shape gives the flat layout, or TorchRL's one-hot shape of the MultiDiscrete."""
+    assert mask_shape(nvec, layout) == shape
+    torchrl_gym = pytest.importorskip("torchrl.envs.libs.gym")
+    if layout == "one_hot":
+        spec = torchrl_gym._gym_to_torchrl_spec_transform(
+            spaces.MultiDiscrete(list(nvec)), categorical_action_encoding=True
+        )
+        assert tuple(spec.to_one_hot_spec().shape) == shape
+
+
+def test_one_hot_layout_changes_only_equal_heads_and_samples_by_row():
+    """With mask_layout="one_hot" the government's mask is [2, n]; sample() takes its rows."""
+    config = RBCConfig(n_consumers=3, n_firms=2)
+    built = build_spaces(config, 1, action_masks=True, mask_layout="one_hot")
+    assert built.mask_layout == "one_hot"
+    nvec = action_nvec(config)
+    assert built.observation["firm"]["action_mask"].shape == (sum(nvec["firm"]),)
+    assert built.observation["government"]["action_mask"].shape == (2, nvec["government"][0])
+    space = action_space((4, 4), flat_mask=True)
+    space.seed(0)
+    rows = np.array([[0, 0, 1, 0], [1, 0, 0, 1]], dtype=np.int8)
+    draws = np.array([space.sample(mask=rows) for _ in range(50)])
+    assert set(draws[:, 0].tolist()) == {2} and set(draws[:, 1].tolist()) == {0, 3}
+    with pytest.raises(ValueError, match="flat action mask must have shape"):
+        space.sample(mask=np.ones((4, 2), dtype=np.int8))
+    with pytest.raises(ValueError, match=r"mask_layout must be one of \['flat', 'one_hot'\]"):
+        build_spaces(config, 1, action_masks=True, mask_layout="rows")

@@ -212,6 +212,7 @@ def test_howto_torchrl_snippets_run(capsys):
     out = capsys.readouterr().out
     assert "torch.Size([32, 10, 10, 4]) torch.Size([32, 10, 2, 1])" in out
     assert "{'consumer': 10, 'firm': 2, 'government': 1}" in out
+    assert "torch.Size([10, 1, 2, 6])" in out  # the government's one-hot-layout mask
 
 
 def test_howto_torchrl_commands_run(example, tmp_path):
@@ -227,11 +228,12 @@ def test_howto_torchrl_commands_run(example, tmp_path):
         assert len(result.history) == 3
 
 
-def test_pettingzoo_wrapper_fails_on_multidiscrete_masks():
-    """TorchRL 0.14's PettingZooWrapper fails on the government's flat mask (the how-to says so).
+def test_pettingzoo_wrapper_fails_on_the_flat_government_mask():
+    """TorchRL 0.14's PettingZooWrapper cannot take the default flat mask of equal heads.
 
-    Its two heads have the same size, so TorchRL makes the action a ``Categorical`` of shape [2]
-    with a [2, 6] mask, which the flat mask of 12 entries does not fit.
+    The government's two heads have the same size, so TorchRL makes its action a ``Categorical``
+    of shape [2] with a [2, 6] mask, which the flat mask of 12 entries does not fit; this is why
+    the how-to's recipe passes ``mask_layout="one_hot"``.
     """
     from torchrl.envs import PettingZooWrapper
 
@@ -246,3 +248,32 @@ def test_pettingzoo_wrapper_fails_on_multidiscrete_masks():
         )
         with pytest.raises(RuntimeError, match="expanded size"):
             env.rollout(2)
+
+
+@pytest.mark.parametrize("categorical", [True, False], ids=["categorical", "one_hot"])
+def test_pettingzoo_wrapper_honours_one_hot_layout_masks(categorical):
+    """The how-to's recipe: PettingZooWrapper over mask_layout="one_hot" masks rolls out whole
+    episodes, each group's action_mask is the core's, and random actions obey it."""
+    from torchrl.envs import PettingZooWrapper
+
+    import rbc_env
+    from rbc_env.core import action_masks
+
+    par = rbc_env.parallel_env(n_consumers=3, n_firms=2, action_masks=True, mask_layout="one_hot")
+    par.iteration = 0  # the curriculum's first masks: centre price and wage, zero taxes
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PettingZoo in TorchRL is tested")
+        env = PettingZooWrapper(env=par, categorical_actions=categorical, seed=0)
+        td = env.rollout(2 * par.config.horizon, break_when_any_done=False)
+    assert td.batch_size == (2 * par.config.horizon,)
+    expected = action_masks(par.config, 0)
+    gov_mask = td["government", "action_mask"]
+    assert gov_mask.shape[-2:] == (2, par.config.government.n_tax_levels)
+    assert (gov_mask.reshape(len(td), -1) == expected["government"]).all()
+    firm_mask = td["firm", "action_mask"]
+    assert (firm_mask == expected["firm"]).all()
+    gov = td["government", "action"]
+    if not categorical:
+        gov = gov.argmax(-1)
+    assert (gov == 0).all()  # only zero taxes are allowed at iteration 0
+    assert td["next", "done"].sum() == 2
