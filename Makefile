@@ -20,7 +20,7 @@ $(STAMP): setup.cfg pyproject.toml
 	else \
 	  $(PY) -m pip install -q $(TORCH_INDEX) "torch==2.13.0"; \
 	fi
-	$(PY) -m pip install -q -e ".[rllib,dev,docs,torchrl]"
+	$(PY) -m pip install -q -e ".[rllib,dev,docs,torchrl,tianshou]"
 	touch $(STAMP)
 
 DEMO_SUMMARY := runs/demo/summary.md
