@@ -18,7 +18,10 @@ What it measures (one run, one machine, so the ratios are like for like):
        (``rbc_env.torchrl_env``, validation off) at B = 256 and 4096, timed as a TorchRL loop
        steps it: ``env.step(td)`` then ``env.step_mdp(td)`` with the actions written into the
        TensorDict each step, TensorDict packing included; "x batched core" is its ratio to (1)
-       at the same B (target: >= 0.5 at B = 4096).
+       at the same B (target: >= 0.5 at B = 4096); for comparison, TorchRL's own
+       ``PettingZooWrapper`` around the PettingZoo env (one economy, masks off), stepped the
+       same way.
+Every row's "x batched core" compares it with the batched core at the same B.
 Actions are drawn once per configuration and reused, so sampling is not timed. Episodes reset at
 the horizon (T = 10); the reset's cost is included.
 
@@ -125,6 +128,35 @@ def torchrl_rate(config: RBCConfig, batch: int, device: str, repeats: int) -> fl
     return batch * config.n_agents * config.horizon / seconds
 
 
+def torchrl_pettingzoo_rate(config: RBCConfig, episodes: int) -> float | None:
+    """Agent-steps/s of TorchRL's ``PettingZooWrapper`` over the PettingZoo env.
+
+    ``None`` without torchrl.
+    """
+    try:
+        import warnings
+
+        from torchrl.envs import PettingZooWrapper
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PettingZoo in TorchRL is tested")
+        env = PettingZooWrapper(env=parallel_env(config), categorical_actions=True, seed=0)
+    actions = env.rand_action(env.reset())
+    keys = [(t, "action") for t in env.group_map]
+
+    def run() -> None:
+        for _ in range(episodes):
+            td = env.reset()
+            for _ in range(config.horizon):
+                for key in keys:
+                    td.set(key, actions.get(key))
+                td = env.step_mdp(env.step(td))
+
+    seconds = best_time(run, repeats=2)
+    return episodes * config.n_agents * config.horizon / seconds
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark, write benchmarks/results/env_throughput.{csv,md}, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -144,12 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict[str, object]] = []
     ref = reference_rate(paper, episodes=2 if args.quick else 5)
     pz = pettingzoo_rate(paper, episodes=5 if args.quick else 20)
-    rows.append(_row("per-agent Python loop", paper, 1, ref, ref, pz))
-    rows.append(_row("PettingZoo ParallelEnv", paper, 1, pz, ref, pz))
-    core: dict[int, float] = {}
+    core: dict[int, float] = {b: batched_rate(paper, b, device, repeats) for b in batches}
+    rows.append(_row("per-agent Python loop", paper, 1, ref, ref, pz, core[1]))
+    rows.append(_row("PettingZoo ParallelEnv", paper, 1, pz, ref, pz, core[1]))
+    wrapped = torchrl_pettingzoo_rate(paper, episodes=2 if args.quick else 5)
+    if wrapped is not None:
+        rows.append(_row("TorchRL PettingZooWrapper", paper, 1, wrapped, ref, pz, core[1]))
     for b in batches:
-        core[b] = batched_rate(paper, b, device, repeats)
-        rows.append(_row("batched core", paper, b, core[b], ref, pz))
+        rows.append(_row("batched core", paper, b, core[b], ref, pz, core[b]))
     for b in [256] if args.quick else [256, 4096]:
         rate = torchrl_rate(paper, b, device, repeats)
         if rate is not None:
@@ -199,7 +233,7 @@ def _row(
     rate: float,
     ref: float,
     pz: float,
-    core: float | None = None,
+    core: float,
 ) -> dict[str, object]:
     return {
         "path": path,
@@ -207,7 +241,7 @@ def _row(
         "agent-steps/s": rate,
         "x per-agent loop": rate / ref,
         "x PettingZoo": rate / pz,
-        "x batched core": rate / (core or rate),
+        "x batched core": rate / core,
     }
 
 
