@@ -31,10 +31,10 @@ and Tianshou are imported only by ``sb3_vec_env`` and ``tianshou_vector_env``.
   (``consumer [B, C, D_c]``, ``firm [B, F, D_f]``, ``government [B, D_g]``, on the economy's
   device), and it returns ``{type: int64 tensor}`` of grid indices with the core's action
   shapes (``consumer [B, C, F + 2]``, ``firm [B, F, 2]``, ``government [B, 2]``; numpy arrays
-  are accepted too). A trained policy becomes such a callable; for an RLlib checkpoint, load
-  its ``MultiRLModule`` (``MultiRLModule.from_checkpoint``) and map each type's observations,
-  flattened to rows, through ``module[type].forward_inference({"obs": rows})``, turning the
-  logits of each head into an index (argmax or a sample).
+  are accepted too). A run or checkpoint of ``python -m trainers train`` becomes such a
+  callable with ``trainers.policies.checkpoint_policy(path)`` (it verifies the checkpoint's
+  SHA-256 manifest before reading any pickle; ``policy.config`` is the economy it was trained
+  on).
 """  # noqa: E501
 
 from __future__ import annotations

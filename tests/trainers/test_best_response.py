@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from rbc_env import BatchedEconomy
 from trainers.best_response import Estimate, best_response, load_run
 from trainers.cli import main
 
@@ -235,6 +236,14 @@ def test_best_response_of_a_trained_run(tmp_path: Path, capsys: pytest.CaptureFi
 
     config, checkpoint = load_run(run)
     trained = _weights_of_checkpoint(checkpoint)
+
+    # The run folder is also a policy for per-type views (its newest intact checkpoint).
+    from trainers.policies import checkpoint_policy
+
+    policy = checkpoint_policy(run, greedy=True)
+    assert policy.checkpoint == checkpoint and policy.config == config.economy
+    obs = BatchedEconomy(config.economy, 2, seed=0).reset()
+    assert policy(obs)["consumer"].shape == (2, 4, 4)  # 2 goods, hours and employer heads
     for agent_type, index, method in (("firm", -1, "ppo"), ("consumer", 1, "pg")):
         params = BestResponseParams(method=method)
         algo = build_deviation(checkpoint, deviation_config(config, agent_type, index, params))
