@@ -21,9 +21,9 @@ error in percentage points over the truth's ergodic set and over a fixed wide gr
 columns: 0.3-1.6 k_ss times the 7 Rouwenhorst shock states,
 ``rbc_env.truth.metrics.wide_grid_states``), the consumption-equivalent welfare loss λ
 with its 95% confidence interval (common random numbers), Euler-equation errors on both sets
-of states, and for G6
-the learned markup against the competitive and Cournot benchmarks. Cost is training wall time
-and environment steps on the machine named in the header.
+of states, and for G6 the learned markup against the competitive benchmark and the Bertrand
+equilibrium range. Cost is training wall time and environment steps on the machine named in
+the header.
 
 Four tables (``benchmarks/results/ground_truth*.md``; ``--quick`` writes them to the
 git-ignored ``benchmarks/results/quick/`` instead): the economies G1-G7; the design

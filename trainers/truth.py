@@ -5,9 +5,10 @@ economy (until ``iterations`` or ``max_seconds`` of training wall time), evaluat
 deterministic policy with ``rbc_env.truth.metrics.evaluate`` (policy error and Euler-equation
 errors over the truth's ergodic set and over a fixed wide grid of 0.3-1.6 k_ss times the shock
 states, consumption-equivalent welfare loss λ with a 95% confidence interval from common random
-numbers, and for G6 markups against the competitive and Cournot
-benchmarks) and adds the cost (training seconds and environment steps, and the first
-training time at which λ < ``LAMBDA_TARGET`` when ``eval_every`` is set).
+numbers, and for G6 the markup over own marginal cost against the competitive benchmark and
+the range of Bertrand equilibria of the posted-price game) and adds the cost (training seconds
+and environment steps, and the first training time at which λ < ``LAMBDA_TARGET`` when
+``eval_every`` is set).
 
 Files, under ``runs/<name>/``: ``config.yaml`` (the ``GrowthTrainConfig``), ``metrics.csv``
 (one row per iteration), ``accuracy.json`` and ``accuracy.md`` (the row), ``checkpoint/`` (the
@@ -164,12 +165,20 @@ def run_truth(
     if paths is not None:
         paths.accuracy_json.write_text(json.dumps(out, indent=2, default=float) + "\n")
         paths.accuracy_md.write_text(format_rows([out]) + "\n", encoding="utf-8")
-        _plot(history, econ.params, paths.plot, label or econ.economy)
+        _plot(history, econ, paths.plot, label or econ.economy)
     return out
 
 
 def _solution(econ: Any) -> Any:
-    """The G3 solver's solution where the truth needs it (no closed form), else ``None``."""
+    """The solver's solution where the truth needs one, else ``None``.
+
+    G6: the competitive equilibrium with adjustment costs and dividends
+    (``rbc_env.truth.solve_g6``); economies without a closed form: the G3 solver.
+    """
+    if econ.economy == "g6":
+        from rbc_env.truth import solve_g6
+
+        return solve_g6(econ.params, econ.adjustment_cost, econ.n_households, econ.n_producers)
     if econ.params.is_closed_form:
         return None
     from rbc_env.truth import solve_growth
@@ -207,7 +216,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("wide_euler_max", "wide Euler log10 max", "{:.2f}"),
     ("markup_mean", "markup", "{:.3f}"),
     ("markup_competitive", "markup comp.", "{:.3f}"),
-    ("markup_cournot", "markup Cournot", "{:.3f}"),
+    ("markup_bertrand_low", "markup Bertrand low", "{:.3f}"),
+    ("markup_bertrand_high", "markup Bertrand high", "{:.3f}"),
     ("train_s", "train s", "{:.0f}"),
     ("env_steps", "env steps", "{:.2e}"),
     ("s_to_target", "s to λ<1e-3", "{:.0f}"),
@@ -242,7 +252,7 @@ def _cell(value: Any, fmt: str) -> str:
     return fmt.format(value)
 
 
-def _plot(history: list[dict[str, float]], econ_params: Any, out: Path, title: str) -> None:
+def _plot(history: list[dict[str, float]], econ: Any, out: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -253,8 +263,8 @@ def _plot(history: list[dict[str, float]], econ_params: Any, out: Path, title: s
     its = [r["iteration"] for r in history]
     shares = [r.get("econ/saving_share_mean", math.nan) for r in history]
     ax.plot(its, shares, label="saving share (sampled actions)")
-    if econ_params.is_closed_form:
-        truth = econ_params.alpha * econ_params.beta
+    if econ.params.is_closed_form and econ.economy != "g6":  # G6's truth s*(m, z) varies
+        truth = econ.params.alpha * econ.params.beta
         ax.axhline(truth, color="k", ls="--", label="truth (αβ)")
     ax.set_xlabel("iteration")
     ax.set_ylabel("saving share of cash on hand")

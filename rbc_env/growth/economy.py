@@ -37,7 +37,9 @@ Dynamics (units: goods per period; hours are a fraction of the time endowment):
   losses (flow ``producer_loss``) are written off, not charged to households;
 - G6 producers post q_n; households buy from the cheapest (split evenly at ties):
   I_n = (Σ_h e_h / q_min) / #{n: q_n = q_min} for the cheapest and 0 otherwise; profit
-  π_n = q_n I_n - I_n - φ/2 I_n² (goods) is the producer's reward.
+  π_n = q_n I_n - I_n - φ/2 I_n² (goods) is the producer's reward; the flow ``markup`` is the
+  cheapest sellers' markup over their own marginal cost at the quantity each sold,
+  q_min / (1 + φ I_n) - 1 (the definition of the benchmarks in ``rbc_env.truth.g6``).
 
 u(c) = ln c for γ = 1, else (c^(1-γ) - 1)/(1 - γ). Episodes end (truncation, not termination)
 after ``horizon`` steps; the core never resets by itself.
@@ -461,7 +463,9 @@ def step(
         ``marginal_utility``, ``gross_return``, ``capital_price``, ``constrained`` (all
         ``[B, n_k]``), ``hours`` [B, 1], ``output`` [B], ``penalty_<type>`` [B, n]; markets also
         ``rental``, ``wage`` [B]; G6 also ``price``, ``investment``, ``profit`` [B, N],
-        ``price_min``, ``spending``, ``markup``, ``producer_loss`` [B].
+        ``price_min``, ``spending``, ``markup`` (q_min / (1 + φ I_n) - 1 over a cheapest
+        seller's own marginal cost at its units I_n; ties sell equal units), ``producer_loss``
+        [B].
     """
     p = config.params
     ss = steady_state(config)
@@ -542,7 +546,7 @@ def step(
         flows["penalty_producer"] = pen_prod
         flows["price"], flows["investment"], flows["profit"] = price, units, profit
         flows["price_min"], flows["spending"] = q, total
-        sold = units.max(-1).values  # a cheapest producer's units
+        sold = units.max(-1).values  # a cheapest producer's units (equal across ties)
         flows["markup"] = q / (1.0 + config.adjustment_cost * sold) - 1.0
         flows["producer_loss"] = (-profit).clamp(min=0.0).sum(-1)
         new_price, dividend, spending = price, profit.clamp(min=0.0).sum(-1), total

@@ -1,5 +1,7 @@
 """Parameters and closed-form solutions of the growth family (spec G1, G2, G3, G5, G6).
 
+The G6 competitive-equilibrium truth and its Bertrand benchmarks are in :mod:`rbc_env.truth.g6`.
+
 Technology ``y = z k^alpha l^(1 - alpha)``, ``log z' = rho log z + sigma eps``, ``eps ~ N(0, 1)``;
 preferences ``E sum_t beta^t u(c_t, l_t)``. Units: capital, output and consumption are in goods
 per period (output at ``k = z = l = 1`` is one good); hours ``l`` are a fraction of the time
@@ -180,8 +182,8 @@ def _market_quantity(s_eff: Any, phi: float, n: int, xp: Any) -> Any:
 def g6_competitive(spending: Any, phi: float, n: int) -> CapitalMarket:
     """G6 competitive benchmark: N price-taking producers, price at marginal cost.
 
-    Derivation. Households spend ``S`` goods on new capital whatever its price (log utility and
-    ``delta = 1``: the spending share is ``alpha beta``), so demand is unit-elastic,
+    Derivation. Households spend ``S`` goods on new capital whatever its price within the
+    period (their share action is chosen before the price is seen), so demand is unit-elastic,
     ``Q = S / q``. Each producer has cost ``c(I) = I + phi/2 I^2`` (goods) and, taking ``q`` as
     given, sells up to ``q = c'(I) = 1 + phi I``. With ``N`` producers sharing equally,
     ``I = Q / N``; clearing ``S / Q = 1 + phi Q / N`` gives ``phi Q^2 / N + Q - S = 0``, so
@@ -207,6 +209,10 @@ def g6_competitive(spending: Any, phi: float, n: int) -> CapitalMarket:
 
 def g6_cournot(spending: Any, phi: float, n: int) -> CapitalMarket:
     """G6 Cournot-Nash benchmark: N producers choose quantities against unit-elastic demand.
+
+    Not the game the economy plays: G6 producers post prices and the cheapest sell (Bertrand),
+    whose benchmarks are :func:`rbc_env.truth.g6.g6_bertrand` and
+    :func:`rbc_env.truth.g6.g6_monopoly`. Kept as a reference point for quantity competition.
 
     Derivation. Inverse demand is ``q = S / Q`` with ``Q = I_n + Q_-n``. Producer ``n``'s profit
     ``pi_n = S I_n / Q - I_n - phi/2 I_n^2`` (goods) has the first-order condition

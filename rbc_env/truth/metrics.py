@@ -45,6 +45,7 @@ import torch
 from rbc_env.config import GrowthConfig
 from rbc_env.growth.economy import (
     HOUSEHOLD_OBS,
+    PRODUCER_OBS,
     GrowthState,
     action_dims,
     action_ranges,
@@ -58,13 +59,8 @@ from rbc_env.growth.economy import (
     utility,
     validate_actions,
 )
-from rbc_env.truth.growth import (
-    g1_saving_share,
-    g2_hours,
-    g5_saving_share,
-    g6_competitive,
-    g6_cournot,
-)
+from rbc_env.truth.g6 import G6Solution, g6_bertrand, g6_monopoly, solve_g6
+from rbc_env.truth.growth import g1_saving_share, g2_hours, g5_saving_share, g6_competitive
 from rbc_env.truth.solver import GrowthSolution, _interp, rouwenhorst, solve_growth
 
 __all__ = [
@@ -118,6 +114,8 @@ _OBS_K = HOUSEHOLD_OBS.index("log k_h/k_ss")
 _OBS_Z = HOUSEHOLD_OBS.index("log z / sd")
 _OBS_R = HOUSEHOLD_OBS.index("log r/r_ss")
 _OBS_W = HOUSEHOLD_OBS.index("log w/w_ss")
+_OBS_AGG = HOUSEHOLD_OBS.index("log K/(H k_ss)")
+_OBS_Q = HOUSEHOLD_OBS.index("log q_prev")
 _OBS_RESTRICTED = HOUSEHOLD_OBS.index("restricted")
 
 
@@ -134,30 +132,32 @@ class TruthPolicy:
 
     Attributes:
         config: the economy.
-        solution: the G3 solver's solution used for the saving rule, or ``None`` where the
-            closed form ``s* = alpha beta`` holds.
+        solution: the solver's solution used for the saving rule (a G3
+            :class:`~rbc_env.truth.solver.GrowthSolution`, or in G6 the competitive equilibrium
+            :class:`~rbc_env.truth.g6.G6Solution`), or ``None`` where the closed form
+            ``s* = alpha beta`` holds.
         share: the closed-form saving share ``alpha beta`` (unused with a solution).
         hours: G2's optimal hours ``l*`` (``None`` elsewhere).
-        producer_policy: the G6 producers' policy, or ``None`` for the fixed markup.
-        producer_markup: the G6 producers' fixed markup over unit cost when
-            ``producer_policy`` is ``None``.
+        producer_policy: G6 producers' policy replacing marginal-cost pricing, or ``None``
+            (the competitive truth).
     """
 
     def __init__(
         self,
         config: GrowthConfig,
-        solution: GrowthSolution | None = None,
+        solution: GrowthSolution | G6Solution | None = None,
         *,
         producer_policy: Policy | None = None,
-        producer_markup: float = 0.0,
     ) -> None:
         if not isinstance(config, GrowthConfig):
             raise ValueError(f"config must be a GrowthConfig; got {type(config).__name__}")
         p = config.params
         self.config = config
         self.chooser = "planner" if config.is_planner else "household"
-        if solution is not None:
-            if config.economy in ("g2", "g5", "g6"):
+        if config.economy == "g6":
+            solution = self._g6_solution(config, solution)
+        elif solution is not None:
+            if config.economy in ("g2", "g5") or isinstance(solution, G6Solution):
                 raise ValueError(
                     "solution (a G3 GrowthSolution) applies to one capital stock with inelastic "
                     f"labor (g1, g3, g4, g7); got economy {config.economy!r}"
@@ -172,20 +172,32 @@ class TruthPolicy:
         self.share = g5_saving_share(p) if config.economy == "g5" else g1_saving_share(p)
         self.hours = g2_hours(p) if config.elastic_labor else None
         self.steady = steady_state(config)
-        if config.economy == "g6" and producer_policy is None:
-            lo, hi = action_ranges(config)["producer"][0]
-            if not lo <= producer_markup <= hi:
-                raise ValueError(
-                    f"producer_markup must be in [{lo:g}, {hi:g}] (GrowthConfig.markup_max); "
-                    f"got {producer_markup!r}"
-                )
         self.producer_policy = producer_policy
-        self.producer_markup = float(producer_markup)
         if solution is not None:
             n_z = solution.z.shape[0]
             grid = solution.k_grid.expand(n_z, -1)
             self._log_cash_grid = torch.log(solution.cash(grid))  # (n_z, n_k)
             self._log_c_grid = torch.log(solution.consumption)  # (n_z, n_k)
+
+    @staticmethod
+    def _g6_solution(config: GrowthConfig, solution: Any) -> G6Solution:
+        """The G6 competitive-equilibrium solution: checked against the config, or solved."""
+        if solution is None:
+            return solve_g6(
+                config.params, config.adjustment_cost, config.n_households, config.n_producers
+            )
+        if not isinstance(solution, G6Solution):
+            raise ValueError(
+                "solution for economy 'g6' must be a G6Solution (rbc_env.truth.g6.solve_g6); "
+                f"got {type(solution).__name__}"
+            )
+        mine = (config.params, config.adjustment_cost, config.n_households, config.n_producers)
+        theirs = (solution.params, solution.phi, solution.n_households, solution.n_producers)
+        if mine != theirs:
+            raise ValueError(
+                f"solution (params, phi, H, N) must equal the config's; got {theirs} vs {mine}"
+            )
+        return solution
 
     # ---- the rules ----
     def consumption(self, cash: torch.Tensor, log_z: torch.Tensor) -> torch.Tensor:
@@ -234,8 +246,9 @@ class TruthPolicy:
         """The exact saving control per capital stock (share or quantity by ``config.action``).
 
         Closed form: ``k' = alpha beta m / q`` (share ``alpha beta`` of cash on hand spent on
-        capital at price ``q``); solver: ``k' = m - c(m, z)`` (``q = 1``). The control is the
-        share ``q k' / m`` or the quantity ``k' / k_ss``.
+        capital at price ``q``); solver (G3, and the G6 competitive equilibrium): spending
+        ``q k' = m - c(m, z)``. The control is the share ``q k' / m = 1 - c / m`` or the
+        quantity ``k' / k_ss``.
 
         Args:
             cash: m, cash on hand (goods), ``[B, n_k]``.
@@ -252,6 +265,23 @@ class TruthPolicy:
             return self.share * cash / (price * self.steady.capital)
         c = self.consumption(cash, log_z)
         return (cash - c) / (price * self.steady.capital) if quantity else 1.0 - c / cash
+
+    def competitive_price(self, cash: torch.Tensor, log_z: torch.Tensor) -> torch.Tensor:
+        """G6 marginal-cost price ``q`` [B] given households' cash on hand ``m`` [B, H].
+
+        Households spend ``S = sum_h (m_h - c(m_h, z))`` whatever the price (goods); N
+        price-taking producers sharing ``Q = S / q`` units evenly price at marginal cost
+        ``q = 1 + phi Q / N``, i.e. ``q = (1 + sqrt(1 + 4 phi S / N)) / 2``
+        (:func:`~rbc_env.truth.growth.g6_competitive`).
+        """
+        cfg = self.config
+        spend = (cash - self.consumption(cash, log_z)).sum(-1)
+        return g6_competitive(spend, cfg.adjustment_cost, cfg.n_producers).price
+
+    def _producers_at_price(self, price: torch.Tensor) -> torch.Tensor:
+        """Raw actions ``[B, N, 1]`` of N producers all posting ``price`` [B] (markup q - 1)."""
+        markup = (price - 1.0).view(-1, 1, 1).expand(-1, self.config.n_producers, 1)
+        return self._raw("producer", markup.contiguous())
 
     def _raw(self, agent_type: str, controls: torch.Tensor) -> torch.Tensor:
         """Raw actions of controls: clamped into the control range, then the raw bound."""
@@ -271,22 +301,68 @@ class TruthPolicy:
             cols.append(torch.full_like(saving[:, :1], self.hours))
         return self._raw("planner", torch.cat(cols, -1).unsqueeze(1))
 
+    def _g6_obs_cash(self, agg: torch.Tensor, price_prev: torch.Tensor) -> torch.Tensor:
+        """G6 dividends per household ``d / H`` [B, 1] decoded from ``log K`` and last price.
+
+        Last period every producer posted ``q_prev`` (the truth's producers tie) and sold
+        ``K / N`` units (all capital is bought new), so
+        ``d = max((q_prev - 1) K - phi K^2 / (2 N), 0)`` (limited liability). Exact on the
+        truth's path and in the first period (``q_prev = 1``, no dividend).
+
+        Args:
+            agg: ``[B, 1]`` log K/(H k_ss).
+            price_prev: ``[B, 1]`` last period's lowest price q_prev.
+        """
+        cfg = self.config
+        big_k = cfg.n_households * self.steady.capital * torch.exp(agg)
+        div = (price_prev - 1.0) * big_k - cfg.adjustment_cost * big_k**2 / (2 * cfg.n_producers)
+        return div.clamp(min=0.0) / cfg.n_households
+
+    def competitive_producers(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """G6 marginal-cost pricing from the producers' own observations, raw ``[B, N, 1]``.
+
+        ``PRODUCER_OBS`` reveals K and z, and the last prices (own and lowest rival's); from them
+        (symmetric households, :meth:`_g6_obs_cash`) a producer computes the households' cash
+        ``m = z k^alpha + (1 - delta) k + d / H`` (``k = K / H``), their spending
+        ``S = H (m - c(m, z))`` and posts the competitive price (:meth:`competitive_price`).
+
+        Args:
+            obs: per-type observations with key ``"producer"`` ``[B, N, 5]``.
+
+        Returns:
+            Raw producer actions ``[B, N, 1]`` in the observations' dtype.
+        """
+        if "producer" not in obs:
+            raise ValueError("obs must have key 'producer' in G6")
+        x = obs["producer"].to(_F64)
+        cfg, ss, p = self.config, self.steady, self.config.params
+        agg = x[:, :1, PRODUCER_OBS.index("log K/(H k_ss)")]
+        log_z = ss.sd_log_z * x[:, :1, PRODUCER_OBS.index("log z / sd")]
+        own = x[:, :1, PRODUCER_OBS.index("log q_own")]
+        rival = x[:, :1, PRODUCER_OBS.index("log q_rival_min")]
+        price_prev = torch.exp(torch.minimum(own, rival))
+        k = ss.capital * torch.exp(agg)
+        cash = torch.exp(log_z) * k.pow(p.alpha) + (1.0 - p.delta) * k
+        cash = (cash + self._g6_obs_cash(agg, price_prev)).expand(-1, cfg.n_households)
+        price = self.competitive_price(cash, log_z)
+        return self._producers_at_price(price).to(obs["producer"].dtype)
+
     def _producer_raw(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """G6 producers' raw actions ``[B, N, 1]``: their policy, or the fixed markup."""
+        """G6 producers' raw actions ``[B, N, 1]``: their policy, or marginal-cost pricing."""
         if self.producer_policy is not None:
             out = self.producer_policy(dict(obs))
             return out["producer"] if isinstance(out, Mapping) else out
-        like = obs["producer"]
-        markup = like.new_full((*like.shape[:2], 1), self.producer_markup)
-        return self._raw("producer", markup)
+        return self.competitive_producers(obs)
 
     # ---- acting ----
     def act(self, state: GrowthState) -> dict[str, torch.Tensor]:
         """Raw actions from the full state (the full-information truth).
 
-        Cash on hand and the price of capital are read off the economy's own ``cash`` and
-        ``capital_price`` flows of a trial step (they do not depend on the saving choice), so
-        dividends (G6) are included exactly as the economy pays them.
+        Cash on hand is read off the economy's own ``cash`` flow of a trial step (it does not
+        depend on the actions), so dividends (G6) are included exactly as the economy pays
+        them. In G6 the producers post the competitive price at the households' exact spending
+        (:meth:`competitive_price`) unless ``producer_policy`` is given; elsewhere the price
+        of capital is the ``capital_price`` flow.
 
         Args:
             state: B states of ``config``'s economy.
@@ -304,9 +380,19 @@ class TruthPolicy:
             trial = self._chooser_raw(torch.zeros_like(like))
         actions[self.chooser] = trial
         if cfg.economy == "g6":
-            actions["producer"] = self._producer_raw(observe(cfg, state)).to(like.dtype)
+            actions["producer"] = like.new_zeros(b, counts["producer"], 1)
         _, _, flows = step(cfg, state, actions, torch.zeros_like(state.log_z))
-        saving = self.saving(flows["cash"], state.log_z, flows["capital_price"])
+        price = flows["capital_price"]
+        if cfg.economy == "g6":
+            if self.producer_policy is not None:
+                actions["producer"] = self._producer_raw(observe(cfg, state)).to(like.dtype)
+                _, _, flows = step(cfg, state, actions, torch.zeros_like(state.log_z))
+                price = flows["capital_price"]
+            else:
+                q = self.competitive_price(flows["cash"], state.log_z[:, :1])
+                actions["producer"] = self._producers_at_price(q).to(like.dtype)
+                price = q.unsqueeze(-1)
+        saving = self.saving(flows["cash"], state.log_z, price)
         actions[self.chooser] = self._chooser_raw(saving)
         return actions
 
@@ -315,7 +401,9 @@ class TruthPolicy:
 
         Planner: ``k = k_ss exp(obs[..., :n])``, ``ln z = sd obs[..., n:2n]``,
         ``m = z k^alpha l^(1-alpha) + (1 - delta) k``. Households:
-        ``m = (r + 1 - delta) k_h + w`` from the own capital and price columns.
+        ``m = (r + 1 - delta) k_h + w`` from the own capital and price columns, in G6 plus the
+        dividend ``d / H`` decoded from K and the last price (:meth:`_g6_obs_cash`). G6
+        producers: :meth:`competitive_producers`.
 
         Args:
             obs: per-type observations ``[B, n, width]``.
@@ -325,9 +413,9 @@ class TruthPolicy:
 
         Raises:
             ValueError: if an observation is missing, or where observations do not reveal the
-                exact rule: G6 households under ``action="quantity"`` (dividends and the
-                current price are not observed) and restricted G7 households whenever the
-                rule needs cash on hand or z (quantity, or a solver rule). Use :meth:`act`.
+                exact rule: G6 households under ``action="quantity"`` (the current price is
+                not observed) and restricted G7 households whenever the rule needs cash on
+                hand or z (quantity, or a solver rule). Use :meth:`act`.
         """
         cfg = self.config
         if not isinstance(obs, Mapping) or self.chooser not in obs:
@@ -345,11 +433,10 @@ class TruthPolicy:
         elif not needs_cash:
             cash, log_z = torch.ones_like(x[..., _OBS_K]), torch.zeros_like(x[..., _OBS_K])
         else:
-            if cfg.economy == "g6":
+            if cfg.economy == "g6" and cfg.action == "quantity":
                 raise ValueError(
-                    "the G6 household observation does not reveal cash on hand (dividends) "
-                    "or the current price, which action='quantity' needs; use "
-                    "TruthPolicy.act(state)"
+                    "the G6 household observation does not reveal the current price, which "
+                    "action='quantity' needs; use TruthPolicy.act(state)"
                 )
             if bool((x[..., _OBS_RESTRICTED] > 0.5).any()):
                 raise ValueError(
@@ -362,6 +449,8 @@ class TruthPolicy:
             w = ss.wage * torch.exp(x[..., _OBS_W])
             cash = (r + 1.0 - p.delta) * k + w
             log_z = ss.sd_log_z * x[..., _OBS_Z]
+            if cfg.economy == "g6":
+                cash = cash + self._g6_obs_cash(x[..., _OBS_AGG], torch.exp(x[..., _OBS_Q]))
         saving = self.saving(cash, log_z, torch.ones_like(cash))
         actions = {self.chooser: self._chooser_raw(saving)}
         if cfg.economy == "g6":
@@ -373,18 +462,16 @@ class TruthPolicy:
 
 def truth_policy(
     config: GrowthConfig,
-    solution: GrowthSolution | None = None,
+    solution: GrowthSolution | G6Solution | None = None,
     *,
     producer_policy: Policy | None = None,
-    producer_markup: float = 0.0,
 ) -> TruthPolicy:
     """The exact policy of an economy as deterministic raw actions.
 
-    - G1, G4, G7 (closed-form parameters), G5 (each sector, :func:`g5_saving_share`) and G6
-      households: saving share ``s* = alpha beta`` of cash on hand; under
-      ``action="quantity"`` next capital ``k' = alpha beta m / q`` in units of ``k_ss``, which
-      needs the state (decoded from observations where they reveal it, see
-      :meth:`TruthPolicy.__call__`).
+    - G1, G4, G7 (closed-form parameters) and G5 (each sector, :func:`g5_saving_share`):
+      saving share ``s* = alpha beta`` of cash on hand; under ``action="quantity"`` next
+      capital ``k' = alpha beta m / q`` in units of ``k_ss``, which needs the state (decoded
+      from observations where they reveal it, see :meth:`TruthPolicy.__call__`).
     - G2: the same share and hours ``l* = g2_hours(p)``.
     - G3 (and G4/G7 with general ``delta``, ``gamma``): the solver's consumption ``c(m, z)``
       (:meth:`TruthPolicy.consumption`), share ``k'/m = 1 - c/m``; ``solution`` is solved
@@ -395,32 +482,28 @@ def truth_policy(
       observation, so the exact rule is not available to them; the truth returned is the
       full-information one (:meth:`TruthPolicy.act`), and the metrics report their welfare
       loss against it.
-    - G6 producers have no policy-form truth (marginal-cost pricing is not expressible from
-      their observations). They follow ``producer_policy`` (a policy whose output has key
-      ``"producer"``) or, by default, the fixed markup ``producer_markup`` over unit cost.
-      The default 0 prices new capital at unit cost: producers' losses ``phi/2 I^2`` are
-      written off (no dividends), so the allocation is the G1 planner's and ``alpha beta`` is
-      exactly optimal for households. Under ``constraint="squash"`` the lowest attainable
-      markup is ``markup_max * sigmoid(-action_bound)`` (about 1e-4), used for 0. With
-      positive profits, dividends are lump-sum income and the households' exact share falls
-      below ``alpha beta``; the truth still uses ``alpha beta`` then.
+    - G6: the competitive equilibrium with adjustment costs and dividends
+      (:mod:`rbc_env.truth.g6`, solved by :func:`~rbc_env.truth.g6.solve_g6` when
+      ``solution`` is not given). Households spend ``m - c(m, z)`` of their cash on hand
+      (dividends included), share ``s* = 1 - c/m``; producers post the marginal-cost price
+      ``q = 1 + phi Q / N`` at the households' spending (:meth:`TruthPolicy.competitive_price`).
+      The allocation is feasible: it is what the economy itself produces when its agents play
+      these rules. ``producer_policy`` replaces the producers' pricing (then the households'
+      rule is no longer an equilibrium truth).
 
     Args:
         config: the economy.
-        solution: a G3 solution for ``config.params`` (G1, G3, G4, G7 only).
+        solution: a G3 solution for ``config.params`` (G1, G3, G4, G7), or in G6 a
+            :class:`~rbc_env.truth.g6.G6Solution` of the config's params, phi, H and N.
         producer_policy: G6 producers' policy (``obs -> {"producer": [B, N, 1]}``).
-        producer_markup: G6 producers' fixed markup in ``[0, markup_max]`` otherwise.
 
     Returns:
         A :class:`TruthPolicy` (callable on observations; ``act(state)`` on states).
 
     Raises:
-        ValueError: for a solution of other parameters or of an economy it does not apply
-            to, or a markup outside ``[0, markup_max]``.
+        ValueError: for a solution of other parameters or of an economy it does not apply to.
     """
-    return TruthPolicy(
-        config, solution, producer_policy=producer_policy, producer_markup=producer_markup
-    )
+    return TruthPolicy(config, solution, producer_policy=producer_policy)
 
 
 # ============================================================================ helpers
@@ -511,7 +594,7 @@ def _tile(state: GrowthState, reps: int) -> GrowthState:
     return GrowthState(**tiled)
 
 
-def _truth(config: GrowthConfig, truth: Any, solution: GrowthSolution | None) -> Any:
+def _truth(config: GrowthConfig, truth: Any, solution: GrowthSolution | G6Solution | None) -> Any:
     return truth if truth is not None else truth_policy(config, solution)
 
 
@@ -1155,13 +1238,19 @@ class AccuracyRow:
         welfare_loss_full: lambda of G7 full-information households.
         euler_mean: mean log10 Euler error.
         euler_max: max log10 Euler error.
-        markup_mean: G6 mean markup over marginal cost of the cheapest producer (flow
-            ``markup``) under the policy.
-        markup_competitive: the competitive benchmark markup (0).
-        markup_cournot: the Cournot benchmark markup ``1/(N - 1)`` (inf at N = 1).
+        markup_mean: G6 mean markup of the cheapest sellers over their own marginal cost at
+            the quantity each sold, ``q / (1 + phi I_n) - 1`` (flow ``markup``), under the
+            policy.
+        markup_competitive: the competitive benchmark markup (0 by construction).
+        markup_bertrand_low: mean markup (same definition) at the lowest pure-strategy
+            Bertrand equilibrium price at the realized spending S (:func:`g6_bertrand`;
+            N = 1: the cap's price, :func:`g6_monopoly`).
+        markup_bertrand_high: the same at the highest Bertrand equilibrium price.
         price_mean: G6 mean lowest posted price (goods per unit of capital).
         price_competitive: mean competitive price at the realized spending S.
-        price_cournot: mean Cournot price at the realized spending S.
+        price_bertrand_low: mean lowest Bertrand equilibrium price at S.
+        price_bertrand_high: mean highest Bertrand equilibrium price at S (capped at
+            ``1 + markup_max``).
         wide_saving_error_mean: mean ``|s_pi - s*|`` on the wide grid
             (:func:`wide_grid_states`, 0.3-1.6 ``k_ss`` times the shock states).
         wide_saving_error_max: max of the same.
@@ -1193,10 +1282,12 @@ class AccuracyRow:
     euler_max: float
     markup_mean: float | None = None
     markup_competitive: float | None = None
-    markup_cournot: float | None = None
+    markup_bertrand_low: float | None = None
+    markup_bertrand_high: float | None = None
     price_mean: float | None = None
     price_competitive: float | None = None
-    price_cournot: float | None = None
+    price_bertrand_low: float | None = None
+    price_bertrand_high: float | None = None
     wide_saving_error_mean: float | None = None
     wide_saving_error_max: float | None = None
     wide_hours_error_mean: float | None = None
@@ -1233,15 +1324,17 @@ def evaluate(
     ergodic states over ``horizon`` periods (shocks seeded by ``seed + 1``). Observations reach
     the policy cast to ``policy_dtype`` / ``policy_device`` (a ``torch.nn.Module`` policy gets
     its parameters' by default) and its actions are cast back to float64. In G6 the row also
-    has the mean markup over marginal cost under the policy and the benchmarks
-    (:func:`g6_competitive`, :func:`g6_cournot`) at the spending S realized in that step.
+    has the mean markup over own marginal cost under the policy and the benchmarks at the
+    spending S realized in that step: competitive (:func:`g6_competitive`) and the range of
+    Bertrand equilibria of the posted-price game (:func:`g6_bertrand`; N = 1:
+    :func:`g6_monopoly`, the cap).
 
     Args:
         config: the economy.
         policy: the policy to score.
         n_states: states and welfare paths.
         seed: seed of the states (the welfare shocks use ``seed + 1``).
-        solution: G3 solution for the default truth (solved when needed and not given).
+        solution: G3 (or G6) solution for the default truth (solved when needed and not given).
         truth: the reference policy (default :func:`truth_policy`).
         burn_in: periods simulated under the truth to reach the ergodic set.
         horizon: welfare horizon (default :func:`default_horizon`).
@@ -1279,15 +1372,21 @@ def evaluate(
     if cfg.economy == "g6":
         _, _, flows = step(cfg, states, _actions(cfg, policy, states), states.log_z * 0.0)
         spend = flows["spending"]
-        comp = g6_competitive(spend, cfg.adjustment_cost, cfg.n_producers)
-        cournot = g6_cournot(spend, cfg.adjustment_cost, cfg.n_producers)
+        phi, n_p = cfg.adjustment_cost, cfg.n_producers
+        comp = g6_competitive(spend, phi, n_p)
+        if n_p == 1:
+            bertrand = g6_monopoly(spend, phi, cfg.markup_max)
+        else:
+            bertrand = g6_bertrand(spend, phi, n_p, cfg.markup_max)
         market = {
             "markup_mean": float(flows["markup"].mean()),
             "markup_competitive": float(comp.markup.mean()),
-            "markup_cournot": float(cournot.markup.mean()),
+            "markup_bertrand_low": float(bertrand.markup_low.mean()),
+            "markup_bertrand_high": float(bertrand.markup_high.mean()),
             "price_mean": float(flows["price_min"].mean()),
             "price_competitive": float(comp.price.mean()),
-            "price_cournot": float(cournot.price.mean()),
+            "price_bertrand_low": float(bertrand.price_low.mean()),
+            "price_bertrand_high": float(bertrand.price_high.mean()),
         }
     return AccuracyRow(
         economy=cfg.economy,

@@ -660,6 +660,9 @@ def test_g6_ties_split_evenly() -> None:
     each = total / 1.1 / 2
     assert out.flows["investment"][0].tolist() == pytest.approx([0.0, each, each], rel=1e-13)
     assert float(econ.state.capital[0, 0]) == pytest.approx(total / 1.1, rel=1e-13)
+    # markup over a tied seller's own marginal cost at the units it sold (not at the total)
+    phi = econ.config.adjustment_cost
+    assert float(out.flows["markup"][0]) == pytest.approx(1.1 / (1 + phi * each) - 1, rel=1e-13)
 
 
 def test_g6_losses_are_written_off() -> None:
