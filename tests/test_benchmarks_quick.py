@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import subprocess
@@ -107,3 +108,35 @@ def test_machine_line_names_torch_and_its_cpu_kernels() -> None:
     assert f"torch {torch.__version__}" in line
     assert f"CPU kernels {torch.backends.cpu.get_cpu_capability()}" in line
     assert "device cpu" in line
+
+
+def test_ground_truth_rows_of_several_seeds_show_mean_and_worst_seed() -> None:
+    """A headline row of seeds 0, 1, 2: mean columns, worst-seed maxima, the slowest seed's
+    time to target (NaN when one seed never reached it), no single-run confidence bounds."""
+    from benchmarks.ground_truth import EXPERIMENTS, mean_over_seeds, row_key
+
+    runs = [
+        {
+            "label": "g1",
+            "seed": s,
+            "saving_error_mean": e,
+            "welfare_loss": lam,
+            "s_to_target": t,
+            "welfare_loss_low": lam / 2,
+            "welfare_loss_high": lam * 2,
+            "action": "share",
+        }
+        for s, e, lam, t in ((0, 0.004, 1e-4, 6.0), (1, 0.010, 4e-4, 9.0), (2, 0.001, 2e-5, 7.0))
+    ]
+    row = mean_over_seeds(runs)
+    assert row["saving_error_mean"] == pytest.approx(0.005)
+    assert row["saving_error_mean_worst"] == 0.010 and row["welfare_loss_worst"] == 4e-4
+    assert row["welfare_loss"] == pytest.approx(5.2e-4 / 3) and row["welfare_loss_low"] is None
+    assert row["s_to_target"] == 9.0 and row["seeds"] == "0,1,2" and "seed" not in row
+    assert row["action"] == "share" and row["label"] == "g1"
+    runs[2]["s_to_target"] = float("nan")
+    assert math.isnan(mean_over_seeds(runs)["s_to_target"])
+    assert mean_over_seeds(runs[:1]) == runs[0]
+    assert row_key("g1", 2) == "g1 seed=2"
+    headline = {e.label for e in EXPERIMENTS if e.seeds == (0, 1, 2)}
+    assert {"g1", "g2", "g3 (Hansen, γ=2)", "g4 H=100", "g5 N=10", "g6 N=2", "g6 N=10"} <= headline

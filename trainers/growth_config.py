@@ -112,6 +112,14 @@ class GrowthTrainConfig(Params):
     )
     num_epochs: int = param(6, "K", "passes", AT_LEAST_ONE, "PPO passes over each batch")
     num_minibatches: int = param(4, "", "count", AT_LEAST_ONE, "minibatches per pass and type")
+    average_last: float = param(
+        0.5,
+        "",
+        "fraction",
+        UNIT_CLOSED,
+        "the evaluated policy is the average of each network's weights over this final "
+        "fraction of the iterations (Polyak-Ruppert iterate averaging; 0: the last iterate)",
+    )
     critic: Literal["independent", "centralized"] = param(
         "independent",
         "",

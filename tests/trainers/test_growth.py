@@ -189,6 +189,12 @@ def test_g1_learns_toward_the_truth_and_writes_the_run(tmp_path: Path) -> None:
     assert paths.plot.exists() and (paths.checkpoint / "algorithm_state.pkl").exists()
     assert len(paths.metrics.read_text().splitlines()) == 26  # header + one row per iteration
     assert GrowthTrainConfig.load(paths.config) == tc
+    # The evaluated policy averages the last half of the iterates (25 - round(12.5) = 13 < i).
+    assert tc.average_last == 0.5 and row["averaged_iterations"] == 12 and row["seed"] == 0
+    weights = torch.load(paths.averaged_policy, weights_only=True)
+    assert set(weights) == {"planner"} and all(
+        v.isfinite().all() for v in weights["planner"].values()
+    )
 
 
 @pytest.mark.usefixtures("ray_session")
