@@ -144,15 +144,15 @@ def row_key(label: str, seed: int) -> str:
 def mean_over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One table row from the runs of one experiment (``NOTES["economies"]``).
 
-    A single run is returned as it is. Several runs give the mean of each numeric field
-    (confidence bounds dropped), ``saving_error_mean_worst`` and ``welfare_loss_worst`` (the
-    maxima), ``s_to_target`` of the slowest seed (NaN if a seed never reached the target) and
-    ``seeds`` ("0,1,2").
+    A single run is returned as it is (with ``seeds`` its seed). Several runs give the mean of
+    each numeric field (confidence bounds dropped), ``saving_error_mean_worst`` and
+    ``welfare_loss_worst`` (the maxima), ``s_to_target`` of the slowest seed (NaN if a seed
+    never reached the target) and ``seeds`` ("0,1,2").
     """
     import math
 
     if len(runs) == 1:
-        return dict(runs[0])
+        return {**runs[0], "seeds": str(runs[0].get("seed", 0))}
     out = dict(runs[0])
     for key, value in runs[0].items():
         if key in _NOT_AVERAGED:

@@ -136,7 +136,7 @@ def test_ground_truth_rows_of_several_seeds_show_mean_and_worst_seed() -> None:
     assert row["action"] == "share" and row["label"] == "g1"
     runs[2]["s_to_target"] = float("nan")
     assert math.isnan(mean_over_seeds(runs)["s_to_target"])
-    assert mean_over_seeds(runs[:1]) == runs[0]
+    assert mean_over_seeds(runs[:1]) == {**runs[0], "seeds": "0"}
     assert row_key("g1", 2) == "g1 seed=2"
     headline = {e.label for e in EXPERIMENTS if e.seeds == (0, 1, 2)}
     assert {"g1", "g2", "g3 (Hansen, γ=2)", "g4 H=100", "g5 N=10", "g6 N=2", "g6 N=10"} <= headline
