@@ -4,6 +4,7 @@ How to run:
     .venv/bin/python benchmarks/env_throughput.py            # full, about 2-4 minutes on 2 cores
     .venv/bin/python benchmarks/env_throughput.py --quick    # smoke run, seconds (results/quick/)
     .venv/bin/python benchmarks/env_throughput.py --device cuda
+    .venv/bin/python benchmarks/env_throughput.py --device cuda --batches 256,4096,16384,65536
 
 What it measures (one run, one machine, so the ratios are like for like):
     1. agent-steps/s of ``BatchedEconomy.step`` (observations, rewards and flows included,
@@ -165,12 +166,25 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="smaller sizes, fewer repeats; writes results/quick/"
     )
     parser.add_argument("--name", default=None, help="results file name (default by device)")
+    parser.add_argument(
+        "--batches",
+        default=None,
+        help="comma-separated B of the batched-core rows (default 1,16,256,4096; quick "
+        "1,16,256); the TorchRL rows run at the B above 16",
+    )
     args = parser.parse_args(argv)
     keep_freed_memory()
     device = args.device
     repeats = 2 if args.quick else 3
     paper = RBCConfig.paper("open")
     batches = [1, 16, 256] if args.quick else [1, 16, 256, 4096]
+    if args.batches:
+        try:
+            batches = sorted({1, *(int(b) for b in args.batches.split(","))})
+        except ValueError:
+            parser.error(f"--batches must be comma-separated integers; got {args.batches!r}")
+        if batches[0] < 1:
+            parser.error(f"--batches must be >= 1; got {args.batches!r}")
     total_agents = (256 if args.quick else 4096) * paper.n_agents
 
     rows: list[dict[str, object]] = []
@@ -184,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(_row("TorchRL PettingZooWrapper", paper, 1, wrapped, ref, pz, core[1]))
     for b in batches:
         rows.append(_row("batched core", paper, b, core[b], ref, pz, core[b]))
-    for b in [256] if args.quick else [256, 4096]:
+    torchrl_batches = [b for b in batches if b >= 256] if args.batches else None
+    for b in torchrl_batches or ([256] if args.quick else [256, 4096]):
         rate = torchrl_rate(paper, b, device, repeats)
         if rate is not None:
             rows.append(_row("TorchRL batched face", paper, b, rate, ref, pz, core[b]))

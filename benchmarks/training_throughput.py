@@ -4,6 +4,7 @@ How to run:
     .venv/bin/python benchmarks/training_throughput.py           # full, about 3 minutes on 2 cores
     .venv/bin/python benchmarks/training_throughput.py --quick   # smoke (B = 16), results/quick/
     .venv/bin/python benchmarks/training_throughput.py --device cuda
+    .venv/bin/python benchmarks/training_throughput.py --device cuda --batch-sizes 128,1024,4096
 
 What it measures (one run, one machine, so the ratio is like for like): agent-steps per second
 of ``algo.train()``, i.e. one whole PPO iteration (sampling, GAE, ``num_epochs`` full-batch
@@ -97,8 +98,23 @@ def main(argv: list[str] | None = None) -> None:
         help="env-runner layouts RUNNERSxENVS, comma-separated (default 0x4,2x2; quick 0x4)",
     )
     parser.add_argument("--name", default=None, help="results file name (default by device)")
+    parser.add_argument(
+        "--batch-sizes",
+        default=None,
+        help="comma-separated B: measure only the batched sampler at each B (the GPU check's "
+        "scaling table, written as <name>_scaling)",
+    )
     args = parser.parse_args(argv)
     keep_freed_memory()
+    if args.batch_sizes:
+        try:
+            sizes = [int(b) for b in args.batch_sizes.split(",")]
+        except ValueError:
+            parser.error(f"--batch-sizes must be comma-separated integers; got {args.batch_sizes}")
+        if any(b < 1 for b in sizes):
+            parser.error(f"--batch-sizes must be >= 1; got {args.batch_sizes!r}")
+        batched_scaling(sizes, args.device, args.quick, args.name)
+        return
 
     base = TrainConfig.paper("open").replace(device=args.device)
     if args.quick:
@@ -152,6 +168,42 @@ def main(argv: list[str] | None = None) -> None:
     )
     write_results(name, rows, header, quick=args.quick)
     print(f"Table written to {results_dir(quick=args.quick) / name}.{{csv,md}}\n")
+    print(header)
+    print()
+    print(markdown_table(rows))
+
+
+def batched_scaling(sizes: list[int], device: str, quick: bool, name: str | None) -> None:
+    """Batched-sampler throughput of ``paper_open`` at each B; table ``<name>_scaling``."""
+    base = TrainConfig.paper("open").replace(device=device, sampler="batched")
+    repeats = 1 if quick else 3
+    start_ray(num_cpus=os.cpu_count())
+    try:
+        measured = {b: measure(base.replace(batch_size=b), repeats) for b in sizes}
+    finally:
+        stop_ray()
+    first = measured[sizes[0]]["rate"]
+    rows: list[dict[str, object]] = [
+        {
+            "B": b,
+            "s / iteration": m["seconds"],
+            "agent-steps/s": m["rate"],
+            "rollout agent-steps/s": m["rollout"],
+            f"x B = {sizes[0]}": m["rate"] / first,
+        }
+        for b, m in measured.items()
+    ]
+    header = (
+        "# Training throughput by batch size (batched sampler, paper open economy)\n\n"
+        f"Measured on: {machine(base.resolved_device)}.\n\n"
+        f"{base.num_epochs} epochs x {base.num_minibatches} minibatches; best of {repeats} "
+        "iterations after a warm-up."
+    )
+    stem = name or (
+        "training_throughput" if base.resolved_device == "cpu" else "training_throughput_cuda"
+    )
+    write_results(f"{stem}_scaling", rows, header, quick=quick)
+    print(f"Table written to {results_dir(quick=quick) / stem}_scaling.{{csv,md}}\n")
     print(header)
     print()
     print(markdown_table(rows))

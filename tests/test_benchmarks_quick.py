@@ -140,3 +140,26 @@ def test_ground_truth_rows_of_several_seeds_show_mean_and_worst_seed() -> None:
     assert row_key("g1", 2) == "g1 seed=2"
     headline = {e.label for e in EXPERIMENTS if e.seeds == (0, 1, 2)}
     assert {"g1", "g2", "g3 (Hansen, γ=2)", "g4 H=100", "g5 N=10", "g6 N=2", "g6 N=10"} <= headline
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEVICE": "cuda"}, "torch sees no CUDA device"),
+        ({"DEVICE": "cpu"}, "set QUICK=1 too"),
+        ({"DEVICE": "tpu"}, "DEVICE must be cuda or cpu"),
+    ],
+)
+def test_gpu_check_refuses_what_it_cannot_measure(env: dict[str, str], message: str) -> None:
+    """benchmarks/gpu_check.sh stops with exit code 2 and says why: no CUDA device, a full CPU
+    run (which would overwrite the committed CPU tables), an unknown device."""
+    if env["DEVICE"] == "cuda" and torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the check would run")
+    proc = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh")],
+        env={**os.environ, "PY": sys.executable, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and message in proc.stderr
