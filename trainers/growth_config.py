@@ -23,7 +23,13 @@ from rbc_env.config import (
     param,
 )
 
-__all__ = ["GROWTH_AGENT_TYPES", "TRAINING_COVERAGE", "GaussianPPOParams", "GrowthTrainConfig"]
+__all__ = [
+    "GROWTH_AGENT_TYPES",
+    "TRAINING_BATCH",
+    "TRAINING_COVERAGE",
+    "GaussianPPOParams",
+    "GrowthTrainConfig",
+]
 
 GROWTH_AGENT_TYPES = ("planner", "household", "producer")
 _POSITIVE_OR_INF = Interval(0.0, math.inf, lo_closed=False, hi_closed=True)
@@ -54,6 +60,14 @@ TRAINING_COVERAGE: dict[str, dict[str, float | int]] = {
     # wide grid at horizon 200, 21.3% / 74% at 32, 20.8% / 73% at 32 with init_spread 1.0,
     # 21.9% / 75% at 16 (the exploration noise, not the restarts, sets the spread).
 }
+
+# Samples per update, per preset name where the default (about 256 agent rows per rollout step)
+# is too noisy. G5 with N = 10 sectors: one planner chooses 10 saving shares from one reward,
+# so each share's gradient carries the exploration noise of the other nine. At B = 256 it ended
+# 1.6-1.8 points off with λ = 1.3-1.6e-3 for seeds 0-2, and more iterations did not help (seed
+# 0: λ 1.5e-3 at 300 iterations, 2.3e-3 at 600); at B = 1024 (the same 150 iterations, 4x the
+# samples) λ = 5.2-5.4e-4 for seeds 0-2, reached after about 15 s (issue 11).
+TRAINING_BATCH: dict[str, int] = {"g5_n10": 1024}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -163,9 +177,10 @@ class GrowthTrainConfig(Params):
         """The run of a named economy (``GrowthConfig.preset`` names).
 
         B = max(8, 256 // agents per economy) economies, so each rollout step holds about
-        256 agent rows; 150 iterations (about 50 s on 2 CPU cores for G1). The economy's
-        ``horizon`` and ``init_spread`` are those of ``TRAINING_COVERAGE`` where it names the
-        preset's base (``g3`` and ``g3_log``), chosen so training visits the scored states.
+        256 agent rows, unless ``TRAINING_BATCH`` names the preset (``g5_n10``: 1024); 150
+        iterations (about 20 s on 2 CPU cores for G1). The economy's ``horizon`` and
+        ``init_spread`` are those of ``TRAINING_COVERAGE`` where it names the preset's base
+        (``g3`` and ``g3_log``), chosen so training visits the scored states.
         """
         from rbc_env.growth import agent_counts
 
@@ -174,4 +189,5 @@ class GrowthTrainConfig(Params):
         if coverage:
             economy = economy.replace(**coverage)
         agents = sum(agent_counts(economy).values())
-        return cls(economy=economy, batch_size=max(MIN_BATCH, ROWS_PER_STEP // agents))
+        batch = TRAINING_BATCH.get(name, max(MIN_BATCH, ROWS_PER_STEP // agents))
+        return cls(economy=economy, batch_size=batch)
