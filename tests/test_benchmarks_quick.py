@@ -163,3 +163,17 @@ def test_gpu_check_refuses_what_it_cannot_measure(env: dict[str, str], message: 
         timeout=120,
     )
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_ground_truth_off_target_names_the_missed_target_and_its_cause(monkeypatch) -> None:
+    """A row meeting λ < 1e-3 and 0.5 points in its worst seed has no reason; a row missing one
+    names it, with the measured cause or 'cause not measured'."""
+    import benchmarks.ground_truth as gt
+
+    ok = {"label": "g1", "welfare_loss_worst": 9e-4, "saving_error_mean_worst": 0.0049}
+    assert gt.off_target(ok) is None
+    assert gt.off_target({**ok, "welfare_loss_worst": 1e-3}) == "λ: cause not measured"
+    single = {"label": "g9", "welfare_loss": 2e-3, "saving_error_mean": 0.01}
+    assert gt.off_target(single) == "λ and saving error: cause not measured"
+    monkeypatch.setitem(gt.CAUSES, "g9", "measured reason")
+    assert gt.off_target(single) == "λ and saving error: measured reason"

@@ -273,6 +273,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("train_s", "train s", "{:.0f}"),
     ("env_steps", "env steps", "{:.2e}"),
     ("s_to_target", "s to λ<1e-3", "{:.0f}"),
+    ("off_target", "off target: why", "{}"),
 )
 
 
