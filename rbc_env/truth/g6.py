@@ -44,11 +44,10 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from rbc_env.config import GrowthParams
-from rbc_env.truth.growth import g3_steady_state
+from rbc_env.truth.growth import _market_inputs, g3_steady_state
 from rbc_env.truth.solver import _interp, rouwenhorst
 
 __all__ = [
@@ -358,18 +357,6 @@ class BertrandRange:
     markup_high: Any
 
 
-def _inputs(spending: Any, phi: float, n: int, name: str) -> tuple[Any, Any]:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{name}: n (producers) must be an integer >= 1; got {n!r}")
-    if isinstance(phi, bool) or not isinstance(phi, numbers.Real) or not phi >= 0.0:
-        raise ValueError(f"{name}: phi (adjustment cost) must be a number >= 0; got {phi!r}")
-    xp = torch if isinstance(spending, torch.Tensor) else np
-    s = spending if xp is torch else np.asarray(spending, dtype=np.float64)
-    if not bool((s > 0).all()) or not bool(xp.isfinite(s).all()):
-        raise ValueError(f"{name}: S (household spending) must be positive and finite")
-    return s, xp
-
-
 def _own_markup(price: Any, spending: Any, phi: float, n: int) -> Any:
     """``q / (1 + phi S / (q n)) - 1``: markup over own marginal cost selling ``S / (q n)``."""
     return price / (1.0 + phi * spending / (price * n)) - 1.0
@@ -408,7 +395,7 @@ def g6_bertrand(
     Raises:
         ValueError: for a non-positive ``S``, a negative ``phi``, or ``n < 2``.
     """
-    s, xp = _inputs(spending, phi, n, "g6_bertrand")
+    s, xp = _market_inputs(spending, phi, n, "g6_bertrand")
     if n < 2:
         raise ValueError(f"g6_bertrand: n must be >= 2 (N = 1 is g6_monopoly); got {n!r}")
     low = (1.0 + xp.sqrt(1.0 + 2.0 * phi * s / n)) / 2.0
@@ -441,7 +428,7 @@ def g6_monopoly(spending: Any, phi: float, markup_max: float) -> BertrandRange:
     Returns:
         :class:`BertrandRange` with ``price_low = price_high = 1 + markup_max``.
     """
-    s, _ = _inputs(spending, phi, 1, "g6_monopoly")
+    s, _ = _market_inputs(spending, phi, 1, "g6_monopoly")
     if isinstance(markup_max, bool) or not isinstance(markup_max, numbers.Real):
         raise ValueError(f"g6_monopoly: markup_max must be a number > 0; got {markup_max!r}")
     if not markup_max > 0.0:
