@@ -170,10 +170,11 @@ def test_ground_truth_off_target_names_the_missed_target_and_its_cause(monkeypat
     names it, with the measured cause or 'cause not measured'."""
     import benchmarks.ground_truth as gt
 
-    ok = {"label": "g1", "welfare_loss_worst": 9e-4, "saving_error_mean_worst": 0.0049}
+    ok = {"label": "g9", "welfare_loss_worst": 9e-4, "saving_error_mean_worst": 0.0049}
     assert gt.off_target(ok) is None
     assert gt.off_target({**ok, "welfare_loss_worst": 1e-3}) == "λ: cause not measured"
     single = {"label": "g9", "welfare_loss": 2e-3, "saving_error_mean": 0.01}
     assert gt.off_target(single) == "λ and saving error: cause not measured"
     monkeypatch.setitem(gt.CAUSES, "g9", "measured reason")
     assert gt.off_target(single) == "λ and saving error: measured reason"
+    assert gt.off_target({**ok, "label": "g1", "welfare_loss_worst": 2e-3}).startswith("λ: seed")
