@@ -24,7 +24,7 @@ from rbc_env.config import (
     RBCConfig,
     param,
 )
-from trainers.curriculum import CurriculumSchedule, preset
+from trainers.curriculum import CurriculumSchedule, DeviationParams, preset
 
 __all__ = [
     "BestResponseParams",
@@ -83,53 +83,6 @@ class EnvRunnerParams(Params):
     envs_per_runner: int = param(
         4, "", "economies", AT_LEAST_ONE, "economies each EnvRunner steps together (sync vector)"
     )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class DeviationParams(Params):
-    """A deviation (best-response) run: only one type, or one agent, learns (spec 10).
-
-    With ``agent_type`` set, every iteration runs the economy as the reference best response
-    does: θ factor 1, no action masks, every type acting with its stochastic policy, and only
-    the deviating module updated, with entropy coefficient ``entropy_coeff``. ``agent_index
-    = -1`` deviates the type's shared policy (the meta-game best response); ``i >= 0`` gives
-    agent i of the type its own module (``deviation_module_id``), initialized from the type's
-    policy, while its peers keep the shared one (a unilateral, single-agent deviation).
-    A type-level deviation trains on the type's mean reward J_type (``objective="type"``):
-    with the labour and rationing externality, each agent's own reward would be a simultaneous
-    individual-gradient step, which can lower J_type. Batched sampler only.
-    """
-
-    agent_type: Literal["none", "consumer", "firm", "government"] = param(
-        "none", "", "", None, "the deviating type; none: an ordinary training run"
-    )
-    agent_index: int = param(
-        -1,
-        "i",
-        "index",
-        Interval(-1.0, math.inf),
-        "-1: the type's shared policy deviates; i >= 0: agent i alone gets its own module",
-    )
-    entropy_coeff: float = param(
-        0.05,
-        "β",
-        "1",
-        NONNEGATIVE,
-        "entropy coefficient of the deviating module (spec 10: 0.1 x the paper's 0.5)",
-    )
-    objective: Literal["type", "own"] = param(
-        "type",
-        "",
-        "",
-        None,
-        "reward a type-level deviation trains on: type = the type's mean reward J_type (the "
-        "meta-game objective); own = each agent's own reward (a simultaneous individual step)",
-    )
-
-    @property
-    def active(self) -> bool:
-        """Whether this is a deviation run."""
-        return self.agent_type != "none"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
