@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -135,8 +136,6 @@ def torchrl_pettingzoo_rate(config: RBCConfig, episodes: int) -> float | None:
     ``None`` without torchrl.
     """
     try:
-        import warnings
-
         from torchrl.envs import PettingZooWrapper
     except ImportError:
         return None
