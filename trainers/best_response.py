@@ -42,8 +42,8 @@ from typing import Any
 import torch
 
 from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
-from trainers.run import RunPaths, read_metrics
-from trainers.runfolder import verify_checkpoint
+from trainers.rllib import build_config
+from trainers.runfolder import RunPaths, read_metrics, verify_checkpoint
 
 __all__ = [
     "BestResponse",
@@ -397,8 +397,6 @@ def build_deviation(checkpoint: str | Path, config: TrainConfig) -> Any:
     optimizers' Adam moments are restored too (the deviating agent's from its type's), at the
     deviation config's learning rates; with ``"fresh"`` they start empty.
     """
-    from trainers.rllib import build_config
-
     if not config.deviation.active:
         raise ValueError("build_deviation needs a config with deviation.agent_type set")
     algo = build_config(config).build_algo()

@@ -21,16 +21,23 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trainers.best_response import periodic_best_response
 from trainers.config import TrainConfig
-from trainers.runfolder import RunFolderError, verify_checkpoint, write_manifest
+from trainers.rllib import build_config
+from trainers.runfolder import (
+    CHECKPOINT_PREFIX,
+    RunFolderError,
+    RunPaths,
+    read_metrics,
+    verify_checkpoint,
+    write_manifest,
+)
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_PREFIX = "iter_"
 PLOTTED = (
     ("reward/consumer_mean", "consumer reward / step"),
     ("reward/firm_mean", "firm reward / step"),
@@ -39,82 +46,6 @@ PLOTTED = (
     ("econ/wage_mean", "mean wage"),
     ("econ/hours_mean", "mean hours"),
 )
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where a run keeps its files."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        """The resolved config (YAML)."""
-        return self.root / "config.yaml"
-
-    @property
-    def metrics(self) -> Path:
-        """One CSV row per iteration."""
-        return self.root / "metrics.csv"
-
-    @property
-    def checkpoints(self) -> Path:
-        """Folder of checkpoints, one sub-folder per saved iteration."""
-        return self.root / "checkpoints"
-
-    @property
-    def tensorboard(self) -> Path:
-        """TensorBoard event files."""
-        return self.root / "tensorboard"
-
-    @property
-    def plot(self) -> Path:
-        """The training-curves figure."""
-        return self.root / "plots" / "training.png"
-
-    @property
-    def summary(self) -> Path:
-        """The final table (Markdown)."""
-        return self.root / "summary.md"
-
-    def checkpoints_newest_first(self) -> list[tuple[int, Path]]:
-        """(iteration, path) of every saved checkpoint folder, newest first (unverified)."""
-        if not self.checkpoints.is_dir():
-            return []
-        found = []
-        for p in self.checkpoints.iterdir():
-            if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX):
-                suffix = p.name[len(CHECKPOINT_PREFIX) :]
-                if suffix.isdigit():
-                    found.append((int(suffix), p))
-        return sorted(found, reverse=True)
-
-    def latest_checkpoint(self) -> tuple[int, Path] | None:
-        """(iteration, path) of the newest checkpoint folder, or None (unverified)."""
-        found = self.checkpoints_newest_first()
-        return found[0] if found else None
-
-    def latest_intact_checkpoint(self) -> tuple[int, Path] | None:
-        """(iteration, path) of the newest checkpoint that passes ``verify_checkpoint``.
-
-        Each newer checkpoint that fails verification is skipped with a warning naming it and
-        the reason; nothing is unpickled here.
-        """
-        for iteration, path in self.checkpoints_newest_first():
-            try:
-                verify_checkpoint(path)
-            except RunFolderError as err:
-                warn(f"skipping damaged checkpoint {path.name}: {err}")
-                continue
-            return iteration, path
-        return None
-
-
-def warn(message: str) -> None:
-    """One ``warning:`` line on stderr (the CLI's channel for things the user must see)."""
-    import sys
-
-    print(f"warning: {message}", file=sys.stderr)
 
 
 def flatten(result: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -204,12 +135,6 @@ class MetricsFile:
             writer.writerow(row)
             fh.flush()
             os.fsync(fh.fileno())
-
-
-def read_metrics(path: Path) -> list[dict[str, str]]:
-    """All rows of a metrics.csv."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def _iteration(row: dict[str, str], path: Path) -> float:
@@ -392,8 +317,6 @@ def iterate_training(
             ``iterations`` is below its last checkpoint; or when not resuming a folder that
             already holds a run.
     """
-    from trainers.rllib import build_config
-
     metrics = MetricsFile(paths.metrics)
     latest = plan_resume(train_config, paths) if resume else None
     if not resume and (paths.metrics.exists() or paths.latest_checkpoint()):
@@ -412,7 +335,12 @@ def iterate_training(
         logger.info("resumed from %s (iteration %d; %d metric rows kept)", checkpoint, start, kept)
     else:
         start = 0
-        algo = build_config(train_config).build_algo()
+        algo_config = build_config(train_config)
+        if train_config.best_response.every > 0 and not train_config.deviation.active:
+            # The ε curve is this loop's evaluation hook: deviation algorithms built by the
+            # check itself (trainers.best_response) must not run it again.
+            algo_config = algo_config.callbacks(on_train_result=periodic_best_response)
+        algo = algo_config.build_algo()
     writer = _tensorboard(paths.tensorboard)
     try:
         for iteration in range(start + 1, train_config.iterations + 1):

@@ -16,6 +16,7 @@ since RLlib checkpoints hold pickles, which run code when loaded.
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import hashlib
 import json
@@ -23,8 +24,10 @@ import logging
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +38,7 @@ LOCK = ".lock"
 MANIFEST = "rbc_marl_manifest.json"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 RunKind = Literal["train", "truth", "sweep"]
+CHECKPOINT_PREFIX = "iter_"  # checkpoints/iter_NNNNNNN/ of a training run
 
 
 class RunFolderError(ValueError):
@@ -264,3 +268,83 @@ def verify_checkpoint(folder: Path) -> dict[str, Any]:
         if p.is_symlink() or _sha256(p) != digest:
             raise RunFolderError(f"checkpoint {folder} is damaged: {rel} differs from its SHA-256")
     return manifest
+
+
+def warn(message: str) -> None:
+    """One ``warning:`` line on stderr (the CLI's channel for things the user must see)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run keeps its files."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        """The resolved config (YAML)."""
+        return self.root / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        """One CSV row per iteration."""
+        return self.root / "metrics.csv"
+
+    @property
+    def checkpoints(self) -> Path:
+        """Folder of checkpoints, one sub-folder per saved iteration."""
+        return self.root / "checkpoints"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard event files."""
+        return self.root / "tensorboard"
+
+    @property
+    def plot(self) -> Path:
+        """The training-curves figure."""
+        return self.root / "plots" / "training.png"
+
+    @property
+    def summary(self) -> Path:
+        """The final table (Markdown)."""
+        return self.root / "summary.md"
+
+    def checkpoints_newest_first(self) -> list[tuple[int, Path]]:
+        """(iteration, path) of every saved checkpoint folder, newest first (unverified)."""
+        if not self.checkpoints.is_dir():
+            return []
+        found = []
+        for p in self.checkpoints.iterdir():
+            if p.is_dir() and p.name.startswith(CHECKPOINT_PREFIX):
+                suffix = p.name[len(CHECKPOINT_PREFIX) :]
+                if suffix.isdigit():
+                    found.append((int(suffix), p))
+        return sorted(found, reverse=True)
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """(iteration, path) of the newest checkpoint folder, or None (unverified)."""
+        found = self.checkpoints_newest_first()
+        return found[0] if found else None
+
+    def latest_intact_checkpoint(self) -> tuple[int, Path] | None:
+        """(iteration, path) of the newest checkpoint that passes ``verify_checkpoint``.
+
+        Each newer checkpoint that fails verification is skipped with a warning naming it and
+        the reason; nothing is unpickled here.
+        """
+        for iteration, path in self.checkpoints_newest_first():
+            try:
+                verify_checkpoint(path)
+            except RunFolderError as err:
+                warn(f"skipping damaged checkpoint {path.name}: {err}")
+                continue
+            return iteration, path
+        return None
+
+
+def read_metrics(path: Path) -> list[dict[str, str]]:
+    """All rows of a metrics.csv."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

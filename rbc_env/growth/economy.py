@@ -53,10 +53,9 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
-from rbc_env.config import GrowthConfig
+from rbc_env.config import GrowthConfig, GrowthParams
 from rbc_env.core.economy import seed_generator
 from rbc_env.core.types import ArraySpec
-from rbc_env.truth.growth import g2_hours, g3_steady_state
 
 __all__ = [
     "GrowthEconomy",
@@ -67,6 +66,8 @@ __all__ = [
     "agent_counts",
     "agent_types",
     "controls_from_raw",
+    "g2_hours",
+    "g3_steady_state",
     "global_state",
     "global_state_dim",
     "initial_state",
@@ -177,6 +178,36 @@ class SteadyState:
     rental: float
     wage: float
     sd_log_z: float
+
+
+def g2_hours(p: GrowthParams) -> float:
+    """G2 optimal hours ``l* = (1 - alpha) / (b (1 - alpha beta) + (1 - alpha))`` (time share).
+
+    From the labor first-order condition ``b / (1 - l) = (1 - alpha) y / (c l)`` with the
+    consumption share ``c / y = 1 - alpha beta``; hours are constant over states.
+
+    Args:
+        p: parameters (``u = ln c + b ln(1 - l)``, ``delta = 1``).
+
+    Returns:
+        Hours as a fraction of the time endowment (0.16285 at the defaults).
+    """
+    one_m_a = 1.0 - p.alpha
+    return one_m_a / (p.b * (1.0 - p.alpha * p.beta) + one_m_a)
+
+
+def g3_steady_state(p: GrowthParams) -> float:
+    """G3 deterministic steady state ``k_ss = (alpha / (1/beta - 1 + delta))^(1/(1 - alpha))``.
+
+    Labor is normalized to ``l = 1``; the value solves ``1 = beta (alpha k^(alpha-1) + 1 - delta)``.
+
+    Args:
+        p: parameters.
+
+    Returns:
+        Steady-state capital (goods).
+    """
+    return (p.alpha / (1.0 / p.beta - 1.0 + p.delta)) ** (1.0 / (1.0 - p.alpha))
 
 
 def steady_state(config: GrowthConfig) -> SteadyState:
@@ -581,7 +612,7 @@ class GrowthEconomy:
     """B copies of one growth economy stepped together on one torch device.
 
     Example:
-        >>> from rbc_env.config import GrowthConfig
+        >>> from rbc_env.config import GrowthConfig, GrowthParams
         >>> from rbc_env.growth import GrowthEconomy
         >>> econ = GrowthEconomy(GrowthConfig.preset("g4_h4"), batch_size=8, seed=0)
         >>> econ.reset()["household"].shape

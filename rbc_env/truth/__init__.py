@@ -1,7 +1,7 @@
 """Numerical ground truth for the growth family (G1-G3, G6, docs/ground_truth.md).
 
-- :mod:`rbc_env.truth.growth`: parameters and closed forms (G1 policy and value, G2 hours, G3
-  steady state).
+- :mod:`rbc_env.truth.growth`: parameters and closed forms (G1 policy and value; G2 hours and
+  the G3 steady state are the model's, :mod:`rbc_env.growth`, re-exported).
 - :mod:`rbc_env.truth.solver`: an endogenous-grid solver for G3 (any ``delta``, CRRA ``gamma``,
   inelastic labor) that reports its own Euler-equation errors.
 - :mod:`rbc_env.truth.g6`: the G6 competitive equilibrium with adjustment costs and dividends

@@ -20,6 +20,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from rbc_env.config import GrowthParams
+from rbc_env.growth.economy import g2_hours, g3_steady_state  # the model's steady state
 
 __all__ = [
     "CapitalMarket",
@@ -95,36 +96,6 @@ def g1_steady_state(p: GrowthParams) -> float:
         Steady-state capital (0.1870 at the defaults).
     """
     return (p.alpha * p.beta) ** (1.0 / (1.0 - p.alpha))
-
-
-def g2_hours(p: GrowthParams) -> float:
-    """G2 optimal hours ``l* = (1 - alpha) / (b (1 - alpha beta) + (1 - alpha))`` (time share).
-
-    From the labor first-order condition ``b / (1 - l) = (1 - alpha) y / (c l)`` with the
-    consumption share ``c / y = 1 - alpha beta``; hours are constant over states.
-
-    Args:
-        p: parameters (``u = ln c + b ln(1 - l)``, ``delta = 1``).
-
-    Returns:
-        Hours as a fraction of the time endowment (0.16285 at the defaults).
-    """
-    one_m_a = 1.0 - p.alpha
-    return one_m_a / (p.b * (1.0 - p.alpha * p.beta) + one_m_a)
-
-
-def g3_steady_state(p: GrowthParams) -> float:
-    """G3 deterministic steady state ``k_ss = (alpha / (1/beta - 1 + delta))^(1/(1 - alpha))``.
-
-    Labor is normalized to ``l = 1``; the value solves ``1 = beta (alpha k^(alpha-1) + 1 - delta)``.
-
-    Args:
-        p: parameters.
-
-    Returns:
-        Steady-state capital (goods).
-    """
-    return (p.alpha / (1.0 / p.beta - 1.0 + p.delta)) ** (1.0 / (1.0 - p.alpha))
 
 
 def g5_saving_share(p: GrowthParams) -> float:

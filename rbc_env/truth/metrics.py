@@ -27,8 +27,8 @@ full state (``TruthPolicy.act``); the metrics always use that full-information f
 reference, so the truth is defined even where observations do not reveal it (G6 and restricted
 G7 households under ``action="quantity"``).
 
-Do not import this module from :mod:`rbc_env.truth` (``rbc_env.growth`` imports that package:
-an import cycle); import ``rbc_env.truth.metrics`` directly.
+Import it as ``rbc_env.truth.metrics``: :mod:`rbc_env.truth` does not import it, so the solvers
+load without the simulation machinery.
 """
 
 from __future__ import annotations

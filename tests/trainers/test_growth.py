@@ -241,7 +241,7 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
 def test_rbc_central_critic_reads_the_global_state_and_only_it() -> None:
     from rbc_env.core import observation_specs
     from trainers.config import TrainConfig
-    from trainers.rllib.algo import module_spaces
+    from trainers.rllib.spaces import module_spaces
     from trainers.rllib.modules import GLOBAL_KEY, CentralCriticPPOTorchRLModule
 
     tc = TrainConfig.cpu_small().override({"economy.n_consumers": 4, "economy.n_firms": 2})

@@ -5,7 +5,7 @@ Importing this package imports ray. Entry points: ``trainers.rllib.algo.build_co
 ``trainers.rllib.env_runner.EnvRunnerPPO`` (``sampler="env_runner"``).
 """
 
-from trainers.rllib.algo import SpacesOnlyEnv, build_config, module_spaces, policy_mapping_fn
+from trainers.rllib.algo import build_config
 from trainers.rllib.batched import BatchedPPO, BatchedPPOConfig
 from trainers.rllib.env_runner import (
     CurriculumCallbacks,
@@ -17,6 +17,7 @@ from trainers.rllib.env_runner import (
 )
 from trainers.rllib.learner import ProportionalPPOTorchLearner
 from trainers.rllib.modules import MaskedPPOTorchRLModule
+from trainers.rllib.spaces import SpacesOnlyEnv, module_spaces, policy_mapping_fn
 
 __all__ = [
     "BatchedPPO",

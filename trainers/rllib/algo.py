@@ -32,83 +32,19 @@ import math
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from rbc_env.adapters.spaces import action_space, observation_space
-from rbc_env.config import RBCConfig
-from rbc_env.core import AGENT_TYPES, action_nvec, observation_specs
+from rbc_env.core import AGENT_TYPES, observation_specs
 from trainers.config import TrainConfig
 from trainers.curriculum import masked_types
+from trainers.rllib import env_runner as er
 from trainers.rllib.batched import BatchedPPOConfig
 from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
-from trainers.rllib.modules import (
-    MASK_KEY,
-    OBS_KEY,
-    CentralCriticPPOTorchRLModule,
-    MaskedPPOTorchRLModule,
-)
+from trainers.rllib.modules import CentralCriticPPOTorchRLModule, MaskedPPOTorchRLModule
+from trainers.rllib.spaces import SpacesOnlyEnv, module_spaces, policy_mapping_fn
 
-__all__ = [
-    "SpacesOnlyEnv",
-    "build_config",
-    "module_spaces",
-    "policy_mapping_fn",
-]
-
-
-def policy_mapping_fn(agent_id: str, episode: Any = None, **kwargs: Any) -> str:
-    """Module of an agent: its id's type prefix (``"consumer_17" -> "consumer"``)."""
-    return agent_id.rsplit("_", 1)[0]
-
-
-def module_spaces(economy: RBCConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
-    """Observation and action space of each type's module.
-
-    Observations are float32 boxes (the modules' dtype); the types the curriculum masks
-    (``trainers.curriculum.masked_types``) get ``Dict(observation, action_mask)`` with a flat
-    int8 mask over the concatenated heads. Actions are MultiDiscrete over the type's heads.
-    """
-    specs = observation_specs(economy)
-    nvecs = action_nvec(economy)
-    masked = masked_types(economy)
-    out: dict[str, tuple[gym.Space, gym.Space]] = {}
-    for t in AGENT_TYPES:
-        obs: gym.Space = observation_space(specs[t], np.float32)
-        if t in masked:
-            mask = gym.spaces.Box(0, 1, shape=(sum(nvecs[t]),), dtype=np.int8)
-            obs = gym.spaces.Dict({OBS_KEY: obs, MASK_KEY: mask})
-        out[t] = (obs, action_space(nvecs[t]))
-    return out
-
-
-class SpacesOnlyEnv(MultiAgentEnv):
-    """A MultiAgentEnv that only carries spaces (one agent per type), for BatchedPPO.
-
-    RLlib 2.60 always builds a local EnvRunner, which needs an env; BatchedPPO samples from
-    ``BatchedEconomy`` directly, so this env is never stepped.
-
-    Args:
-        config: ``{"spaces": {module_id: (observation_space, action_space)}}``.
-    """
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        spaces = dict((config or {})["spaces"])
-        self.possible_agents = [f"{mid}_0" for mid in spaces]
-        self.agents = list(self.possible_agents)
-        self.observation_spaces = {f"{mid}_0": s[0] for mid, s in spaces.items()}
-        self.action_spaces = {f"{mid}_0": s[1] for mid, s in spaces.items()}
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
-        """Not supported: BatchedPPO never samples through EnvRunners."""
-        raise RuntimeError("SpacesOnlyEnv only carries spaces; BatchedPPO samples BatchedEconomy")
-
-    def step(self, action_dict: dict[str, Any]) -> Any:
-        """Not supported: BatchedPPO never samples through EnvRunners."""
-        raise RuntimeError("SpacesOnlyEnv only carries spaces; BatchedPPO samples BatchedEconomy")
+__all__ = ["build_config"]
 
 
 def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
@@ -190,9 +126,6 @@ def _shared_settings(
                 "TrainConfig.best_response.every > 0 (the periodic ε check) is implemented by "
                 "the batched sampler only; use sampler='batched'"
             )
-        from trainers.best_response import periodic_best_response
-
-        config = config.callbacks(on_train_result=periodic_best_response)
     return (
         config.rbc(tc)
         .framework("torch")
@@ -235,8 +168,6 @@ def _env_runner_sampler(
     tc: TrainConfig,
 ) -> tuple[BatchedPPOConfig, type, dict[str, Any]]:
     """The env-runner sampler's own settings: env, EnvRunners, callbacks, learner pieces."""
-    from trainers.rllib import env_runner as er  # imports algo.module_spaces
-
     if tc.deviation.active:
         raise NotImplementedError(
             "TrainConfig.deviation (best-response runs) is implemented by the batched sampler "

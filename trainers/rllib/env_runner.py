@@ -7,7 +7,7 @@ per-type settings and proportional learner as the batched sampler, plus the piec
 
 - ``RBCModuleEnv``: ``rbc_env.adapters.rllib.RBCMultiAgentEnv`` (built with
   ``action_masks=True`` when the curriculum masks some type) whose observations follow the
-  modules' layout (``trainers.rllib.algo.module_spaces``): ``Dict(observation,
+  modules' layout (``trainers.rllib.spaces.module_spaces``): ``Dict(observation,
   action_mask)`` for the masked types (firm, government), the plain float32 Box for the others
   (the env itself gives every agent the Dict when masks are on). It also sums, per episode, the
   per-type rewards and the economic aggregates that BatchedPPO logs (same definitions, from
@@ -74,10 +74,10 @@ from rbc_env.adapters.rllib import RBCMultiAgentEnv
 from rbc_env.core import AGENT_TYPES
 from trainers.config import TrainConfig
 from trainers.curriculum import CurriculumStage, stage
-from trainers.rllib.algo import module_spaces
 from trainers.rllib.batched import BatchedPPOConfig, accumulate_econ, econ_denominators
 from trainers.rllib.learner import ProportionalPPOTorchLearner
 from trainers.rllib.modules import MASK_KEY, OBS_KEY
+from trainers.rllib.spaces import module_spaces
 
 __all__ = [
     "BOOTSTRAP_TRUNCATED_KEY",

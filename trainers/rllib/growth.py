@@ -49,10 +49,10 @@ from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observation_specs
 from rbc_env.growth.economy import action_dims
 from trainers.growth_config import GrowthTrainConfig
-from trainers.rllib.algo import SpacesOnlyEnv, policy_mapping_fn
 from trainers.rllib.batched import gae_truncated, learner_device
 from trainers.rllib.gaussian import GaussianPPOTorchRLModule
 from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
+from trainers.rllib.spaces import SpacesOnlyEnv, policy_mapping_fn
 
 __all__ = [
     "GrowthPPO",
