@@ -6,6 +6,7 @@ How to run:
     .venv/bin/python benchmarks/ground_truth.py --quick          # 5 iterations a row (smoke)
     .venv/bin/python benchmarks/ground_truth.py --coverage g3    # where training visits k
     .venv/bin/python benchmarks/ground_truth.py --tables-only    # re-render from the jsonl
+    .venv/bin/python benchmarks/ground_truth.py --resume    # continue a stopped full run
 
 ``--coverage PRESET`` trains nothing: it prints, for the preset's economy at several episode
 horizons and initial spreads, where rollouts scheduled like training put capital
@@ -323,6 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         help="print where training visits capital for PRESET's economy, then exit",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep every row of the folder's ground_truth.jsonl and train only the runs it "
+        "lacks (continue a stopped run of the same code)",
+    )
+    parser.add_argument(
         "--tables-only",
         action="store_true",
         help="train nothing: rewrite the tables from the folder's ground_truth.jsonl (on the "
@@ -364,12 +371,15 @@ def main(argv: list[str] | None = None) -> int:
     start_ray()  # private: loopback only, token authentication on
     raw_path = out / "ground_truth.jsonl"
     runs: dict[str, dict[str, Any]] = {}
-    if raw_path.exists() and wanted:  # keep the other rows of an earlier full run
+    if raw_path.exists() and (wanted or args.resume):  # keep the rows of an earlier run
         for line in raw_path.read_text().splitlines():
             row = json.loads(line)
             runs[row_key(row["label"], row.get("seed", 0))] = row
     for exp in chosen:
         for seed in exp.seeds:
+            if args.resume and row_key(exp.label, seed) in runs:
+                print(f"[{exp.label}, seed {seed}] kept from {raw_path}", flush=True)
+                continue
             sets = [f"{k}={_yaml(v)}" for k, v in exp.sets.items()] + [f"seed={seed}"]
             if args.quick:
                 sets += ["iterations=5", "eval_states=128"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -178,3 +179,34 @@ def test_ground_truth_off_target_names_the_missed_target_and_its_cause(monkeypat
     monkeypatch.setitem(gt.CAUSES, "g9", "measured reason")
     assert gt.off_target(single) == "λ and saving error: measured reason"
     assert gt.off_target({**ok, "label": "g1", "welfare_loss_worst": 2e-3}).startswith("λ: seed")
+
+
+def test_ground_truth_resume_keeps_recorded_runs_and_trains_none_again(tmp_path: Path) -> None:
+    """--resume keeps every row of the folder's jsonl and skips the runs it already holds."""
+    from benchmarks.ground_truth import EXPERIMENTS
+
+    chosen = [e for e in EXPERIMENTS if "g1" in (e.label, e.preset)]  # what --only g1 selects
+    labels = {e.label for e in chosen}
+    rows = [
+        json.loads(line)
+        for line in (RESULTS / "ground_truth.jsonl").read_text().splitlines()
+        if json.loads(line)["label"] in labels
+    ]
+    assert len(rows) == sum(len(e.seeds) for e in chosen) >= 3
+    raw = tmp_path / "ground_truth.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    raw.write_text(text)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ground_truth.py"), "--only", "g1"]
+        + ["--resume", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kept = [f"[{e.label}, seed {s}] kept from" in proc.stdout for e in chosen for s in e.seeds]
+    assert kept == [True] * len(rows)
+    assert raw.read_text() == text  # nothing retrained, nothing lost
+    assert (tmp_path / "ground_truth_economies.md").is_file()

@@ -100,6 +100,13 @@ class GaussianPPOParams(Params):
     init_log_std: float = param(
         0.0, "log σ_0", "log raw units", _LOG_STD, "initial log standard deviation"
     )
+    min_log_std: float = param(
+        -10.0,
+        "log σ_min",
+        "log raw units",
+        _LOG_STD,
+        "floor of the log standard deviation (exploration never narrower than this)",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

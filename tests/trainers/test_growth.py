@@ -86,6 +86,23 @@ def test_policy_never_reads_the_global_state(critic: str) -> None:
     assert bool(torch.equal(v_x, v_y)) == (critic == "independent")
 
 
+def test_log_std_floor_bounds_the_sampling_distribution() -> None:
+    """min_log_std floors the sampled log σ (and its gradient stops below the floor)."""
+    module = GaussianPPOTorchRLModule(
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (3,), np.float32),
+        action_space=gym.spaces.Box(-10, 10, (2,), np.float32),
+        model_config={"hidden_sizes": [8], "init_log_std": -4.0, "min_log_std": -2.0},
+    )
+    out = module.forward_train({Columns.OBS: torch.randn(4, 3)})[Columns.ACTION_DIST_INPUTS]
+    log_std = out[:, 2:]
+    assert torch.equal(log_std, torch.full_like(log_std, -2.0))
+    log_std.sum().backward()
+    assert torch.equal(module.log_std.grad, torch.zeros(2))
+    with torch.no_grad():
+        module.log_std.fill_(-1.0)  # above the floor: unchanged
+    assert torch.equal(module.effective_log_std(), torch.full((2,), -1.0))
+
+
 def test_module_rejects_bad_model_config() -> None:
     space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
     act = gym.spaces.Box(-1, 1, (1,), np.float32)
@@ -241,8 +258,8 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
 def test_rbc_central_critic_reads_the_global_state_and_only_it() -> None:
     from rbc_env.core import observation_specs
     from trainers.config import TrainConfig
-    from trainers.rllib.spaces import module_spaces
     from trainers.rllib.modules import GLOBAL_KEY, CentralCriticPPOTorchRLModule
+    from trainers.rllib.spaces import module_spaces
 
     tc = TrainConfig.cpu_small().override({"economy.n_consumers": 4, "economy.n_firms": 2})
     obs_space, act_space = module_spaces(tc.economy)["consumer"]

@@ -11,6 +11,7 @@ leading columns are o.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -43,7 +44,8 @@ class GaussianPPOTorchRLModule(TorchRLModule, ValueFunctionAPI):
 
     ``model_config`` keys: ``hidden_sizes`` (list of ints), ``policy_dim`` (columns of the
     agent's own observation; default: all), ``critic`` (``"independent"`` or
-    ``"centralized"``), ``init_log_std`` (float).
+    ``"centralized"``), ``init_log_std`` (float), ``min_log_std`` (float: the policy's log
+    standard deviation is ``max(log_std, min_log_std)``; default no floor).
     """
 
     def setup(self) -> None:
@@ -67,6 +69,7 @@ class GaussianPPOTorchRLModule(TorchRLModule, ValueFunctionAPI):
         self.log_std = torch.nn.Parameter(
             torch.full((n_actions,), float(cfg.get("init_log_std", -1.0)))
         )
+        self.min_log_std = float(cfg.get("min_log_std", -math.inf))
         if not self.inference_only:
             self.vf = mlp([self.critic_dim, *hidden, 1])
         self.action_dist_cls = TorchDiagGaussian
@@ -75,9 +78,13 @@ class GaussianPPOTorchRLModule(TorchRLModule, ValueFunctionAPI):
         """The deterministic action μ(o) (raw units), [N, A]."""
         return self.pi(obs[..., : self.policy_dim])
 
+    def effective_log_std(self) -> torch.Tensor:
+        """Log σ of the sampling distribution: ``max(log_std, min_log_std)``, [A]."""
+        return self.log_std.clamp(min=self.min_log_std)
+
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         mean = self.mean(batch[Columns.OBS])
-        log_std = self.log_std.expand_as(mean)
+        log_std = self.effective_log_std().expand_as(mean)
         return {Columns.ACTION_DIST_INPUTS: torch.cat([mean, log_std], -1)}
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any | None = None) -> Any:

@@ -119,6 +119,7 @@ def build_growth_config(tc: GrowthTrainConfig) -> GrowthPPOConfig:
                 "policy_dim": own[t].shape[0],
                 "critic": tc.critic,
                 "init_log_std": ppo.init_log_std,
+                "min_log_std": ppo.min_log_std,
             },
         )
         total_steps = tc.iterations * tc.batch_size * tc.rollout_length
@@ -378,7 +379,7 @@ class GrowthPPO(PPO):
     ) -> None:
         for t, buf in buffers.items():
             self.metrics.log_value(f"reward/{t}_mean", float(buf["rewards"].mean()), window=1)
-            log_std = float(self.rollout_module[t].log_std.detach().mean())
+            log_std = float(self.rollout_module[t].effective_log_std().detach().mean())
             self.metrics.log_value(f"policy/log_std/{t}", log_std, window=1)
         for name, value in flows.items():
             self.metrics.log_value(f"econ/{name}_mean", value, window=1)
