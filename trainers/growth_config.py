@@ -69,6 +69,18 @@ TRAINING_COVERAGE: dict[str, dict[str, float | int]] = {
 # samples) λ = 5.2-5.4e-4 for seeds 0-2, reached after about 15 s (issue 11).
 TRAINING_BATCH: dict[str, int] = {"g5_n10": 1024}
 
+# Exploration floor of the saving policies (planner, household; issue 11). Without one, PPO
+# shrinks the Gaussian's σ to about 0.03 (log σ -3.4 in G1 after 300 iterations), and the
+# policy-gradient signal on the mean, proportional to σ, drowns in the return noise: G1's seeds
+# ended with share offsets of +1.12, -0.96, -0.38 points, of either sign, uniform over states
+# (measured: signed mean offset against spread over the ergodic set). More samples (B = 512),
+# a lower final learning rate (1e-5) and GAE λ = 1 did not remove it (worst seeds 0.96, 1.71,
+# 1.32 points). A floor of log σ = -2 (σ ≈ 0.135 in logit units) gave 0.21 / 0.17 / 0.30
+# points for seeds 0-2, -2.5 gave 0.59 / 0.41 / 0.17, -1.5 gave 0.26 / 0.25. The evaluated
+# policy is the mean: the floor's own bias on it, -σ²/2 · s''(logit), is about 0.06 points at
+# s = 0.36. Producers (G6 prices) keep no floor: not measured there.
+MIN_LOG_STD = -2.0
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GaussianPPOParams(Params):
@@ -101,11 +113,12 @@ class GaussianPPOParams(Params):
         0.0, "log σ_0", "log raw units", _LOG_STD, "initial log standard deviation"
     )
     min_log_std: float = param(
-        -10.0,
+        MIN_LOG_STD,
         "log σ_min",
         "log raw units",
         _LOG_STD,
-        "floor of the log standard deviation (exploration never narrower than this)",
+        "floor of the log standard deviation (exploration never narrower than this); "
+        "-2: see MIN_LOG_STD (issue 11)",
     )
 
 
@@ -162,7 +175,7 @@ class GrowthTrainConfig(Params):
     planner: GaussianPPOParams = field(default_factory=GaussianPPOParams)
     household: GaussianPPOParams = field(default_factory=GaussianPPOParams)
     producer: GaussianPPOParams = field(
-        default_factory=lambda: GaussianPPOParams(reward_scale=0.01)
+        default_factory=lambda: GaussianPPOParams(reward_scale=0.01, min_log_std=-10.0)
     )
 
     def ppo(self, agent_type: str) -> GaussianPPOParams:
