@@ -103,6 +103,29 @@ def test_log_std_floor_bounds_the_sampling_distribution() -> None:
     assert torch.equal(module.effective_log_std(), torch.full((2,), -1.0))
 
 
+def test_log_std_floor_in_control_units_warns() -> None:
+    """The presets' floor is in logit units: under clip or penalty it would be a σ in control
+    units, so building such a run warns and names the setting that turns it off."""
+    import warnings
+
+    from trainers.growth_config import FLOOR_OFF, MIN_LOG_STD
+    from trainers.rllib.growth import build_growth_config
+
+    assert GrowthTrainConfig.preset("g1").planner.min_log_std == MIN_LOG_STD > FLOOR_OFF
+    for constraint in ("clip", "penalty"):
+        tc = resolve_growth_config("g1", [f"economy.constraint={constraint}"])
+        with pytest.warns(UserWarning, match=f"planner.min_log_std={FLOOR_OFF}"):
+            build_growth_config(tc)
+    quiet = [
+        resolve_growth_config("g1", []),
+        resolve_growth_config("g1", ["economy.constraint=clip", f"planner.min_log_std={-10}"]),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for tc in quiet:
+            build_growth_config(tc)
+
+
 def test_module_rejects_bad_model_config() -> None:
     space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
     act = gym.spaces.Box(-1, 1, (1,), np.float32)

@@ -24,6 +24,7 @@ network reads it, its policy network does not (``trainers.rllib.gaussian``).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +49,7 @@ from ray.rllib.utils.metrics import (
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observation_specs
 from rbc_env.growth.economy import action_dims
-from trainers.growth_config import GrowthTrainConfig
+from trainers.growth_config import FLOOR_OFF, GrowthTrainConfig
 from trainers.rllib.batched import gae_truncated, learner_device
 from trainers.rllib.gaussian import GaussianPPOTorchRLModule
 from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
@@ -110,6 +111,14 @@ def build_growth_config(tc: GrowthTrainConfig) -> GrowthPPOConfig:
     own = observation_specs(tc.economy)
     for t in spaces:
         ppo = tc.ppo(t)
+        if tc.economy.constraint != "squash" and ppo.min_log_std > FLOOR_OFF:
+            warnings.warn(
+                f"{t}.min_log_std={ppo.min_log_std} floors σ in raw action units, which under "
+                f"economy.constraint={tc.economy.constraint!r} are the controls themselves, not "
+                f"logits (the presets' floor was measured under 'squash'); pass --set "
+                f"{t}.min_log_std={FLOOR_OFF} for no floor",
+                stacklevel=2,
+            )
         specs[t] = RLModuleSpec(
             module_class=GaussianPPOTorchRLModule,
             observation_space=spaces[t][0],
