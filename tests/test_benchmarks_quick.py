@@ -178,7 +178,8 @@ def test_ground_truth_off_target_names_the_missed_target_and_its_cause(monkeypat
     assert gt.off_target(single) == "λ and saving error: cause not measured"
     monkeypatch.setitem(gt.CAUSES, "g9", "measured reason")
     assert gt.off_target(single) == "λ and saving error: measured reason"
-    assert gt.off_target({**ok, "label": "g1", "welfare_loss_worst": 2e-3}).startswith("λ: seed")
+    off = gt.off_target({**ok, "label": "g6 N=1", "welfare_loss_worst": 2e-3})
+    assert off.startswith("λ: the monopolist")
 
 
 def test_ground_truth_resume_keeps_recorded_runs_and_trains_none_again(tmp_path: Path) -> None:

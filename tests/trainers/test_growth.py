@@ -108,10 +108,13 @@ def test_log_std_floor_in_control_units_warns() -> None:
     units, so building such a run warns and names the setting that turns it off."""
     import warnings
 
-    from trainers.growth_config import FLOOR_OFF, MIN_LOG_STD
+    from trainers.growth_config import FLOOR_OFF, HOUSEHOLD_FLOOR, MIN_LOG_STD
     from trainers.rllib.growth import build_growth_config
 
     assert GrowthTrainConfig.preset("g1").planner.min_log_std == MIN_LOG_STD > FLOOR_OFF
+    assert GrowthTrainConfig.preset("g4_h100").household.min_log_std == HOUSEHOLD_FLOOR["g4"]
+    assert GrowthTrainConfig.preset("g6_n2").household.min_log_std == MIN_LOG_STD
+    assert GrowthTrainConfig.preset("g6_n2").producer.min_log_std == FLOOR_OFF
     for constraint in ("clip", "penalty"):
         tc = resolve_growth_config("g1", [f"economy.constraint={constraint}"])
         with pytest.warns(UserWarning, match=f"planner.min_log_std={FLOOR_OFF}"):
