@@ -43,6 +43,7 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	RAY_USAGE_STATS_ENABLED=0 $(PY) -m pytest
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules rbc_env trainers
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 # BenchMARL 1.5.2 needs torchrl 0.11 (the main venv has 0.14): its tests run in a venv of their own.
