@@ -134,9 +134,10 @@ class GaussianPPOParams(Params):
         "log raw units",
         _LOG_STD,
         "floor of the log standard deviation in raw action units (exploration never narrower "
-        "than this); -1.5 for the saving policies, measured under constraint 'squash', where "
-        "raw units are logits (MIN_LOG_STD, issue 11); under 'clip' or 'penalty' raw units are "
-        "the controls themselves: set -10 (no floor)",
+        "than this); presets: MIN_LOG_STD (-1.5) for the saving policies, HOUSEHOLD_FLOOR for "
+        "G4's households (-2), measured under constraint 'squash', where raw units are logits "
+        "(issue 11); under 'clip' or 'penalty' raw units are the controls themselves: set -10 "
+        "(no floor)",
     )
 
 
