@@ -16,7 +16,11 @@ EnvRunner layout (``remote runners x economies per runner``; ``0x4``, the defaul
 the driver). A second batched row trains the ``paper_cpu`` preset (``TrainConfig.paper_cpu()``:
 the same economy and B, 2 epochs x 2 minibatches, i.e. twice the gradient steps per iteration
 for the same learner work); its row says whether it is at least as fast per agent-step as
-``paper_open`` (issue 10's goal for the compressed preset). Each figure is the best of
+``paper_open`` (issue 10's goal for the compressed preset). The "learners" rows train
+``paper_open`` with ``num_learners`` = 1 and 2 learner actors (``--learners``): "driver" is the
+default learner in the driver process; N actors each update on 1/N of every module's rows and
+average gradients, while the rollout stays in the driver (on 2 cores the actors share the
+cores with the driver). Each figure is the best of
 ``repeats`` iterations after one warm-up iteration (``_common.best_time``); agent-steps =
 B · T · 111 per iteration. The "rollout" column is the sampling part alone, as each
 algorithm reports it (``throughput/rollout_agent_steps_per_s``).
@@ -97,6 +101,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="env-runner layouts RUNNERSxENVS, comma-separated (default 0x4,2x2; quick 0x4)",
     )
+    parser.add_argument(
+        "--learners",
+        default=None,
+        help="learner-actor counts of extra batched rows (TrainConfig.num_learners), "
+        "comma-separated (default 1,2; quick none; 0 is the main row)",
+    )
     parser.add_argument("--name", default=None, help="results file name (default by device)")
     parser.add_argument(
         "--batch-sizes",
@@ -121,6 +131,13 @@ def main(argv: list[str] | None = None) -> None:
         base = base.replace(batch_size=16)
     repeats = 1 if args.quick else 3
     layouts = (args.layouts or ("0x4" if args.quick else "0x4,2x2")).split(",")
+    learner_text = args.learners if args.learners is not None else ("" if args.quick else "1,2")
+    try:
+        learner_counts = [int(n) for n in learner_text.split(",") if n]
+    except ValueError:
+        parser.error(f"--learners must be comma-separated integers; got {learner_text!r}")
+    if any(n < 1 for n in learner_counts):
+        parser.error(f"--learners must be >= 1 (0 is the main row); got {learner_text!r}")
     start_ray(num_cpus=os.cpu_count())  # private: loopback only, token authentication on
     cpu_preset = TrainConfig.paper_cpu("open").replace(
         device=args.device, batch_size=base.batch_size
@@ -128,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         batched = measure(base.replace(sampler="batched"), repeats)
         batched_cpu = measure(cpu_preset.replace(sampler="batched"), repeats)
+        parallel = {n: measure(base.replace(num_learners=n), repeats) for n in learner_counts}
         runners = {
             layout: measure(base.replace(sampler="env_runner", env_runner=_layout(layout)), repeats)
             for layout in layouts
@@ -140,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict[str, object]] = [
         _row("paper_open", "batched", "-", base, batched, reference),
         _row("paper_cpu", "batched", "-", cpu_preset, batched_cpu, reference),
+        *(
+            _row("paper_open", "batched", "-", base.replace(num_learners=n), m, reference)
+            for n, m in parallel.items()
+        ),
         *(_row("paper_open", "env_runner", k, base, v, reference) for k, v in runners.items()),
     ]
     ratio = batched["rate"] / reference
@@ -223,6 +245,7 @@ def _row(
         "EnvRunners x economies": layout,
         "B": config.batch_size,
         "epochs x minibatches": f"{config.num_epochs} x {config.num_minibatches}",
+        "learners": config.num_learners or "driver",
         "s / iteration": m["seconds"],
         "agent-steps/s": m["rate"],
         "rollout agent-steps/s": m["rollout"],

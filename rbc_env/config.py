@@ -738,6 +738,15 @@ class GrowthConfig(Params):
     init_spread: float = param(
         0.5, "", "log points", NONNEGATIVE, "initial log(k/k_ss) ~ U(-spread, spread)"
     )
+    init_dispersion: float = param(
+        0.0,
+        "",
+        "log points",
+        NONNEGATIVE,
+        "initial spread of capital across households: log(k_h/K) ~ U(-d, d) per household "
+        "around the economy's draw, renormalized so K keeps its draw (0: all equal; "
+        "economies with households)",
+    )
     action_bound: float = param(
         10.0, "", "raw units", POSITIVE, "raw actions must lie in [-bound, bound]"
     )
@@ -783,6 +792,11 @@ class GrowthConfig(Params):
             raise ValueError(
                 "GrowthConfig.n_households must be >= 2 with information='half'; "
                 f"got {self.n_households}"
+            )
+        if self.init_dispersion > 0 and e not in ("g4", "g6", "g7"):
+            raise ValueError(
+                f"GrowthConfig.init_dispersion must be 0 for economy {e!r} (it spreads "
+                f"households' capital: g4, g6, g7); got {self.init_dispersion:g}"
             )
         if self.action == "quantity" and self.quantity_max <= self.min_share:
             raise ValueError(

@@ -170,6 +170,15 @@ class TrainConfig(Params):
         1, "", "count", AT_LEAST_ONE, "minibatches per pass and module (1 = full batch)"
     )
     shuffle: bool = param(True, "", "", None, "reshuffle each module's rows every pass")
+    num_learners: int = param(
+        0,
+        "N_L",
+        "processes",
+        NONNEGATIVE,
+        "0: one learner in the driver process; N >= 1: N Ray learner actors (one GPU each "
+        "on cuda), each updating on 1/N of every module's rows with gradients averaged "
+        "across them (data parallel; rollouts stay in the driver)",
+    )
     bootstrap_truncated: bool = param(
         False,
         "",

@@ -290,6 +290,9 @@ def initial_state(
 
     log(k/k_ss) ~ U(-spread, spread) (one draw per economy, shared by its households so the
     market starts symmetric; one per sector in G5), log z ~ N(0, σ² / (1 - ρ²)) (stationary).
+    With ``init_dispersion`` d > 0, household h then holds k_h = K e^{u_h} / mean_j e^{u_j},
+    u_h ~ U(-d, d), so aggregate capital K keeps its draw (drawn last: the draws above are the
+    same as with d = 0).
     """
     dtype = getattr(torch, config.dtype)
     ss = steady_state(config)
@@ -300,6 +303,10 @@ def initial_state(
     log_k = (2.0 * u - 1.0) * config.init_spread
     capital = (ss.capital * log_k.exp()).expand(batch_size, n_k).contiguous()
     eps = torch.randn(batch_size, n_z, generator=generator, device=device, dtype=dtype)
+    if config.init_dispersion > 0:
+        u_h = torch.rand(batch_size, n_k, generator=generator, device=device, dtype=dtype)
+        spread = ((2.0 * u_h - 1.0) * config.init_dispersion).exp()
+        capital = capital * spread / spread.mean(-1, keepdim=True)
     n_p = config.n_producers if config.economy == "g6" else 0
     return GrowthState(
         capital=capital,
