@@ -73,7 +73,8 @@ class BatchedEconomy:
         device: torch device of every tensor.
         seed: seed of the economy's generator (used by ``sample_actions``); ``None`` draws
             fresh entropy.
-        validate: check every action dict (a device sync per step; trainers may turn it off).
+        validate: check every action dict and that the episode is not over (one device sync
+            per step; trainers may turn it off).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class BatchedEconomy:
         self._seed(seed)
         self._theta_factor = 1.0
         self._state = dynamics.initial_state(self.config, batch_size, device=self.device)
+        self._t = 0  # periods since reset, on the host: all B economies step in lockstep
         self.batch_size = batch_size
 
     def _seed(self, seed: int | None) -> None:
@@ -121,6 +123,7 @@ class BatchedEconomy:
         self._state = dynamics.initial_state(
             self.config, self.batch_size, device=self.device, theta_factor=self._theta_factor
         )
+        self._t = 0
         return observe(self.config, self._state)
 
     def step(self, actions: Actions) -> StepOutput:
@@ -132,11 +135,12 @@ class BatchedEconomy:
         """
         if self.validate:
             validate_actions(self.config, actions, self.batch_size)
-            if bool((self._state.t >= self.config.horizon).any()):
+            if self._t >= self.config.horizon:
                 raise ValueError(
                     f"the episode is over (t = {self.config.horizon} = horizon); call reset()"
                 )
         self._state, out = dynamics.step(self.config, self._state, actions)
+        self._t += 1
         return out
 
     def sample_actions(

@@ -794,6 +794,21 @@ def test_initial_states_follow_the_spec() -> None:
     assert torch.equal(s.t, torch.zeros(4000, dtype=torch.int64))
 
 
+def test_initial_dispersion_spreads_households_and_keeps_the_aggregate_draw() -> None:
+    """log(k_h/K) ~ U(-d, d) renormalized: K, z and every other draw are those of d = 0."""
+    base = GrowthConfig.preset("g7_half").override({"dtype": "float64", "init_spread": 0.3})
+    even = GrowthEconomy(base, batch_size=2000, seed=3).state
+    spread = GrowthEconomy(base.replace(init_dispersion=0.4), batch_size=2000, seed=3).state
+    torch.testing.assert_close(spread.capital.mean(-1), even.capital.mean(-1), rtol=1e-12, atol=0)
+    assert torch.equal(spread.log_z, even.log_z)
+    rel = torch.log(spread.capital / spread.capital.mean(-1, keepdim=True))
+    centred = rel - rel.mean(-1, keepdim=True)  # u_h - mean u, before the renormalization
+    assert float(centred.abs().max()) < 0.8 and float(centred.abs().max()) > 0.5
+    assert float(rel.std()) == pytest.approx(0.4 / math.sqrt(3) * math.sqrt(0.9), rel=0.05)
+    with pytest.raises(ValueError, match=r"init_dispersion must be 0 for economy 'g1'"):
+        GrowthConfig.preset("g1").replace(init_dispersion=0.1)
+
+
 def test_episode_is_truncated_at_the_horizon() -> None:
     econ = GrowthEconomy(GrowthConfig.preset("g1").replace(horizon=3), batch_size=2, seed=0)
     dones = [econ.step(econ.sample_actions()).done.tolist() for _ in range(4)]
