@@ -22,7 +22,10 @@ What it measures (one run, one machine, so the ratios are like for like):
        at the same B (target: >= 0.5 at B = 4096); for comparison, TorchRL's own
        ``PettingZooWrapper`` around the PettingZoo env (one economy, masks off), stepped the
        same way.
-Every row's "x batched core" compares it with the batched core at the same B.
+    5. the batched core at the largest B with action validation on, as ``BatchedEconomy``
+       runs by default (``validate=True``: range checks with one device sync per step).
+Every row's "x batched core" compares it with the batched core at the same B. The whole run
+calls ``rbc_env.perf.keep_freed_memory()`` first (process-wide, opt-in for users).
 Actions are drawn once per configuration and reused, so sampling is not timed. Episodes reset at
 the horizon (T = 10); the reset's cost is included.
 
@@ -62,9 +65,11 @@ def _episode_runner(econ: BatchedEconomy, actions: dict[str, torch.Tensor]):
     return run
 
 
-def batched_rate(config: RBCConfig, batch: int, device: str, repeats: int) -> float:
+def batched_rate(
+    config: RBCConfig, batch: int, device: str, repeats: int, *, validate: bool = False
+) -> float:
     """Agent-steps/s of the batched core on ``batch`` economies."""
-    econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=False)
+    econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=validate)
     econ.reset()
     actions = econ.sample_actions()
     seconds = best_time(_episode_runner(econ, actions), repeats=repeats, sync=device)
@@ -197,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(_row("TorchRL PettingZooWrapper", paper, 1, wrapped, ref, pz, core[1]))
     for b in batches:
         rows.append(_row("batched core", paper, b, core[b], ref, pz, core[b]))
+    checked = batched_rate(paper, batches[-1], device, repeats, validate=True)
+    rows.append(
+        _row("batched core, validate=True", paper, batches[-1], checked, ref, pz, core[batches[-1]])
+    )
     torchrl_batches = [b for b in batches if b >= 256] if args.batches else None
     for b in torchrl_batches or ([256] if args.quick else [256, 4096]):
         rate = torchrl_rate(paper, b, device, repeats)

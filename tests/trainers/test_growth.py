@@ -114,6 +114,8 @@ def test_log_std_floor_in_control_units_warns() -> None:
     assert GrowthTrainConfig.preset("g1").planner.min_log_std == MIN_LOG_STD > FLOOR_OFF
     assert GrowthTrainConfig.preset("g4_h100").household.min_log_std == HOUSEHOLD_FLOOR["g4"]
     assert GrowthTrainConfig.preset("g6_n2").household.min_log_std == MIN_LOG_STD
+    assert GrowthTrainConfig.preset("g7_half").household.min_log_std == HOUSEHOLD_FLOOR["g7_half"]
+    assert GrowthTrainConfig.preset("g7_restricted").household.min_log_std == MIN_LOG_STD
     assert GrowthTrainConfig.preset("g6_n2").producer.min_log_std == FLOOR_OFF
     for constraint in ("clip", "penalty"):
         tc = resolve_growth_config("g1", [f"economy.constraint={constraint}"])
@@ -150,8 +152,8 @@ def test_growth_config_files_equal_the_presets(name: str) -> None:
     assert resolve_growth_config(str(path), []) == resolve_growth_config(name, [])
 
 
-def test_g3_presets_restart_within_each_rollout_for_coverage() -> None:
-    """G3 trains on short episodes (issue 11: coverage); the δ = 1 presets are unchanged."""
+def test_short_episode_presets_restart_within_each_rollout_for_coverage() -> None:
+    """G3 and G7 half train on short episodes (issue 11: coverage); other presets unchanged."""
     from rbc_env.config import GrowthConfig
     from trainers.growth_config import TRAINING_COVERAGE
 
@@ -161,8 +163,13 @@ def test_g3_presets_restart_within_each_rollout_for_coverage() -> None:
         assert tc.economy.horizon <= tc.rollout_length < GrowthConfig.preset(name).horizon
         assert resolve_growth_config(name, []) == tc
         assert resolve_growth_config(name, ["economy.horizon=400"]).economy.horizon == 400
-    for name in ("g1", "g2", "g4_h100", "g6_n2"):
+    for name in ("g1", "g2", "g4_h100", "g6_n2", "g7_restricted"):
         assert GrowthTrainConfig.preset(name).economy == GrowthConfig.preset(name)
+    # G7 half restarts from equal capital every 8 periods, so the information groups' wealth
+    # cannot drift apart (a preset-name entry; its base's other preset is unchanged).
+    half = GrowthTrainConfig.preset("g7_half")
+    assert half.economy == GrowthConfig.preset("g7_half").replace(**TRAINING_COVERAGE["g7_half"])
+    assert half.economy.horizon == 8 and half.economy.init_dispersion == 0
 
 
 def test_truth_table_has_the_wide_grid_columns() -> None:
