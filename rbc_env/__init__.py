@@ -21,11 +21,23 @@ from rbc_env.config import (
     ReferenceParity,
 )
 from rbc_env.core import BatchedEconomy, EconomyState, StepOutput, action_masks
+from rbc_env.core.protocol import (
+    AgentSpec,
+    BoxActions,
+    DiscreteActions,
+    Economy,
+    with_agent_axis,
+    without_agent_axis,
+)
 
 __all__ = [
+    "AgentSpec",
     "BatchedEconomy",
+    "BoxActions",
     "ConsumerParams",
     "CurriculumParams",
+    "DiscreteActions",
+    "Economy",
     "EconomyState",
     "FirmParams",
     "GovernmentParams",
@@ -42,6 +54,8 @@ __all__ = [
     "single_agent_env",
     "single_type_env",
     "torchrl_env",
+    "with_agent_axis",
+    "without_agent_axis",
 ]
 
 __version__ = "0.1.0"

@@ -14,9 +14,16 @@ from rbc_env.core import dynamics
 from rbc_env.core.actions import Actions, sample_uniform_actions, validate_actions
 from rbc_env.core.dynamics import StepOutput
 from rbc_env.core.masks import action_masks, theta_factor
-from rbc_env.core.observe import observation_specs, observe
+from rbc_env.core.observe import global_observation, observation_specs, observe
+from rbc_env.core.protocol import AgentSpec, DiscreteActions
 from rbc_env.core.state import EconomyState
-from rbc_env.core.types import ArraySpec, action_nvec, agent_counts
+from rbc_env.core.types import (
+    AGENT_TYPES,
+    ArraySpec,
+    action_nvec,
+    agent_counts,
+    has_agent_axis,
+)
 
 
 def seed_generator(generator: torch.Generator, seed: int | None) -> None:
@@ -95,7 +102,7 @@ class BatchedEconomy:
         self._seed(seed)
         self._theta_factor = 1.0
         self._state = dynamics.initial_state(self.config, batch_size, device=self.device)
-        self._t = 0  # periods since reset, on the host: all B economies step in lockstep
+        self._t = 0  # the latest period t of any economy, kept on the host (no device sync)
         self.batch_size = batch_size
 
     def _seed(self, seed: int | None) -> None:
@@ -169,6 +176,7 @@ class BatchedEconomy:
                 f"got {state.batch_size} on {state.device}"
             )
         self._state = state
+        self._t = int(state.t.max()) if state.t.numel() else 0
 
     def to(self, device: torch.device | str) -> BatchedEconomy:
         """Move the state and the generator to ``device`` (the generator is reseeded from it)."""
@@ -194,6 +202,30 @@ class BatchedEconomy:
     def action_nvec(self) -> dict[str, tuple[int, ...]]:
         """Choices per action head of each type."""
         return dict(action_nvec(self.config))
+
+    @property
+    def agent_specs(self) -> tuple[AgentSpec, ...]:
+        """The protocol's agent table (``rbc_env.core.protocol``): consumers, firms, government.
+
+        Discrete heads (``action_nvec``); the government has no agent axis in the core's
+        tensors (``agent_axis=False``).
+        """
+        counts, specs = agent_counts(self.config), observation_specs(self.config)
+        nvec = action_nvec(self.config)
+        return tuple(
+            AgentSpec(
+                agent_type=t,
+                count=counts[t],
+                observation=specs[t],
+                action=DiscreteActions(nvec[t]),
+                agent_axis=has_agent_axis(t),
+            )
+            for t in AGENT_TYPES
+        )
+
+    def global_state(self) -> torch.Tensor:
+        """[B, G] the global part of every observation, (M15)'s g (the government's view)."""
+        return global_observation(self.config, self._state)
 
     @property
     def theta_factor(self) -> float:

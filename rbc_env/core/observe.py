@@ -63,6 +63,26 @@ def observation_specs(config: RBCConfig) -> dict[AgentType, ArraySpec]:
     }
 
 
+def global_observation(config: RBCConfig, state: EconomyState) -> torch.Tensor:
+    """[B, G] the global part g of (M15), which every agent sees and the government alone.
+
+    Prices and wages over the grids' largest, stocks (encoded), rationing flags, the two tax
+    rates and t / T, in the state's dtype.
+    """
+    return torch.cat(
+        [
+            state.price / config.price_grid[-1],
+            state.wage / config.wage_grid[-1],
+            _heavy(config, state.inventory, inventory_scale(config)),
+            state.overdemanded.to(state.dtype),
+            state.income_tax.unsqueeze(-1),
+            state.corporate_tax.unsqueeze(-1),
+            (state.t.to(state.dtype) / config.horizon).unsqueeze(-1),
+        ],
+        dim=-1,
+    )
+
+
 def observe(config: RBCConfig, state: EconomyState) -> dict[AgentType, torch.Tensor]:
     """Observations of all agents. Implements (M15).
 
@@ -76,18 +96,7 @@ def observe(config: RBCConfig, state: EconomyState) -> dict[AgentType, torch.Ten
     """
     dtype = state.dtype
     b, f = state.price.shape
-    glob = torch.cat(
-        [
-            state.price / config.price_grid[-1],
-            state.wage / config.wage_grid[-1],
-            _heavy(config, state.inventory, inventory_scale(config)),
-            state.overdemanded.to(dtype),
-            state.income_tax.unsqueeze(-1),
-            state.corporate_tax.unsqueeze(-1),
-            (state.t.to(dtype) / config.horizon).unsqueeze(-1),
-        ],
-        dim=-1,
-    )
+    glob = global_observation(config, state)
     consumer_private = torch.cat(
         [
             _heavy(config, state.consumer_budget.unsqueeze(-1), config.consumer.initial_budget),

@@ -55,6 +55,7 @@ import torch
 
 from rbc_env.config import GrowthConfig, GrowthParams
 from rbc_env.core.economy import seed_generator
+from rbc_env.core.protocol import AgentSpec, BoxActions
 from rbc_env.core.types import ArraySpec
 
 __all__ = [
@@ -698,6 +699,24 @@ class GrowthEconomy:
     def global_state(self) -> torch.Tensor:
         """[B, G] aggregate state (see ``global_state``)."""
         return global_state(self.config, self._state)
+
+    @property
+    def agent_specs(self) -> tuple[AgentSpec, ...]:
+        """The protocol's agent table (``rbc_env.core.protocol``), one row per type.
+
+        Actions are raw boxes ``[-action_bound, action_bound]`` per column (the economy maps
+        them to controls, ``action_ranges``); every type has an agent axis.
+        """
+        bound = self.config.action_bound
+        return tuple(
+            AgentSpec(
+                agent_type=t,
+                count=self.counts[t],
+                observation=self.observation_specs[t],
+                action=BoxActions((-bound,) * self.action_dims[t], (bound,) * self.action_dims[t]),
+            )
+            for t in self.agent_types
+        )
 
     def draw_shocks(self) -> torch.Tensor:
         """[B, n_z] standard-normal innovations from the economy's generator."""
