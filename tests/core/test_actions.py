@@ -177,6 +177,7 @@ def test_stepping_past_the_horizon_raises(config: RBCConfig) -> None:
     for _ in range(config.horizon):
         out = econ.step(econ.sample_actions())
     assert bool(out.done.all())
+    finished = econ.state
     snap = _snapshot(econ)
     with pytest.raises(ValueError, match=r"episode is over.*reset"):
         econ.step(econ.sample_actions())
@@ -184,3 +185,10 @@ def test_stepping_past_the_horizon_raises(config: RBCConfig) -> None:
     econ.reset()
     econ.step(econ.sample_actions())  # fine again after a reset
     assert int(econ.state.t[0]) == 1
+    # The period count is kept on the host; it follows a state set by hand.
+    other = BatchedEconomy(config, batch_size=B, seed=1)
+    other.set_state(finished)
+    with pytest.raises(ValueError, match=r"episode is over"):
+        other.step(other.sample_actions())
+    other.set_state(econ.state)  # t = 1
+    other.step(other.sample_actions())
