@@ -33,6 +33,7 @@ from rbc_env.adapters.gymnasium import (
     numpy_dtype,
 )
 from rbc_env.adapters.pettingzoo import HorizonMaxCycles, max_cycles_as_horizon
+from rbc_env.adapters.spaces import observation_space, protocol_action_space
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, global_state_dim
 
@@ -188,15 +189,9 @@ class GrowthParallelEnv(HorizonMaxCycles, ParallelEnv[str, np.ndarray, np.ndarra
         self._type_of = {a: t for t, ids in self._ids.items() for a in ids}
         self.possible_agents: list[str] = list(self._type_of)
         self.agents: list[str] = []
-        bound = self.config.action_bound
-        obs_by_type = {
-            t: spaces.Box(low=s.low, high=s.high, shape=s.shape, dtype=self._dtype)
-            for t, s in self.economy.observation_specs.items()
-        }
-        act_by_type = {
-            t: spaces.Box(low=-bound, high=bound, shape=(a,), dtype=self._dtype)
-            for t, a in self.economy.action_dims.items()
-        }
+        specs = self.economy.agent_specs
+        obs_by_type = {s.agent_type: observation_space(s.observation, self._dtype) for s in specs}
+        act_by_type = {s.agent_type: protocol_action_space(s, self._dtype) for s in specs}
         self.observation_spaces = {a: obs_by_type[t] for a, t in self._type_of.items()}
         self.action_spaces = {a: act_by_type[t] for a, t in self._type_of.items()}
         self.state_space: spaces.Box = spaces.Box(

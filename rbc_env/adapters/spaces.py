@@ -26,7 +26,8 @@ import numpy as np
 from gymnasium import spaces
 
 from rbc_env.config import RBCConfig
-from rbc_env.core import AGENT_TYPES, ArraySpec, action_nvec, observation_specs
+from rbc_env.core import ArraySpec, agent_specs
+from rbc_env.core.protocol import AgentSpec, DiscreteActions
 
 __all__ = [
     "MASK_LAYOUTS",
@@ -37,6 +38,7 @@ __all__ = [
     "mask_shape",
     "numpy_dtype",
     "observation_space",
+    "protocol_action_space",
     "split_flat_mask",
 ]
 
@@ -143,6 +145,21 @@ def action_space(nvec: Sequence[int], *, flat_mask: bool = False) -> spaces.Mult
     return cls(np.asarray(nvec, dtype=np.int64), dtype=np.int64)
 
 
+def protocol_action_space(
+    spec: AgentSpec, dtype: type[np.floating[Any]], *, flat_mask: bool = False
+) -> spaces.MultiDiscrete | spaces.Box:
+    """One agent's action space from its protocol spec (``rbc_env.core.protocol``).
+
+    ``DiscreteActions`` give a MultiDiscrete (``action_space``), ``BoxActions`` a Box of the
+    spec's bounds in ``dtype``; ``flat_mask`` applies to discrete heads only.
+    """
+    if isinstance(spec.action, DiscreteActions):
+        return action_space(spec.action.nvec, flat_mask=flat_mask)
+    low = np.asarray(spec.action.low, dtype=dtype)
+    high = np.asarray(spec.action.high, dtype=dtype)
+    return spaces.Box(low=low, high=high, dtype=dtype)
+
+
 @dataclass(frozen=True)
 class TypeSpaces:
     """The spaces of one environment: one object per agent type, plus the global state's.
@@ -186,20 +203,18 @@ def build_spaces(
     if mask_layout not in MASK_LAYOUTS:
         raise ValueError(f"mask_layout must be one of {list(MASK_LAYOUTS)}; got {mask_layout!r}")
     dtype = numpy_dtype(config)
-    specs = observation_specs(config)
-    nvecs = action_nvec(config)
     obs: dict[str, spaces.Space[Any]] = {}
     act: dict[str, spaces.MultiDiscrete] = {}
-    for agent_type in AGENT_TYPES:
-        box = observation_space(specs[agent_type], dtype)
-        nvec = nvecs[agent_type]
+    for spec in agent_specs(config):
+        agent_type = spec.agent_type
+        box = observation_space(spec.observation, dtype)
         if action_masks:
-            shape = mask_shape(nvec, mask_layout)
+            shape = mask_shape(spec.action.nvec, mask_layout)
             mask = spaces.Box(low=0, high=1, shape=shape, dtype=np.int8)
             obs[agent_type] = spaces.Dict({"observation": box, "action_mask": mask})
         else:
             obs[agent_type] = box
-        act[agent_type] = action_space(nvec, flat_mask=action_masks)
+        act[agent_type] = protocol_action_space(spec, dtype, flat_mask=action_masks)
     state = spaces.Box(low=-np.inf, high=np.inf, shape=(state_dim,), dtype=dtype)
     return TypeSpaces(
         observation=obs,

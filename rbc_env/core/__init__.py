@@ -10,7 +10,7 @@ from rbc_env.core.actions import (
     validate_actions,
 )
 from rbc_env.core.dynamics import StepOutput, consumer_thetas, initial_state, step, torch_dtype
-from rbc_env.core.economy import BatchedEconomy
+from rbc_env.core.economy import BatchedEconomy, agent_specs
 from rbc_env.core.masks import action_masks, theta_factor
 from rbc_env.core.observe import observation_specs, observe
 from rbc_env.core.state import EconomyState
@@ -38,6 +38,7 @@ __all__ = [
     "action_nvec",
     "action_shape",
     "agent_counts",
+    "agent_specs",
     "consumer_thetas",
     "decode_actions",
     "goods_residual",

@@ -61,6 +61,25 @@ def available_device(device: torch.device | str) -> torch.device:
     return dev
 
 
+def agent_specs(config: RBCConfig) -> tuple[AgentSpec, ...]:
+    """The protocol's agent table (``rbc_env.core.protocol``): consumers, firms, government.
+
+    Discrete heads (``action_nvec``); the government has no agent axis in the core's tensors
+    (``agent_axis=False``).
+    """
+    counts, specs, nvec = agent_counts(config), observation_specs(config), action_nvec(config)
+    return tuple(
+        AgentSpec(
+            agent_type=t,
+            count=counts[t],
+            observation=specs[t],
+            action=DiscreteActions(nvec[t]),
+            agent_axis=has_agent_axis(t),
+        )
+        for t in AGENT_TYPES
+    )
+
+
 class BatchedEconomy:
     """B copies of the RBC economy stepped together on one torch device.
 
@@ -205,23 +224,8 @@ class BatchedEconomy:
 
     @property
     def agent_specs(self) -> tuple[AgentSpec, ...]:
-        """The protocol's agent table (``rbc_env.core.protocol``): consumers, firms, government.
-
-        Discrete heads (``action_nvec``); the government has no agent axis in the core's
-        tensors (``agent_axis=False``).
-        """
-        counts, specs = agent_counts(self.config), observation_specs(self.config)
-        nvec = action_nvec(self.config)
-        return tuple(
-            AgentSpec(
-                agent_type=t,
-                count=counts[t],
-                observation=specs[t],
-                action=DiscreteActions(nvec[t]),
-                agent_axis=has_agent_axis(t),
-            )
-            for t in AGENT_TYPES
-        )
+        """The protocol's agent table (``agent_specs(config)``)."""
+        return agent_specs(self.config)
 
     def global_state(self) -> torch.Tensor:
         """[B, G] the global part of every observation, (M15)'s g (the government's view)."""

@@ -143,6 +143,25 @@ def observation_specs(config: GrowthConfig) -> dict[str, ArraySpec]:
     return {t: ArraySpec((widths[t],)) for t in agent_types(config)}
 
 
+def agent_specs(config: GrowthConfig) -> tuple[AgentSpec, ...]:
+    """The protocol's agent table (``rbc_env.core.protocol``), one row per type.
+
+    Actions are raw boxes ``[-action_bound, action_bound]`` per column (the economy maps them to
+    controls, ``action_ranges``); every type has an agent axis.
+    """
+    counts, specs, dims = agent_counts(config), observation_specs(config), action_dims(config)
+    bound = config.action_bound
+    return tuple(
+        AgentSpec(
+            agent_type=t,
+            count=counts[t],
+            observation=specs[t],
+            action=BoxActions((-bound,) * dims[t], (bound,) * dims[t]),
+        )
+        for t in agent_types(config)
+    )
+
+
 def global_state_dim(config: GrowthConfig) -> int:
     """Width of ``global_state`` (the centralized critic's extra input)."""
     return 2 * config.n_sectors if config.is_planner else 4
@@ -702,21 +721,8 @@ class GrowthEconomy:
 
     @property
     def agent_specs(self) -> tuple[AgentSpec, ...]:
-        """The protocol's agent table (``rbc_env.core.protocol``), one row per type.
-
-        Actions are raw boxes ``[-action_bound, action_bound]`` per column (the economy maps
-        them to controls, ``action_ranges``); every type has an agent axis.
-        """
-        bound = self.config.action_bound
-        return tuple(
-            AgentSpec(
-                agent_type=t,
-                count=self.counts[t],
-                observation=self.observation_specs[t],
-                action=BoxActions((-bound,) * self.action_dims[t], (bound,) * self.action_dims[t]),
-            )
-            for t in self.agent_types
-        )
+        """The protocol's agent table (``agent_specs(config)``)."""
+        return agent_specs(self.config)
 
     def draw_shocks(self) -> torch.Tensor:
         """[B, n_z] standard-normal innovations from the economy's generator."""
