@@ -732,8 +732,13 @@ class GrowthConfig(Params):
         NONNEGATIVE,
         "penalty per squared distance of an infeasible control (constraint='penalty')",
     )
-    information: Literal["full", "restricted", "half"] = param(
-        "full", "", "", None, "G7 observation masks: all full, all restricted, or half each"
+    information: Literal["full", "restricted", "half", "half_label"] = param(
+        "full",
+        "",
+        "",
+        None,
+        "G7 observation masks: all full, all restricted, or half each; 'half_label' (an "
+        "experiment, not in the spec): half carry the restricted label but see everything",
     )
     init_spread: float = param(
         0.5, "", "log points", NONNEGATIVE, "initial log(k/k_ss) ~ U(-spread, spread)"
@@ -788,9 +793,9 @@ class GrowthConfig(Params):
                 f"GrowthConfig.information must be 'full' for economy {e!r} (masks are G7); "
                 f"got {self.information!r}"
             )
-        if self.information == "half" and self.n_households < 2:
+        if self.information in ("half", "half_label") and self.n_households < 2:
             raise ValueError(
-                "GrowthConfig.n_households must be >= 2 with information='half'; "
+                f"GrowthConfig.n_households must be >= 2 with information={self.information!r}; "
                 f"got {self.n_households}"
             )
         if self.init_dispersion > 0 and e not in ("g4", "g6", "g7"):

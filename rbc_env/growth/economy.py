@@ -168,12 +168,16 @@ def global_state_dim(config: GrowthConfig) -> int:
 
 
 def restricted_mask(config: GrowthConfig, device: torch.device | str = "cpu") -> torch.Tensor:
-    """[H] bool: which households see only their own k_h and aggregate K (G7)."""
+    """[H] bool: which households carry the restricted label (G7).
+
+    They see only their own k_h and aggregate K, except under ``information="half_label"``,
+    where the label is all that sets them apart.
+    """
     h = n_capital(config) if not config.is_planner else 1
     idx = torch.arange(h, device=device)
     if config.information == "restricted":
         return torch.ones(h, dtype=torch.bool, device=device)
-    if config.information == "half":
+    if config.information in ("half", "half_label"):
         return idx < h // 2
     return torch.zeros(h, dtype=torch.bool, device=device)
 
@@ -453,7 +457,7 @@ def observe(config: GrowthConfig, state: GrowthState) -> dict[str, torch.Tensor]
         ],
         -1,
     )
-    if bool(restricted.any()):
+    if config.information != "half_label" and bool(restricted.any()):
         hidden = torch.zeros(len(HOUSEHOLD_OBS), dtype=torch.bool, device=hh.device)
         hidden[list(_RESTRICTED_COLUMNS)] = True
         hh = hh.masked_fill(restricted.view(1, h, 1) & hidden.view(1, 1, -1), 0.0)

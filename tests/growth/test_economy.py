@@ -942,6 +942,15 @@ def test_g7_half_masks_the_restricted_households() -> None:
     close(obs[..., 0], torch.log(cap / k_ss), "log k_h / k_ss")
     close(obs[..., 1], torch.log(cap.mean(-1, keepdim=True) / k_ss).expand(3, 4), "log K/(H k_ss)")
 
+    # half_label (an experiment): the same label, nothing hidden.
+    econ_label = GrowthEconomy(cfg.replace(information="half_label"), batch_size=3, seed=0)
+    econ_label.set_state(econ.state)
+    labelled = econ_label.observe()["household"]
+    torch.testing.assert_close(labelled[..., 6], obs[..., 6], rtol=0, atol=0)  # the label
+    # A labelled household sees z, r, w and q like an unlabelled one of the masked economy.
+    torch.testing.assert_close(labelled[:, 0, 2:6], obs[:, 3, 2:6], rtol=0, atol=0)
+    torch.testing.assert_close(labelled[..., :2], obs[..., :2], rtol=0, atol=0)
+
 
 def test_g7_restricted_masks_everybody_and_full_masks_nobody() -> None:
     for info, flag in (("restricted", 1.0), ("full", 0.0)):
