@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from rbc_env import tables
+
 RESULTS = Path(__file__).resolve().parent / "results"
 """The committed results folder: full runs only."""
 QUICK_RESULTS = RESULTS / "quick"
@@ -133,9 +135,7 @@ def fmt(x: Any) -> str:
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     """Rows (dicts with the same keys) as a Markdown table."""
     keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)
+    return tables.markdown_table(keys, [[fmt(r[k]) for k in keys] for r in rows])
 
 
 def write_results(name: str, rows: Sequence[dict[str, Any]], header: str, *, quick: bool) -> str:

@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import machine, results_dir  # noqa: E402
+from rbc_env import tables  # noqa: E402
 from trainers.growth_config import FLOOR_OFF  # noqa: E402
 
 HEADLINE_SEEDS = (0, 1, 2)
@@ -248,22 +249,25 @@ def coverage_table(preset: str) -> str:
     from rbc_env.truth.metrics import training_coverage
 
     base = GrowthConfig.preset(preset)
-    lines = [
-        "| horizon | init_spread | policy mean | in ergodic range | in wide grid | "
-        "k/k_ss p5 / p50 / p95 |",
-        "|---:|---:|---|---:|---:|---|",
-    ]
+    rows = []
     for horizon, spread in COVERAGE_SETTINGS:
         config = base.replace(horizon=horizon or base.horizon, init_spread=spread)
         for mean in ("truth", "zero"):
             cov = training_coverage(config, mean)
             lo, hi = cov.ergodic_range
             q = " / ".join(f"{x:.2f}" for x in cov.quantiles)
-            lines.append(
-                f"| {config.horizon} | {spread} | {mean} | {cov.ergodic_share:.3f} "
-                f"([{lo:.2f}, {hi:.2f}]) | {cov.wide_share:.3f} | {q} |"
+            rows.append(
+                [
+                    str(config.horizon),
+                    str(spread),
+                    mean,
+                    f"{cov.ergodic_share:.3f} ([{lo:.2f}, {hi:.2f}])",
+                    f"{cov.wide_share:.3f}",
+                    q,
+                ]
             )
-    return "\n".join(lines)
+    head = ["horizon", "init_spread", "policy mean", "in ergodic range", "in wide grid"]
+    return tables.markdown_table([*head, "k/k_ss p5 / p50 / p95"], rows, align="rrlrrl")
 
 
 def off_target(row: dict[str, Any]) -> str | None:

@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import machine, markdown_table, results_dir  # noqa: E402
+from rbc_env.tables import markdown_table as md_table  # noqa: E402
 
 # ---- the paper's numbers (read off its figures and tables) ----------------------------------
 # Table 3: worst case over 10 seeds, end of training, ε relative to the training improvement.
@@ -800,37 +801,45 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
         "fresh episodes than on the selection ones. Relative ε⁺: over the type's training gain",
         "(the paper's; n/a where that gain is not positive) and over |J before|.",
         "",
-        "| run | type | agent | method | J before | J after | ε (raw) | ε⁺ | ε⁺ 95% CI | "
-        "ε⁺ / training gain | ε⁺ / abs(J before) | paper (relative, worst) |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    table = []
     for r in rows:
         agent = "type" if r["agent_index"] < 0 else str(r["agent_index"])
         gain = _fmt(r["relative"]) if math.isfinite(r["relative"]) else "n/a (gain ≤ 0)"
-        lines.append(
-            f"| {r['run']} | {r['agent_type']} | {agent} | {r['method']} | "
-            f"{_fmt(r['before_mean'])} | {_fmt(r['after_mean'])} | {_fmt(r['epsilon'])} | "
-            f"{_fmt(r['eps_plus'])} | "
-            f"[{_fmt(r['eps_plus_low'])}, {_fmt(r['eps_plus_high'])}] | {gain} | "
-            f"{_fmt(r['relative_before'])} | {PAPER_RELATIVE_EPSILON[r['agent_type']]} |"
+        table.append(
+            [
+                str(r["run"]),
+                r["agent_type"],
+                agent,
+                str(r["method"]),
+                _fmt(r["before_mean"]),
+                _fmt(r["after_mean"]),
+                _fmt(r["epsilon"]),
+                _fmt(r["eps_plus"]),
+                f"[{_fmt(r['eps_plus_low'])}, {_fmt(r['eps_plus_high'])}]",
+                gain,
+                _fmt(r["relative_before"]),
+                str(PAPER_RELATIVE_EPSILON[r["agent_type"]]),
+            ]
         )
+    head = ["run", "type", "agent", "method", "J before", "J after", "ε (raw)", "ε⁺"]
+    head += ["ε⁺ 95% CI", "ε⁺ / training gain", "ε⁺ / abs(J before)", "paper (relative, worst)"]
+    lines.append(md_table(head, table, align="llll" + "r" * 8))
     types = ("consumer", "firm", "government")
     lines += [
         "",
         "Paper (Figure 4, left; paper scale, type-level best responses): J before → after.",
         "",
-        "| type | middle of training | end of training |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {t} | {mid} | {end} |" for t, (mid, end) in PAPER_FIGURE4.items()]
-    lines += [
+        md_table(
+            ["type", "middle of training", "end of training"],
+            [[t, str(mid), str(end)] for t, (mid, end) in PAPER_FIGURE4.items()],
+        ),
         "",
         "Summary over runs: how many deviations have their whole ε⁺ interval above 0 (a "
         "significant gain), and the largest ε⁺.",
         "",
-        "| type | agent | method | deviations | significant gain | max ε⁺ |",
-        "|---|---|---|---:|---:|---:|",
     ]
+    summary = []
     methods = list(dict.fromkeys(r["method"] for r in rows))
     for t in types:
         for single in (False, True):
@@ -845,10 +854,18 @@ def _epsilon_table(rows: list[dict[str, Any]], header: str) -> str:
                 if not sel:
                     continue
                 sig = sum(r["eps_plus_low"] > 0 for r in sel)
-                lines.append(
-                    f"| {t} | {'single' if single else 'type'} | {method} | {len(sel)} | {sig} | "
-                    f"{_fmt(max(r['eps_plus'] for r in sel))} |"
+                summary.append(
+                    [
+                        t,
+                        "single" if single else "type",
+                        str(method),
+                        str(len(sel)),
+                        str(sig),
+                        _fmt(max(r["eps_plus"] for r in sel)),
+                    ]
                 )
+    head = ["type", "agent", "method", "deviations", "significant gain", "max ε⁺"]
+    lines.append(md_table(head, summary, align="lllrrr"))
     return "\n".join(lines) + "\n"
 
 
@@ -864,16 +881,22 @@ def _tax_table(rows: list[dict[str, Any]], header: str) -> str:
         "firm profit dominates it; consumer-only welfare (Σ consumer rewards) is shown beside it:",
         "the paper's tax result is bounded by its welfare weights.",
         "",
-        "| run | government | consumer reward | firm reward | welfare | welfare 95% CI | "
-        "consumer-only welfare |",
-        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['run']} | {r['policy']} | {_fmt(r['consumer'])} | {_fmt(r['firm'])} | "
-            f"{_fmt(r['welfare'])} | [{_fmt(r['low'])}, {_fmt(r['high'])}] | "
-            f"{_fmt(r['consumer_welfare'])} |"
-        )
+    head = ["run", "government", "consumer reward", "firm reward", "welfare", "welfare 95% CI"]
+    head.append("consumer-only welfare")
+    table = [
+        [
+            str(r["run"]),
+            str(r["policy"]),
+            _fmt(r["consumer"]),
+            _fmt(r["firm"]),
+            _fmt(r["welfare"]),
+            f"[{_fmt(r['low'])}, {_fmt(r['high'])}]",
+            _fmt(r["consumer_welfare"]),
+        ]
+        for r in rows
+    ]
+    lines.append(md_table(head, table, align="ll" + "r" * 5))
     runs = list(dict.fromkeys(r["run"] for r in rows))
     beats = 0
     for run in runs:
@@ -890,34 +913,33 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
         "",
         header,
         "",
-        "| run | consumer reward | firm reward | welfare | price | wage | hours | consumption | "
-        "production | tax | trivial? |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['run']} | {_fmt(r['reward/consumer_mean'])} | {_fmt(r['reward/firm_mean'])} | "
-            f"{_fmt(r['reward/government_mean'])} | {_fmt(r['econ/price_mean'])} | "
-            f"{_fmt(r['econ/wage_mean'])} | {_fmt(r['econ/hours_mean'])} | "
-            f"{_fmt(r['econ/consumption_mean'])} | {_fmt(r['econ/production_mean'])} | "
-            f"{_fmt(r['econ/tax_mean'])} | {'yes' if _trivial(r) else 'no'} |"
-        )
+    keys = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
+    keys += ("econ/price_mean", "econ/wage_mean", "econ/hours_mean", "econ/consumption_mean")
+    keys += ("econ/production_mean", "econ/tax_mean")
+    head = ["run", "consumer reward", "firm reward", "welfare", "price", "wage", "hours"]
+    head += ["consumption", "production", "tax", "trivial?"]
+    table = [
+        [str(r["run"]), *(_fmt(r[k]) for k in keys), "yes" if _trivial(r) else "no"] for r in rows
+    ]
     lines += [
+        md_table(head, table, align="l" + "r" * 9 + "l"),
         "",
         "Per group (mean over its runs): open = open economy with the curriculum, none = open "
         "without it, closed = closed economy with the curriculum, export = export variations.",
         "",
-        "| group | runs | trivial | consumer reward | firm reward | welfare | hours | production |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    groups = []
     for group in ("open", "none", "closed", "export"):
         g = [r for r in rows if r["group"] == group]
         if not g:
             continue
         cols = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
         cols += ("econ/hours_mean", "econ/production_mean")
-        values = " | ".join(_fmt(_mean(r[k] for r in g)) for k in cols)
-        lines.append(f"| {group} | {len(g)} | {sum(_trivial(r) for r in g)} | {values} |")
+        values = [_fmt(_mean(r[k] for r in g)) for k in cols]
+        groups.append([group, str(len(g)), str(sum(_trivial(r) for r in g)), *values])
+    head = ["group", "runs", "trivial", "consumer reward", "firm reward", "welfare", "hours"]
+    lines.append(md_table([*head, "production"], groups, align="l" + "r" * 7))
     pairs = [
         (r, n)
         for r in rows
@@ -931,28 +953,29 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
             "Curriculum vs none, seed by seed: in how many seeds the run with the curriculum "
             "ends higher.",
             "",
-            "| quantity | curriculum higher | seeds |",
-            "|---|---:|---:|",
         ]
-        for key in OUTCOME_KEYS[:3] + ("econ/hours_mean", "econ/production_mean"):
-            wins = sum(r[key] > n[key] for r, n in pairs)
-            lines.append(f"| {key} | {wins} | {len(pairs)} |")
+        wins = [
+            [key, str(sum(r[key] > n[key] for r, n in pairs)), str(len(pairs))]
+            for key in OUTCOME_KEYS[:3] + ("econ/hours_mean", "econ/production_mean")
+        ]
+        lines.append(md_table(["quantity", "curriculum higher", "seeds"], wins, align="lrr"))
     lines += [
         "",
         "Price and wage over training (open runs with the curriculum: first iteration → end), "
         "against the paper's Figure 3:",
         "",
-        "| quantity | ours: start | ours: end | direction | paper |",
-        "|---|---:|---:|---|---|",
     ]
     opened = [r for r in rows if r["group"] == "open"]
+    moves = []
     for key, paper in PAPER_DIRECTION.items():
         if not opened:
             break
         start = _mean(r[f"start/{key}"] for r in opened)
         end = _mean(r[key] for r in opened)
         direction = "up" if end > start else "down" if end < start else "flat"
-        lines.append(f"| {key} | {_fmt(start)} | {_fmt(end)} | {direction} | {paper} |")
+        moves.append([key, _fmt(start), _fmt(end), direction, str(paper)])
+    head = ["quantity", "ours: start", "ours: end", "direction", "paper"]
+    lines.append(md_table(head, moves, align="lrrll"))
     return "\n".join(lines) + "\n"
 
 
@@ -964,14 +987,13 @@ def _equilibria_table(rows: list[dict[str, Any]], header: str) -> str:
         header,
         f" Open-economy runs (curriculum, none, export variations): {len(open_rows)}.",
         "",
-        "| relation | r², ours | sign, ours | r², paper | sign, paper |",
-        "|---|---:|---|---:|---|",
     ]
+    relations = []
     for kx, ky, label, paper, sign in PAPER_R2:
-        x = [r[kx] for r in open_rows]
-        y = [r[ky] for r in open_rows]
-        r = _correlation(x, y)
-        lines.append(f"| {label} | {_fmt(r * r)} | {_sign(r)} | {paper:g} | {sign} |")
+        r = _correlation([row[kx] for row in open_rows], [row[ky] for row in open_rows])
+        relations.append([label, _fmt(r * r), _sign(r), f"{paper:g}", str(sign)])
+    head = ["relation", "r², ours", "sign, ours", "r², paper", "sign, paper"]
+    lines.append(md_table(head, relations, align="lrlrl"))
     return "\n".join(lines) + "\n"
 
 

@@ -56,6 +56,7 @@ from rbc_env.config import RBCConfig
 from rbc_env.core.actions import Actions
 from rbc_env.core.economy import BatchedEconomy
 from rbc_env.core.state import EconomyState
+from rbc_env.tables import markdown_table
 
 __all__ = [
     "METRICS",
@@ -324,23 +325,12 @@ def format_table(results: Sequence[SimulationResult]) -> str:
     """Markdown table of the per-period means: one row per quantity, one column per variant."""
     means = [r.means() for r in results]
     header = ["type", "quantity (per-period mean)", "unit", *[r.variant for r in results]]
-    lines = [header, ["---", "---", "---", *["---:" for _ in results]]]
-    for m in METRICS:
-        if m.in_table:
-            lines.append([m.agent_type, m.label, m.unit, *[_fmt(x[m.name]) for x in means]])
-    widths = [max(len(row[k]) for row in lines) for k in range(len(header))]
-    out = []
-    for row in lines:
-        cells = []
-        for k, cell in enumerate(row):
-            if set(cell) <= {"-", ":"}:
-                cells.append(cell[:-1].ljust(widths[k] - 1, "-") + cell[-1])
-            elif k >= 3:
-                cells.append(cell.rjust(widths[k]))
-            else:
-                cells.append(cell.ljust(widths[k]))
-        out.append("| " + " | ".join(cells) + " |")
-    return "\n".join(out)
+    rows = [
+        [m.agent_type, m.label, m.unit, *[_fmt(x[m.name]) for x in means]]
+        for m in METRICS
+        if m.in_table
+    ]
+    return markdown_table(header, rows, align="lll" + "r" * len(results), pad=True)
 
 
 def plot_trajectories(results: Sequence[SimulationResult], path: str | Path) -> Path:

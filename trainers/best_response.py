@@ -41,6 +41,7 @@ from typing import Any
 
 import torch
 
+from rbc_env.tables import markdown_table
 from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
 from trainers.rllib import build_config
 from trainers.runfolder import RunPaths, read_metrics, verify_checkpoint
@@ -682,17 +683,26 @@ def format_tax_policies(results: Sequence[TaxPolicyResult]) -> str:
 
     Welfare (with its 95% interval), consumer-only welfare and firm reward side by side.
     """
-    lines = [
-        "| government | consumer reward | firm reward | welfare | welfare 95% CI | "
-        "consumer-only welfare |",
-        "|---|---:|---:|---:|---:|---:|",
+    header = [
+        "government",
+        "consumer reward",
+        "firm reward",
+        "welfare",
+        "welfare 95% CI",
+        "consumer-only welfare",
     ]
-    for r in results:
-        lines.append(
-            f"| {r.policy} | {r.consumer.mean:.4g} | {r.firm.mean:.4g} | {r.welfare.mean:.4g} | "
-            f"[{r.welfare.low:.4g}, {r.welfare.high:.4g}] | {r.consumer_welfare.mean:.4g} |"
-        )
-    return "\n".join(lines)
+    rows = [
+        [
+            r.policy,
+            f"{r.consumer.mean:.4g}",
+            f"{r.firm.mean:.4g}",
+            f"{r.welfare.mean:.4g}",
+            f"[{r.welfare.low:.4g}, {r.welfare.high:.4g}]",
+            f"{r.consumer_welfare.mean:.4g}",
+        ]
+        for r in results
+    ]
+    return markdown_table(header, rows, align="lrrrrr")
 
 
 def format_best_responses(results: Sequence[BestResponse]) -> str:
@@ -702,18 +712,40 @@ def format_best_responses(results: Sequence[BestResponse]) -> str:
     meta-game deviation); a number is that single agent deviating alone on its own reward.
     ε⁺ = max(0, ε) with its 95% interval; the two relative columns name their denominators.
     """
-    lines = [
-        "| type | agent | method | J before | J after | ε | ε⁺ | ε⁺ 95% CI | training gain | "
-        "ε / training gain (paper) | ε / abs(J before) | chosen at | BR iters |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    header = [
+        "type",
+        "agent",
+        "method",
+        "J before",
+        "J after",
+        "ε",
+        "ε⁺",
+        "ε⁺ 95% CI",
+        "training gain",
+        "ε / training gain (paper)",
+        "ε / abs(J before)",
+        "chosen at",
+        "BR iters",
     ]
+    rows = []
     for r in results:
         agent = "type" if r.agent_index < 0 else str(r.agent_index)
         paper = f"{r.relative:.3g}" if math.isfinite(r.relative) else "n/a (gain ≤ 0)"
-        lines.append(
-            f"| {r.agent_type} | {agent} | {r.method or '-'} | {r.before.mean:.4g} | "
-            f"{r.after.mean:.4g} | {r.epsilon:.3g} | {r.eps_plus:.3g} | "
-            f"[{r.eps_plus_low:.3g}, {r.eps_plus_high:.3g}] | {r.training_improvement:.4g} | "
-            f"{paper} | {r.relative_before:.3g} | {r.selected_iteration} | {r.iterations} |"
+        rows.append(
+            [
+                r.agent_type,
+                agent,
+                r.method or "-",
+                f"{r.before.mean:.4g}",
+                f"{r.after.mean:.4g}",
+                f"{r.epsilon:.3g}",
+                f"{r.eps_plus:.3g}",
+                f"[{r.eps_plus_low:.3g}, {r.eps_plus_high:.3g}]",
+                f"{r.training_improvement:.4g}",
+                paper,
+                f"{r.relative_before:.3g}",
+                str(r.selected_iteration),
+                str(r.iterations),
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(header, rows, align="lll" + "r" * 10)

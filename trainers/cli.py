@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from rbc_env.tables import markdown_table
 from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
 from trainers.growth_config import GrowthTrainConfig
 from trainers.lifecycle import GracefulStop, RayStartError, check_address, start_ray, stop_ray
@@ -661,17 +662,14 @@ def sweep_table(
             errors = {**errors, trial: f"stopped at {done} of {target} iterations"}
         if trial in last and trial not in errors:
             row = last[trial]
-            rows.append(
-                f"| {trial} | ok | {int(row['iteration'])} | "
-                + " | ".join(f"{float(row.get(k, 'nan')):,.4g}" for k in SWEEP_COLUMNS)
-                + " |"
-            )
+            values = [f"{float(row.get(k, 'nan')):,.4g}" for k in SWEEP_COLUMNS]
+            rows.append([trial, "ok", str(int(row["iteration"])), *values])
         else:
             missing.append(trial)
             why = errors.get(trial, "no result")
-            rows.append(f"| {trial} | missing ({why}) | |" + " |" * len(SWEEP_COLUMNS))
-    header = "| trial | status | iterations | " + " | ".join(SWEEP_COLUMNS) + " |"
-    return "\n".join([header, "|" + "---|" * (len(SWEEP_COLUMNS) + 3), *rows]), missing
+            rows.append([trial, f"missing ({why})", "", *([""] * len(SWEEP_COLUMNS))])
+    header = ["trial", "status", "iterations", *SWEEP_COLUMNS]
+    return markdown_table(header, rows), missing
 
 
 def _start_ray_for_trials(address: str | None, cpus_per_trial: int) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rbc_env.tables import markdown_table
 from trainers.best_response import periodic_best_response
 from trainers.config import TrainConfig
 from trainers.rllib import build_config
@@ -215,15 +216,12 @@ def summary_table(rows: list[dict[str, str]]) -> str:
         return sum(vals) / len(vals) if vals else math.nan
 
     first_it, last_it = int(float(rows[0]["iteration"])), int(float(rows[-1]["iteration"]))
-    lines = [
-        f"| type | quantity | iteration {first_it} | last {len(tail)} (to {last_it}) |",
-        "|---|---|---:|---:|",
+    header = ["type", "quantity", f"iteration {first_it}", f"last {len(tail)} (to {last_it})"]
+    cells = [
+        [agent_type, label, f"{value(rows[:1], key):,.4g}", f"{value(tail, key):,.4g}"]
+        for agent_type, label, key in SUMMARY_ROWS
     ]
-    for agent_type, label, key in SUMMARY_ROWS:
-        lines.append(
-            f"| {agent_type} | {label} | {value(rows[:1], key):,.4g} | {value(tail, key):,.4g} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, cells, align="llrr")
 
 
 RESUME_SAFE_FIELDS = ("iterations",)

@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 
 from rbc_env.config import Params, load_yaml, read_yaml
+from rbc_env.tables import markdown_table
 from trainers.config import TrainConfig
 from trainers.growth_config import GrowthTrainConfig
 
@@ -176,10 +177,7 @@ def settings_table(config: Params) -> str:
     Returns:
         One row per dotted key (``firm.lr``), in declaration order.
     """
-    rows = [
-        "| key | type | range | unit | symbol | value | meaning |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for key, f, hint, value in type(config).leaves(config):
         meta = f.metadata
         cells = (
@@ -191,8 +189,9 @@ def settings_table(config: Params) -> str:
             _value_text(value),
             meta.get("doc", ""),
         )
-        rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(rows)
+        rows.append([str(c).replace("|", "\\|") for c in cells])
+    header = ["key", "type", "range", "unit", "symbol", "value", "meaning"]
+    return markdown_table(header, rows)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rbc_env.tables import markdown_table
 from trainers.growth_config import GrowthTrainConfig
 
 __all__ = ["LAMBDA_TARGET", "TruthPaths", "format_rows", "run_truth"]
@@ -280,13 +281,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """A Markdown table of accuracy rows (columns a row lacks, or that are NaN, print as -)."""
     present = [c for c in COLUMNS if any(_has(r.get(c[0])) for r in rows)]
-    head = "| " + " | ".join(c[1] for c in present) + " |"
-    rule = "|" + "|".join("---" if c[2] == "{}" else "---:" for c in present) + "|"
-    lines = [head, rule]
-    for r in rows:
-        cells = [_cell(r.get(key), fmt) for key, _, fmt in present]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_table(
+        [c[1] for c in present],
+        [[_cell(r.get(key), fmt) for key, _, fmt in present] for r in rows],
+        align=["l" if c[2] == "{}" else "r" for c in present],
+    )
 
 
 def _has(value: Any) -> bool:
