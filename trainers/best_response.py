@@ -366,7 +366,8 @@ def evaluate_profile(
             r = out.rewards[t].double()
             sums[t] += r.mean(-1) if has_agent_axis(t) else r
         if deviator is not None:
-            sums[deviator[2]] += out.rewards[deviator[0]][:, deviator[1]].double()
+            own = out.rewards[deviator.agent_type][:, deviator.agent_index]
+            sums[deviator.module_id] += own.double()
         obs = out.obs
     return {m: (s / tc.economy.horizon).cpu() for m, s in sums.items()}
 
@@ -406,7 +407,7 @@ def build_deviation(checkpoint: str | Path, config: TrainConfig) -> Any:
         for t in AGENT_TYPES:
             algo.restore_from_path(root / t, component=f"learner_group/learner/rl_module/{t}")
         if algo.deviator is not None:
-            t, _, mid = algo.deviator
+            t, mid = algo.deviator.agent_type, algo.deviator.module_id
             state = algo.learner_group.get_state(components=f"learner/rl_module/{t}")
             module_state = state["learner"]["rl_module"][t]
             algo.learner_group.set_state({"learner": {"rl_module": {mid: module_state}}})
@@ -426,7 +427,7 @@ def _restore_optimizers(algo: Any, checkpoint: Path) -> None:
     with open(checkpoint / "learner_group" / "learner" / "state.pkl", "rb") as fh:
         saved = pickle.load(fh)["optimizer"]
     if algo.deviator is not None:
-        t, _, mid = algo.deviator
+        t, mid = algo.deviator.agent_type, algo.deviator.module_id
         (name,) = [n for n, v in saved.items() if v["module_id"] == t]
         saved[name.replace(t, mid, 1)] = {"module_id": mid, "state": saved[name]["state"]}
 

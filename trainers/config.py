@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rbc_env.config import (
     AT_LEAST_ONE,
@@ -29,6 +29,7 @@ from trainers.curriculum import CurriculumSchedule, DeviationParams, preset
 __all__ = [
     "BestResponseParams",
     "DeviationParams",
+    "Deviator",
     "EnvRunnerParams",
     "PPOParams",
     "TrainConfig",
@@ -140,6 +141,20 @@ class BestResponseParams(Params):
     )
 
 
+class Deviator(NamedTuple):
+    """The one agent of a single-agent deviation run, and the module that acts for it.
+
+    Attributes:
+        agent_type: its type (``consumer`` or ``firm``).
+        agent_index: its index among the type's agents.
+        module_id: its own module (``deviation_module_id``); its peers keep the type's module.
+    """
+
+    agent_type: str
+    agent_index: int
+    module_id: str
+
+
 def deviation_module_id(agent_type: str, agent_index: int) -> str:
     """Module id of a single agent's own policy in a deviation run (e.g. ``consumer_agent3``)."""
     return f"{agent_type}_agent{agent_index}"
@@ -225,6 +240,14 @@ class TrainConfig(Params):
         if dev.active and dev.agent_index >= 0:
             return (*AGENT_TYPES, deviation_module_id(dev.agent_type, dev.agent_index))
         return AGENT_TYPES
+
+    @property
+    def deviator(self) -> Deviator | None:
+        """The deviating agent of a single-agent deviation run; None otherwise."""
+        dev = self.deviation
+        if not dev.active or dev.agent_index < 0:
+            return None
+        return Deviator(dev.agent_type, dev.agent_index, self.module_ids[-1])
 
     @property
     def trained_modules(self) -> tuple[str, ...] | None:

@@ -314,6 +314,10 @@ def test_deviation_config_is_validated() -> None:
     dev = small.override({"deviation.agent_type": "firm", "deviation.agent_index": 3})
     assert dev.module_ids[-1] == "firm_agent3" and dev.trained_modules == ("firm_agent3",)
     assert small.trained_modules is None and small.module_ids == ("consumer", "firm", "government")
+    assert dev.deviator == ("firm", 3, "firm_agent3")  # a named tuple: the policy mapping
+    assert dev.deviator.module_id == "firm_agent3" and dev.deviator.agent_index == 3
+    assert small.deviator is None
+    assert small.override({"deviation.agent_type": "firm"}).deviator is None  # type level
 
     from trainers.rllib import build_config
 

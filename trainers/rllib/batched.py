@@ -68,7 +68,7 @@ from ray.rllib.utils.metrics import (
 
 from rbc_env import BatchedEconomy
 from rbc_env.core import AGENT_TYPES, action_nvec, has_agent_axis
-from trainers.config import TrainConfig
+from trainers.config import Deviator, TrainConfig
 from trainers.curriculum import CurriculumStage, deviation_rewards, deviation_stage, stage
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY, padded_log_probs
 
@@ -268,11 +268,8 @@ class BatchedPPO(PPO):
             self.rollout_module[mid].to(self.device).eval()
         self._nvec = action_nvec(tc.economy)
         self.curriculum_stage: CurriculumStage | None = None  # the last iteration's stage
-        dev = tc.deviation
-        # A deviating agent's own module: (type, agent index, module id), else None.
-        self.deviator: tuple[str, int, str] | None = None
-        if dev.active and dev.agent_index >= 0:
-            self.deviator = (dev.agent_type, dev.agent_index, tc.module_ids[-1])
+        # A deviating agent and its own module (single-agent deviation runs), else None.
+        self.deviator: Deviator | None = tc.deviator
 
     def stage_of(self, iteration: int) -> CurriculumStage:
         """The curriculum stage of an iteration, or the deviation stage in a deviation run."""
@@ -283,8 +280,8 @@ class BatchedPPO(PPO):
 
     def base_type(self, module_id: str) -> str:
         """The agent type a module acts for (a deviating agent's module: its type)."""
-        if self.deviator is not None and module_id == self.deviator[2]:
-            return self.deviator[0]
+        if self.deviator is not None and module_id == self.deviator.module_id:
+            return self.deviator.agent_type
         return module_id
 
     # ---- one iteration --------------------------------------------------------------------
@@ -405,9 +402,9 @@ class BatchedPPO(PPO):
     def _deviator_rows(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
         """The deviating agent's observation rows [B, obs] and its critic's global rows."""
         assert self.deviator is not None
-        t, i, _ = self.deviator
+        dev = self.deviator
         g = obs["government"].float() if self.train_config.critic == "centralized" else None
-        return obs[t][:, i].float(), g
+        return obs[dev.agent_type][:, dev.agent_index].float(), g
 
     @torch.no_grad()
     def act(
@@ -431,12 +428,13 @@ class BatchedPPO(PPO):
             logits, _ = self._forward(t, _rows(obs[t]).float(), masks[t], self._global_rows(obs, t))
             a, _ = sample_multi_discrete(logits, self._nvec[t], generator)
             actions[t] = _unrows(a, obs[t], has_agent_axis(t))
-            if self.deviator is not None and self.deviator[0] == t:
-                _, i, mid = self.deviator
+            dev = self.deviator
+            if dev is not None and dev.agent_type == t:
                 x, g = self._deviator_rows(obs)
-                logits, _ = self._forward(mid, x, masks[t], g)
+                logits, _ = self._forward(dev.module_id, x, masks[t], g)
                 actions[t] = actions[t].clone()
-                actions[t][:, i] = sample_multi_discrete(logits, self._nvec[t], generator)[0]
+                draw = sample_multi_discrete(logits, self._nvec[t], generator)[0]
+                actions[t][:, dev.agent_index] = draw
         return actions
 
     @torch.no_grad()
@@ -476,14 +474,15 @@ class BatchedPPO(PPO):
                 a, logp = sample_multi_discrete(logits, self._nvec[t], econ.generator)
                 record(t, step, x, g, a, logp, logits, values)
                 actions[t] = _unrows(a, obs[t], has_agent_axis(t))
-                if self.deviator is not None and self.deviator[0] == t:
-                    _, i, mid = self.deviator
+                deviator = self.deviator
+                if deviator is not None and deviator.agent_type == t:
                     xi, gi = self._deviator_rows(obs)
+                    mid = deviator.module_id
                     logits_i, values_i = self._forward(mid, xi, current.masks[t], gi)
                     ai, logp_i = sample_multi_discrete(logits_i, self._nvec[t], econ.generator)
                     record(mid, step, xi, gi, ai, logp_i, logits_i, values_i)
                     actions[t] = actions[t].clone()
-                    actions[t][:, i] = ai
+                    actions[t][:, deviator.agent_index] = ai
             out_step = econ.step(actions)
             for t in AGENT_TYPES:
                 r = out_step.rewards[t]
@@ -491,8 +490,9 @@ class BatchedPPO(PPO):
                     r = deviation_rewards(r, tc.deviation.objective)
                 buffers[t]["rewards"][step] = r.reshape(-1).float()
             if self.deviator is not None:
-                t, i, mid = self.deviator
-                buffers[mid]["rewards"][step] = out_step.rewards[t][:, i].float()
+                d = self.deviator
+                own = out_step.rewards[d.agent_type][:, d.agent_index]
+                buffers[d.module_id]["rewards"][step] = own.float()
             accumulate_econ(econ_sums, state, out_step)
             obs = out_step.obs
         bootstrap = tc.bootstrap_truncated and tc.economy.parity.returns != "reference"
