@@ -315,8 +315,7 @@ def write_tables(runs: dict[str, dict[str, Any]], out: Path) -> list[str]:
                 found = [runs[row_key(lab, s)] for s in seeds if row_key(lab, s) in runs]
                 if found:
                     row = mean_over_seeds(found)
-                    if table == "economies":
-                        row["off_target"] = off_target(row)
+                    row["off_target"] = off_target(row)
                     selected.append(row)
         if not selected:
             continue

@@ -64,12 +64,21 @@ from rbc_env.core import (
     torch_dtype,
 )
 from rbc_env.core.economy import seed_generator
+from rbc_env.core.protocol import (
+    AgentSpec,
+    DiscreteActions,
+    Economy,
+    with_agent_axis,
+    without_agent_axis,
+)
 
 __all__ = [
     "ENV_ARGUMENTS",
+    "EconomyTorchRLEnv",
     "MultiHeadCategorical",
     "RBCTorchRLEnv",
     "expand_done_keys",
+    "growth_torchrl_env",
     "torchrl_env",
 ]
 
@@ -498,6 +507,195 @@ class MultiHeadCategorical(D.Distribution):
 
 
 # ---- the factory --------------------------------------------------------------------------
+class EconomyTorchRLEnv(EnvBase):
+    """Any protocol economy (``rbc_env.Economy``) as one batched TorchRL environment.
+
+    Written once against the protocol (``rbc_env.core.protocol``): the groups, specs and
+    layout come from ``economy.agent_specs``, so the growth family G1-G7
+    (``rbc_env.growth.GrowthEconomy``) and the RBC economy both run through it. The RBC economy
+    has its own richer face, ``RBCTorchRLEnv`` (masks, curriculum, partial resets); this one
+    has no masks.
+
+    Keys (B economies, N_t agents of type t, as ``RBCTorchRLEnv`` and ``VmasEnv``):
+    ``(t, "observation")`` [B, N_t, D_t], ``(t, "action")`` [B, N_t, A_t] (``MultiCategorical``
+    for discrete heads, ``Bounded`` for boxes), ``("next", t, "reward")`` [B, N_t, 1],
+    ``"state"`` [B, G] (``economy.global_state()``), and ``"done"``, ``"terminated"``,
+    ``"truncated"`` [B, 1]. At the horizon ``done`` is set, with ``terminated`` where the
+    economy is a finite game (``terminal_at_horizon``) and ``truncated`` where it is an
+    infinite-horizon economy cut short (the growth family: bootstrap from the value there).
+
+    Resets are whole: every economy of the batch steps in lockstep, so a ``"_reset"`` mask must
+    be all True or all False (``ValueError`` otherwise). ``set_seed`` seeds the economy's
+    generator, which draws initial states, shocks and ``rand_action``.
+
+    Example:
+        >>> from rbc_env.adapters.torchrl import growth_torchrl_env
+        >>> env = growth_torchrl_env("g4_h4", batch_size=8, seed=0)
+        >>> td = env.rollout(5)
+        >>> td["household", "action"].shape, td["next", "household", "reward"].shape
+        (torch.Size([8, 5, 4, 1]), torch.Size([8, 5, 4, 1]))
+
+    Args:
+        economy: the economy to wrap (its batch size and device become the env's).
+    """
+
+    def __init__(self, economy: Economy) -> None:
+        if not isinstance(economy, Economy):
+            raise ValueError(
+                f"economy must implement rbc_env.Economy; got {type(economy).__name__}"
+            )
+        super().__init__(device=economy.device, batch_size=torch.Size([economy.batch_size]))
+        self.economy = economy
+        self.agent_specs: tuple[AgentSpec, ...] = economy.agent_specs
+        self._make_specs()
+
+    def _make_specs(self) -> None:
+        b, device = self.batch_size, self.device
+        obs = self.economy.reset()
+        dtype = next(iter(obs.values())).dtype
+        observation = Composite(shape=b, device=device)
+        action = Composite(shape=b, device=device)
+        reward = Composite(shape=b, device=device)
+        for spec in self.agent_specs:
+            t, shape = spec.agent_type, (*b, spec.count)
+            observation[t] = Composite(
+                observation=_box(spec.observation, shape, dtype, device), shape=shape, device=device
+            )
+            if isinstance(spec.action, DiscreteActions):
+                act = MultiCategorical(
+                    torch.tensor(spec.action.nvec), shape=(*shape, spec.action.dim), device=device
+                )
+            else:
+                full = (*shape, spec.action.dim)
+                act = Bounded(
+                    low=torch.tensor(spec.action.low, dtype=dtype, device=device).expand(full),
+                    high=torch.tensor(spec.action.high, dtype=dtype, device=device).expand(full),
+                    shape=full,
+                    dtype=dtype,
+                    device=device,
+                )
+            action[t] = Composite(action=act, shape=shape, device=device)
+            reward[t] = Composite(
+                reward=Unbounded(shape=(*shape, 1), dtype=dtype, device=device),
+                shape=shape,
+                device=device,
+            )
+        width = self.economy.global_state().shape[-1]
+        observation["state"] = Unbounded(shape=(*b, width), dtype=dtype, device=device)
+        self.full_observation_spec = observation
+        self.full_action_spec = action
+        self.full_reward_spec = reward
+        self.full_done_spec = Composite(
+            {
+                k: Categorical(n=2, shape=(*b, 1), dtype=torch.bool, device=device)
+                for k in DONE_KEYS
+            },
+            shape=b,
+            device=device,
+        )
+
+    @property
+    def group_map(self) -> dict[str, list[str]]:
+        """``{agent type: agent ids}`` (``household_0``, ...), as ``VmasEnv.group_map``."""
+        return {
+            s.agent_type: [f"{s.agent_type}_{i}" for i in range(s.count)] for s in self.agent_specs
+        }
+
+    def _set_seed(self, seed: int | None) -> None:
+        """Seed the economy's generator (``None``: fresh entropy)."""
+        seed_generator(self.economy.generator, seed)
+
+    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
+        """Reset every economy (a ``"_reset"`` mask must flag all of them or none)."""
+        flags = None if tensordict is None else tensordict.get("_reset", None)
+        if flags is not None and bool(flags.any()) and not bool(flags.all()):
+            raise ValueError(
+                "_reset must flag every economy or none: the economies of one "
+                f"{type(self.economy).__name__} step in lockstep"
+            )
+        obs = self.economy.reset()
+        done = torch.zeros((*self.batch_size, 1), dtype=torch.bool, device=self.device)
+        return self._output(obs, None, done)
+
+    def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
+        """Advance every economy by one period with the ``(t, "action")`` entries."""
+        actions = {
+            s.agent_type: without_agent_axis(s, tensordict.get((s.agent_type, "action")))
+            for s in self.agent_specs
+        }
+        out = self.economy.step(actions)
+        return self._output(out.obs, out.rewards, out.done.reshape(*self.batch_size, 1))
+
+    def _output(
+        self,
+        obs: Mapping[str, torch.Tensor],
+        rewards: Mapping[str, torch.Tensor] | None,
+        done: torch.Tensor,
+    ) -> TensorDict:
+        b = self.batch_size
+        terminal = self.economy.terminal_at_horizon
+        source: dict[str, Any] = {
+            "done": done,
+            "terminated": done.clone() if terminal else torch.zeros_like(done),
+            "truncated": torch.zeros_like(done) if terminal else done.clone(),
+            "state": self.economy.global_state(),
+        }
+        for spec in self.agent_specs:
+            t, n = spec.agent_type, spec.count
+            group = {"observation": with_agent_axis(spec, obs[t]).reshape(*b, n, -1)}
+            if rewards is not None:
+                group["reward"] = with_agent_axis(spec, rewards[t]).reshape(*b, n, 1)
+            source[t] = TensorDict(group, batch_size=(*b, n), device=self.device)
+        return TensorDict(source, batch_size=b, device=self.device)
+
+    def rand_action(self, tensordict: TensorDictBase | None = None) -> TensorDictBase:
+        """Uniform valid actions from the economy's seeded generator (``sample_actions``)."""
+        sampled = self.economy.sample_actions()
+        b = self.batch_size
+        out = TensorDict(
+            {
+                s.agent_type: TensorDict(
+                    {"action": with_agent_axis(s, sampled[s.agent_type])},
+                    batch_size=(*b, s.count),
+                    device=self.device,
+                )
+                for s in self.agent_specs
+            },
+            batch_size=b,
+            device=self.device,
+        )
+        return out if tensordict is None else tensordict.update(out)
+
+
+def growth_torchrl_env(
+    config: Any = None,
+    *,
+    batch_size: int = 1,
+    device: torch.device | str = "cpu",
+    seed: int | None = None,
+    validate: bool = True,
+) -> EconomyTorchRLEnv:
+    """The batched TorchRL env of a growth economy (G1-G7).
+
+    Args:
+        config: a ``GrowthConfig``, a preset name (``"g4_h100"``), or ``None`` for G1.
+        batch_size: economies B.
+        device: torch device.
+        seed: seed of the economy's generator.
+        validate: check every action (see ``GrowthEconomy``).
+
+    Returns:
+        An ``EconomyTorchRLEnv`` over a ``rbc_env.growth.GrowthEconomy``.
+    """
+    from rbc_env.config import GrowthConfig
+    from rbc_env.growth import GrowthEconomy
+
+    if isinstance(config, str):
+        config = GrowthConfig.preset(config)
+    economy = GrowthEconomy(config, batch_size, device=device, seed=seed, validate=validate)
+    return EconomyTorchRLEnv(economy)
+
+
 def torchrl_env(
     config: RBCConfig | Mapping[str, Any] | None = None,
     batch_size: int = 1,

@@ -227,6 +227,11 @@ class BatchedEconomy:
         """The protocol's agent table (``agent_specs(config)``)."""
         return agent_specs(self.config)
 
+    @property
+    def terminal_at_horizon(self) -> bool:
+        """True: the RBC economy is a finite game of ``config.horizon`` periods (spec 7, 9.2)."""
+        return True
+
     def global_state(self) -> torch.Tensor:
         """[B, G] the global part of every observation, (M15)'s g (the government's view)."""
         return global_observation(self.config, self._state)

@@ -122,6 +122,15 @@ class Economy(Protocol):
         """The current (immutable) state."""
         ...
 
+    @property
+    def terminal_at_horizon(self) -> bool:
+        """Whether the game ends at the horizon.
+
+        True: a finite game, no value after the last period; False: the horizon only truncates
+        an infinite-horizon economy, and returns bootstrap from the value at the cut.
+        """
+        ...
+
     def reset(self, seed: int | None = None) -> dict[str, torch.Tensor]:
         """New initial states (reseeding the generator first if ``seed`` is given); obs."""
         ...

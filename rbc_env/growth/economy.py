@@ -728,6 +728,11 @@ class GrowthEconomy:
         """The protocol's agent table (``agent_specs(config)``)."""
         return agent_specs(self.config)
 
+    @property
+    def terminal_at_horizon(self) -> bool:
+        """False: the growth economies are infinite-horizon; ``horizon`` only truncates."""
+        return False
+
     def draw_shocks(self) -> torch.Tensor:
         """[B, n_z] standard-normal innovations from the economy's generator."""
         return torch.randn(
