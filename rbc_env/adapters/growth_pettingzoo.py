@@ -105,8 +105,8 @@ class GrowthParallelEnv(HorizonMaxCycles, ParallelEnv[str, np.ndarray, np.ndarra
     ## Starting State
 
     log(k/k_ss) ~ U(-init_spread, init_spread), one draw shared by all households of an economy
-    (one per sector in G5), and log z from its stationary distribution, drawn from the
-    economy's torch generator. ``reset(seed=s)`` reseeds that generator, which also draws the
+    (one per sector in G5; ``init_dispersion`` > 0 then spreads the households around it), and
+    log z from its stationary distribution, drawn from the economy's torch generator. ``reset(seed=s)`` reseeds that generator, which also draws the
     shocks and ``sample_actions``; ``reset()`` continues its stream. ``options`` are ignored.
 
     ## Episode End
