@@ -131,8 +131,14 @@ class Economy(Protocol):
         """
         ...
 
-    def reset(self, seed: int | None = None) -> dict[str, torch.Tensor]:
-        """New initial states (reseeding the generator first if ``seed`` is given); obs."""
+    def reset(
+        self, seed: int | None = None, *, iteration: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """New initial states (reseeding the generator first if ``seed`` is given); obs.
+
+        ``iteration`` is the training iteration where a curriculum shapes the economy (the RBC
+        economy's θ factor); economies without one ignore it.
+        """
         ...
 
     def step(self, actions: dict[str, torch.Tensor]) -> StepResult:
