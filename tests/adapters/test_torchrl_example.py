@@ -176,6 +176,7 @@ def test_gae_does_not_bootstrap_at_the_horizon(example, algo):
 LEARN = ["--batch-size", "16", "--iterations", "15", "--seed", "0"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["ippo", "mappo"])
 def test_firms_learn(example, algo, tmp_path):
     result = example.main(["--algo", algo, "--out", str(tmp_path), *LEARN])
@@ -183,6 +184,7 @@ def test_firms_learn(example, algo, tmp_path):
     assert mean(last, "firm_reward") > 1.5 * mean(first, "firm_reward")
 
 
+@pytest.mark.slow
 def test_consumers_learn_when_they_alone_train(example, tmp_path):
     result = example.main(["--train", "consumer", "--out", str(tmp_path), *LEARN])
     first, last = result.history[:3], result.history[-3:]

@@ -92,6 +92,7 @@ def test_train_writes_run_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [r["iteration"] for r in _rows(run / "metrics.csv")] == ["1"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_across_processes(tmp_path: Path) -> None:
     """Two processes with different string-hash seeds train identically (module build order)."""
     import os

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_reproduce_paper_quick(tmp_path: Path) -> None:
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     cmd = [sys.executable, str(ROOT / "benchmarks" / "reproduce_paper.py"), "--quick"]
@@ -58,6 +61,7 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
     assert "best_response/firm/epsilon" not in header
 
 
+@pytest.mark.slow
 def test_reproduce_paper_closed_preset_quick(tmp_path: Path) -> None:
     """The paper-scale closed preset (100 consumers, 10 firms, B = 128) in its reduced form."""
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
@@ -96,6 +100,7 @@ def test_presets_plan_the_paper_runs() -> None:
             preset.config(spec.variant).override({**spec.sets, "seed": spec.seed})
 
 
+@pytest.mark.slow
 def test_reproduce_paper_cpu_quick_writes_a_summary_and_resumes(tmp_path: Path) -> None:
     """paper_cpu in smoke form: open seeds first, summary.json with a verdict per claim,
     checkpoints kept, and a second invocation reuses the finished run's record."""

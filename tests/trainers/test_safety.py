@@ -352,6 +352,7 @@ def test_sweep_table_lists_missing_and_short_trials() -> None:
     assert "missing (no result)" in lines[5]
 
 
+@pytest.mark.slow
 def test_sweep_checks_cpus_and_resumes_after_an_interrupt(sandbox: Path) -> None:
     runs = sandbox / "runs"
     out = _cli("sweep", "--cpus-per-trial", "512", "--runs-dir", str(runs), "--name", "big")
