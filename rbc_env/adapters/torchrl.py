@@ -206,14 +206,7 @@ class RBCTorchRLEnv(CurriculumIteration, EnvBase):
         self.full_observation_spec = observation
         self.full_action_spec = action
         self.full_reward_spec = reward
-        self.full_done_spec = Composite(
-            {
-                k: Categorical(n=2, shape=(*b, 1), dtype=torch.bool, device=device)
-                for k in DONE_KEYS
-            },
-            shape=b,
-            device=device,
-        )
+        self.full_done_spec = _done_spec(b, device)
 
     # ---- properties -----------------------------------------------------------------------
     @property
@@ -375,6 +368,18 @@ def expand_done_keys(
             flag = tensordict.get(("next", k))
             tensordict.set(("next", t, k), flag.unsqueeze(-1).expand(shape))
     return tensordict
+
+
+def _done_spec(batch: torch.Size, device: torch.device) -> Composite:
+    """``done``, ``terminated`` and ``truncated`` [B, 1] bool, at the root (as ``VmasEnv``)."""
+    return Composite(
+        {
+            k: Categorical(n=2, shape=(*batch, 1), dtype=torch.bool, device=device)
+            for k in DONE_KEYS
+        },
+        shape=batch,
+        device=device,
+    )
 
 
 def _box(
@@ -585,14 +590,7 @@ class EconomyTorchRLEnv(EnvBase):
         self.full_observation_spec = observation
         self.full_action_spec = action
         self.full_reward_spec = reward
-        self.full_done_spec = Composite(
-            {
-                k: Categorical(n=2, shape=(*b, 1), dtype=torch.bool, device=device)
-                for k in DONE_KEYS
-            },
-            shape=b,
-            device=device,
-        )
+        self.full_done_spec = _done_spec(b, device)
 
     @property
     def group_map(self) -> dict[str, list[str]]:
