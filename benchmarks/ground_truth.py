@@ -195,6 +195,17 @@ CAUSES: dict[str, str] = {
         "capital although they see the same things (seed 0: -1.28 / +0.44 points), the cause "
         "named in the g7 half row"
     ),
+    "g1 quantity, squash": (
+        "the exploration floor, set for share actions, is wide for quantities: the planner "
+        "under-saves by the same 0.51 points in every state (spread over states 0.16), the "
+        "optimum against its own noise. Floor -2.5: 0.21 points (+0.10 offset), but 2.26 on "
+        "the wide grid; no floor: 1.16 (σ collapses to log σ -3.4). Not coverage"
+    ),
+    "g1 quantity, penalty": (
+        "no exploration floor (the switch rows' -10): σ collapses (log σ -3.5 to -3.7) and the "
+        "share ends off by an offset of random sign, as G1 did without a floor: seeds 0-2 "
+        "-1.31 / +1.10 / +0.80 points. With floor -2.5: 0.25 (seed 0). Not coverage"
+    ),
     "g7 half, quantity": (
         "under quantity actions the restricted households cannot attain the full-information "
         "rule (spec G7), and the saving error counts them"
