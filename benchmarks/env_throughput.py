@@ -9,7 +9,11 @@ How to run:
 What it measures (one run, one machine, so the ratios are like for like):
     1. agent-steps/s of ``BatchedEconomy.step`` (observations, rewards and flows included,
        action validation off as in the trainers' hot loop) on the paper's open economy
-       (100 consumers, 10 firms, 1 government) for B in {1, 16, 256, 4096} economies;
+       (100 consumers, 10 firms, 1 government) for B in {1, 16, 256, 4096} economies; the
+       observations are the core's factorized ones (global part [B, G] and private parts
+       [B, N, P]); the row "flat observations read" also reads every type's flat
+       [B, N, G + P] tensor each step, as the core built it before (and as PettingZoo and
+       TorchRL faces do);
     2. the same economy stepped by a plain per-agent Python loop (``tests/reference.py``, the
        reference implementation the tests check the core against) and by the PettingZoo
        ``ParallelEnv`` (numpy dicts, one economy); the ratios of (1) to each;
@@ -54,25 +58,38 @@ from rbc_env import BatchedEconomy, RBCConfig, parallel_env  # noqa: E402
 from rbc_env.perf import keep_freed_memory  # noqa: E402
 
 
-def _episode_runner(econ: BatchedEconomy, actions: dict[str, torch.Tensor]):
+def _episode_runner(econ: BatchedEconomy, actions: dict[str, torch.Tensor], *, flat: bool):
     horizon = econ.config.horizon
 
     def run() -> None:
         econ.reset()
         for _ in range(horizon):
-            econ.step(actions)
+            out = econ.step(actions)
+            if flat:
+                for agent_type in out.obs:
+                    out.obs[agent_type]
 
     return run
 
 
 def batched_rate(
-    config: RBCConfig, batch: int, device: str, repeats: int, *, validate: bool = False
+    config: RBCConfig,
+    batch: int,
+    device: str,
+    repeats: int,
+    *,
+    validate: bool = False,
+    flat: bool = False,
 ) -> float:
-    """Agent-steps/s of the batched core on ``batch`` economies."""
+    """Agent-steps/s of the batched core on ``batch`` economies.
+
+    ``flat`` also reads each type's flat observation tensor after every step.
+    """
     econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=validate)
     econ.reset()
     actions = econ.sample_actions()
-    seconds = best_time(_episode_runner(econ, actions), repeats=repeats, sync=device)
+    runner = _episode_runner(econ, actions, flat=flat)
+    seconds = best_time(runner, repeats=repeats, sync=device)
     return batch * config.n_agents * config.horizon / seconds
 
 
@@ -202,6 +219,18 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(_row("TorchRL PettingZooWrapper", paper, 1, wrapped, ref, pz, core[1]))
     for b in batches:
         rows.append(_row("batched core", paper, b, core[b], ref, pz, core[b]))
+    flat = batched_rate(paper, batches[-1], device, repeats, flat=True)
+    rows.append(
+        _row(
+            "batched core, flat observations read",
+            paper,
+            batches[-1],
+            flat,
+            ref,
+            pz,
+            core[batches[-1]],
+        )
+    )
     checked = batched_rate(paper, batches[-1], device, repeats, validate=True)
     rows.append(
         _row("batched core, validate=True", paper, batches[-1], checked, ref, pz, core[batches[-1]])

@@ -12,7 +12,7 @@ from rbc_env.core.actions import (
 from rbc_env.core.dynamics import StepOutput, consumer_thetas, initial_state, step, torch_dtype
 from rbc_env.core.economy import BatchedEconomy, agent_specs
 from rbc_env.core.masks import action_masks, theta_factor
-from rbc_env.core.observe import observation_specs, observe
+from rbc_env.core.observe import Observations, observation_specs, observe
 from rbc_env.core.state import EconomyState
 from rbc_env.core.types import (
     AGENT_TYPES,
@@ -32,6 +32,7 @@ __all__ = [
     "BatchedEconomy",
     "DecodedActions",
     "EconomyState",
+    "Observations",
     "StepOutput",
     "action_head_names",
     "action_masks",

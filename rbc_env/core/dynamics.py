@@ -14,7 +14,7 @@ import torch
 from rbc_env.config import RBCConfig
 from rbc_env.core import fiscal, markets, production, rewards
 from rbc_env.core.actions import Actions, DecodedActions, decode_actions
-from rbc_env.core.observe import observe
+from rbc_env.core.observe import Observations, observe
 from rbc_env.core.state import EconomyState
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -31,13 +31,14 @@ class StepOutput:
 
     Attributes:
         obs: observations of the next state, ``consumer`` [B, C, D_c], ``firm`` [B, F, D_f],
-            ``government`` [B, D_g].
+            ``government`` [B, D_g]: an ``Observations`` mapping, which holds the global and
+            private parts and builds each flat tensor when it is first read.
         rewards: ``consumer`` [B, C] utility, ``firm`` [B, F] money, ``government`` [B] welfare.
         done: [B] bool, the horizon is reached (truncation: the economy itself never ends).
         flows: named per-period flows, see ``step``.
     """
 
-    obs: dict[str, torch.Tensor]
+    obs: Observations
     rewards: dict[str, torch.Tensor]
     done: torch.Tensor
     flows: dict[str, torch.Tensor]

@@ -14,7 +14,7 @@ from rbc_env.core import dynamics
 from rbc_env.core.actions import Actions, sample_uniform_actions, validate_actions
 from rbc_env.core.dynamics import StepOutput
 from rbc_env.core.masks import action_masks, theta_factor
-from rbc_env.core.observe import global_observation, observation_specs, observe
+from rbc_env.core.observe import Observations, global_observation, observation_specs, observe
 from rbc_env.core.protocol import AgentSpec, DiscreteActions
 from rbc_env.core.state import EconomyState
 from rbc_env.core.types import (
@@ -133,9 +133,7 @@ class BatchedEconomy:
         """The current state (immutable; each step makes a new one)."""
         return self._state
 
-    def reset(
-        self, seed: int | None = None, *, iteration: int | None = None
-    ) -> dict[str, torch.Tensor]:
+    def reset(self, seed: int | None = None, *, iteration: int | None = None) -> Observations:
         """Put every economy back at the initial state and return the observations.
 
         Args:
@@ -183,7 +181,7 @@ class BatchedEconomy:
         )
 
     # ---- conveniences ------------------------------------------------------------------
-    def observe(self) -> dict[str, torch.Tensor]:
+    def observe(self) -> Observations:
         """Observations of the current state."""
         return observe(self.config, self._state)
 

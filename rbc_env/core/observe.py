@@ -17,6 +17,8 @@ Two encodings (``config.parity.obs_encoding``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import torch
 
 from rbc_env.config import RBCConfig
@@ -83,20 +85,62 @@ def global_observation(config: RBCConfig, state: EconomyState) -> torch.Tensor:
     )
 
 
-def observe(config: RBCConfig, state: EconomyState) -> dict[AgentType, torch.Tensor]:
-    """Observations of all agents. Implements (M15).
+class Observations(Mapping[str, torch.Tensor]):
+    """The observations of (M15), factorized, with each type's flat tensor built on demand.
+
+    Every agent's observation is [g, p]: the global part g, the same for all agents of an
+    economy, then the agent's private part p. The core computes the two parts only;
+    ``obs[agent_type]`` concatenates them into the flat per-agent tensor the first time it is
+    read (and keeps it), so a consumer of the factorized parts never pays for the B·N copies of
+    g (at the paper's sizes 53 of a consumer's 56 numbers).
+
+    Attributes:
+        global_part: [B, G] g, which is the government's whole observation.
+        private: ``consumer`` [B, C, P_c] and ``firm`` [B, F, P_f] private parts p.
+
+    ``obs["consumer"]`` is [B, C, G + P_c], ``obs["firm"]`` [B, F, G + P_f] and
+    ``obs["government"]`` [B, G]: the same tensors and values as a dict of flat observations.
+    """
+
+    __slots__ = ("_flat", "global_part", "private")
+
+    def __init__(self, global_part: torch.Tensor, private: dict[str, torch.Tensor]) -> None:
+        self.global_part = global_part
+        self.private = private
+        self._flat: dict[str, torch.Tensor] = {"government": global_part}
+
+    def __getitem__(self, agent_type: str) -> torch.Tensor:
+        flat = self._flat.get(agent_type)
+        if flat is None:
+            flat = _join(self.global_part, self.private[agent_type])  # KeyError if unknown
+            self._flat[agent_type] = flat
+        return flat
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("consumer", "firm", "government"))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __repr__(self) -> str:
+        shapes = {t: tuple(p.shape) for t, p in self.private.items()}
+        return f"Observations(global_part={tuple(self.global_part.shape)}, private={shapes})"
+
+
+def observe(config: RBCConfig, state: EconomyState) -> Observations:
+    """Observations of all agents, factorized. Implements (M15).
 
     Args:
         config: the economy (encoding and scales).
         state: the state to observe.
 
     Returns:
-        ``consumer`` [B, C, D_c], ``firm`` [B, F, D_f], ``government`` [B, D_g], in the
-        state's dtype.
+        An ``Observations`` mapping: ``consumer`` [B, C, D_c], ``firm`` [B, F, D_f],
+        ``government`` [B, D_g] (flat, built when read), in the state's dtype; its
+        ``global_part`` and ``private`` hold the two factors.
     """
     dtype = state.dtype
     b, f = state.price.shape
-    glob = global_observation(config, state)
     consumer_private = torch.cat(
         [
             _heavy(config, state.consumer_budget.unsqueeze(-1), config.consumer.initial_budget),
@@ -114,11 +158,9 @@ def observe(config: RBCConfig, state: EconomyState) -> dict[AgentType, torch.Ten
         ],
         dim=-1,
     )
-    return {
-        "consumer": _join(glob, consumer_private),
-        "firm": _join(glob, firm_private),
-        "government": glob,
-    }
+    return Observations(
+        global_observation(config, state), {"consumer": consumer_private, "firm": firm_private}
+    )
 
 
 def _join(glob: torch.Tensor, private: torch.Tensor) -> torch.Tensor:

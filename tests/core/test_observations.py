@@ -150,3 +150,37 @@ def test_government_observation_is_the_shared_global_part() -> None:
     # Firms see a one-hot id at the end.
     eye = torch.eye(10).expand(2, 10, 10)
     assert torch.equal(obs["firm"][..., -10:], eye)
+
+
+@pytest.mark.parametrize("encoding", ["scaled", "digits"])
+def test_factorized_observations_equal_the_flat_ones(encoding: str) -> None:
+    """obs[type] is [g, p] per agent: the global part repeated, then the private part."""
+    config = _config(7, 3, encoding)
+    econ = BatchedEconomy(config, batch_size=4, seed=1)
+    econ.reset()
+    obs = econ.step(econ.sample_actions()).obs
+    g = obs.global_part
+    assert torch.equal(obs["government"], g)
+    for agent_type, private in obs.private.items():
+        flat = obs[agent_type]
+        n = private.shape[1]
+        assert flat.shape == (4, n, g.shape[-1] + private.shape[-1])
+        assert torch.equal(flat[..., : g.shape[-1]], g.unsqueeze(1).expand(4, n, -1))
+        assert torch.equal(flat[..., g.shape[-1] :], private)
+        assert obs[agent_type] is flat  # built once, then kept
+    # It reads like the dict of flat tensors it replaces.
+    as_dict = dict(obs)
+    assert list(as_dict) == ["consumer", "firm", "government"] and len(obs) == 3
+    assert all(torch.equal(as_dict[k], obs[k]) for k in obs)
+    assert "household" not in obs
+    with pytest.raises(KeyError):
+        obs["household"]
+
+
+def test_flat_observations_are_built_only_when_read() -> None:
+    econ = BatchedEconomy(RBCConfig.paper("open"), batch_size=2, seed=0)
+    econ.reset()
+    obs = econ.step(econ.sample_actions()).obs
+    assert set(obs._flat) == {"government"}  # no [B, N, G + P] copies yet
+    obs["consumer"]
+    assert set(obs._flat) == {"government", "consumer"}
