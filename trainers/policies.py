@@ -77,7 +77,7 @@ class CheckpointPolicy:
         from ray.rllib.core.columns import Columns
 
         from trainers.rllib.batched import sample_multi_discrete
-        from trainers.rllib.modules import MASK_KEY, OBS_KEY, padded_log_probs
+        from trainers.rllib.modules import MASK_KEY, OBS_KEY, mode_actions
 
         actions: dict[str, torch.Tensor] = {}
         for agent_type, x in obs.items():
@@ -104,7 +104,7 @@ class CheckpointPolicy:
                 }
             logits = module.forward_inference({Columns.OBS: inp})[Columns.ACTION_DIST_INPUTS]
             if self.greedy:
-                chosen = padded_log_probs(logits, nvec).argmax(dim=-1)
+                chosen = mode_actions(logits, nvec)
             else:
                 chosen, _ = sample_multi_discrete(logits, nvec, self.generator)
             actions[agent_type] = chosen.reshape(*x.shape[:-1], len(nvec)).to(x.device)

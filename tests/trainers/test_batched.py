@@ -32,6 +32,9 @@ from trainers.rllib.modules import (  # noqa: E402
     OBS_KEY,
     FactorizedCategorical,
     MaskedPPOTorchRLModule,
+    grouped_log_probs,
+    head_groups,
+    mode_actions,
 )
 
 TYPES = ("consumer", "firm", "government")
@@ -216,9 +219,44 @@ def test_factorized_categorical_equals_rllibs_multicategorical():
         ours.kl(FactorizedCategorical.from_logits(other, nvec=nvec)),
         theirs.kl(TorchMultiCategorical.from_logits(other, input_lens=list(nvec))),
     )
-    assert ours.to_deterministic().loc.shape == (64, 4)
+    heads = torch.split(logits, list(nvec), dim=-1)
+    modes = torch.stack([h.argmax(-1) for h in heads], dim=-1)
+    assert torch.equal(ours.to_deterministic().loc, modes)
+    assert torch.equal(mode_actions(logits, nvec), modes)
     with pytest.raises(ValueError, match="nvec"):
         FactorizedCategorical.from_logits(logits, nvec=(3, 3))
+
+
+def test_sampler_draws_each_head_from_its_softmax_and_never_a_masked_choice():
+    nvec = (3, 3, 4)
+    head_logits = torch.tensor([0.5, -1.0, 2.0, 1.0, 1.0, 1.0, 0.0, 3.0, -2.0, 0.7])
+    head_logits[[2, 9]] = torch.finfo(torch.float32).min  # the heads' last choices masked
+    rows = 200_000
+    logits = head_logits.expand(rows, -1)
+    drawn, logp = sample_multi_discrete(logits, nvec, torch.Generator().manual_seed(0))
+    offset = 0
+    for h, n in enumerate(nvec):
+        probs = torch.softmax(head_logits[offset : offset + n].double(), -1)
+        freq = torch.bincount(drawn[:, h], minlength=n).double() / rows
+        assert float((freq - probs).abs().max()) < 0.005, (h, freq, probs)
+        offset += n
+    assert not bool((drawn[:, 0] == 2).any()) and not bool((drawn[:, 2] == 3).any())
+    torch.testing.assert_close(logp, FactorizedCategorical(logits, nvec).logp(drawn))
+
+
+def test_equal_width_heads_are_grouped_into_views_of_the_logits():
+    """Runs of equal-width heads share one [N, h, n] block; widths that recur apart do not."""
+    assert head_groups((11, 11, 11, 5, 10)) == ((0, 3, 11), (3, 1, 5), (4, 1, 10))
+    assert head_groups((3, 5, 3)) == ((0, 1, 3), (1, 1, 5), (2, 1, 3))
+    nvec = (3, 5, 3, 3)
+    logits = torch.randn(7, sum(nvec), dtype=torch.float64)
+    groups = grouped_log_probs(logits, nvec)
+    assert [tuple(g.shape) for g in groups] == [(7, 1, 3), (7, 1, 5), (7, 2, 3)]
+    flat = torch.cat([g.flatten(-2) for g in groups], dim=-1)
+    per_head = torch.cat(
+        [torch.log_softmax(h, -1) for h in torch.split(logits, list(nvec), dim=-1)], dim=-1
+    )
+    torch.testing.assert_close(flat, per_head)
 
 
 def test_gae_is_the_bootstrapped_discounted_return_at_lambda_one():
