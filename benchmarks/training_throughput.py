@@ -28,15 +28,16 @@ algorithm reports it (``throughput/rollout_agent_steps_per_s``).
 Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md holds the table
 this script writes and prints last; ``--quick`` writes to the git-ignored
 benchmarks/results/quick/ instead; measured 2026-11-23, AMD EPYC, 2 threads): the batched
-sampler about 8e4 agent-steps/s at B = 128 (1.7 s per iteration, its rollout alone 3e5), the
+sampler about 8e4 agent-steps/s at B = 128 (1.7 s per iteration, its rollout alone 3e5; 1.3e5
+and 1.1 s since the lean action distribution, 2026-11-30, its rollout alone 5.8e5), the
 env-runner sampler about 9e3 with either layout (15 s per iteration; its sampling alone 1.1e4
 in the driver, 1.6e4 with 2 remote EnvRunners, after which RLlib's learner connector, which turns
 episodes into the train batch agent by agent, takes most of the rest), a ratio of about 6-9x
 (2026-11-30, Intel Xeon AVX-512: 6.0x; paper_cpu at 0.98x the speed of paper_open).
 RLlib's per-agent episode, connector and metrics bookkeeping costs 40-80 µs per agent-step,
 20-50x the economy itself (benchmarks/results/env_throughput.md). The targets
-(reported in the header, never asserted): batched >= 1e5 agent-steps/s and >= 5x the env-runner
-sampler; env-runner >= 2e4. Timings vary by about ±15% on a shared 2-core VM.
+(reported in the header, never asserted): batched >= 1.5e5 agent-steps/s and >= 5x the
+env-runner sampler; env-runner >= 2e4. Timings vary by about ±15% on a shared 2-core VM.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from rbc_env.perf import keep_freed_memory  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
 from trainers.lifecycle import start_ray, stop_ray  # noqa: E402
 
-TARGET_BATCHED = 1e5
+TARGET_BATCHED = 1.5e5  # issue 15 (issue 10 asked for 1e5)
 TARGET_RATIO = 5.0
 TARGET_ENV_RUNNER = 2e4
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     ratio = batched["rate"] / reference
     checks = [
-        ("batched >= 1e5 agent-steps/s", batched["rate"] >= TARGET_BATCHED),
+        ("batched >= 1.5e5 agent-steps/s", batched["rate"] >= TARGET_BATCHED),
         ("batched >= 5x env_runner", ratio >= TARGET_RATIO),
         ("env_runner >= 2e4 agent-steps/s", reference >= TARGET_ENV_RUNNER),
         (
