@@ -6,11 +6,12 @@
 #
 # Steps, each under its own time limit (seconds in brackets), in order:
 #   1. the tests parametrized over devices, on cuda only (pytest -k cuda) [150]
-#   2. env throughput of the batched core and the TorchRL face up to B = 65,536 [150]
+#   2. env throughput of the batched core and the TorchRL face up to B = 65,536 [120]
 #      -> benchmarks/results/env_throughput_cuda{,_scaling}.{csv,md}
-#   3. end-to-end PPO throughput of the paper economy, batched sampler, B = 128, 1024, 4096 [180]
+#   3. end-to-end PPO throughput of the paper economy, batched sampler, B = 128, 1024, 4096,
+#      each in fp32, with bf16 autocast and with torch.compile (TrainConfig.precision,
+#      TrainConfig.compile; QUICK=1: fp32 only) [210]
 #      -> benchmarks/results/training_throughput_cuda_scaling.{csv,md}
-# Not measured yet: bf16 autocast and torch.compile (the trainer has neither switch; issue 15).
 # Every step runs even if an earlier one fails; the script exits non-zero if any failed. When $OUT
 # is set (the device tool's output folder), the tables are copied there.
 set -uo pipefail
@@ -64,9 +65,9 @@ else
   env_batches=256,4096,16384,65536
   train_batches=128,1024,4096
 fi
-step env_throughput 150 "$PY" benchmarks/env_throughput.py --device "$DEVICE" \
+step env_throughput 120 "$PY" benchmarks/env_throughput.py --device "$DEVICE" \
   --batches "$env_batches" "${quick[@]}"
-step training_throughput 180 "$PY" benchmarks/training_throughput.py --device "$DEVICE" \
+step training_throughput 210 "$PY" benchmarks/training_throughput.py --device "$DEVICE" \
   --batch-sizes "$train_batches" "${quick[@]}"
 
 if [ -n "${OUT:-}" ]; then

@@ -13,8 +13,11 @@ passes of the learner, weight sync, metrics), on the paper's open economy (100 c
 the same ``TrainConfig.paper("open")`` (B = 128 economies per iteration, 2 epochs, one minibatch;
 ``--quick``: B = 16), changing only ``sampler`` and, for the env-runner sampler, its
 EnvRunner layout (``remote runners x economies per runner``; ``0x4``, the default, samples in
-the driver). A second batched row trains the ``paper_cpu`` preset (``TrainConfig.paper_cpu()``:
-the same economy and B, 2 epochs x 2 minibatches, i.e. twice the gradient steps per iteration
+the driver; the table also has 1, 2 and 4 remote runners, ``1x4``, ``2x2``, ``4x1``). The
+"variant" rows train ``paper_open`` with bf16 autocast (``TrainConfig.precision``) and with
+``torch.compile`` (``TrainConfig.compile``), each against the fp32 main row (``--variants``).
+A second batched row trains the ``paper_cpu`` preset (``TrainConfig.paper_cpu()``: the
+same economy and B, 2 epochs x 2 minibatches, i.e. twice the gradient steps per iteration
 for the same learner work); its row says whether it is at least as fast per agent-step as
 ``paper_open`` (issue 10's goal for the compressed preset). The "learners" rows train
 ``paper_open`` with ``num_learners`` = 1 and 2 learner actors (``--learners``): "driver" is the
@@ -63,6 +66,8 @@ from trainers.lifecycle import start_ray, stop_ray  # noqa: E402
 TARGET_BATCHED = 1.5e5  # issue 15 (issue 10 asked for 1e5)
 TARGET_RATIO = 5.0
 TARGET_ENV_RUNNER = 2e4
+# Trainer switches measured as extra rows (``--variants``): the TrainConfig fields they set.
+VARIANTS: dict[str, dict[str, Any]] = {"bf16": {"precision": "bf16"}, "compile": {"compile": True}}
 
 
 def measure(train_config: TrainConfig, repeats: int) -> dict[str, float]:
@@ -100,13 +105,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--layouts",
         default=None,
-        help="env-runner layouts RUNNERSxENVS, comma-separated (default 0x4,2x2; quick 0x4)",
+        help="env-runner layouts RUNNERSxENVS, comma-separated (default 0x4,1x4,2x2,4x1: 4 "
+        "economies on 0, 1, 2 or 4 remote EnvRunners; quick 0x4)",
     )
     parser.add_argument(
         "--learners",
         default=None,
         help="learner-actor counts of extra batched rows (TrainConfig.num_learners), "
         "comma-separated (default 1,2; quick none; 0 is the main row)",
+    )
+    parser.add_argument(
+        "--variants",
+        default=None,
+        help=f"trainer switches measured as extra batched rows, comma-separated, of "
+        f"{sorted(VARIANTS)} (default all; quick none); with --batch-sizes, at every B",
     )
     parser.add_argument("--name", default=None, help="results file name (default by device)")
     parser.add_argument(
@@ -117,6 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     keep_freed_memory()
+    variant_text = args.variants if args.variants is not None else ("" if args.quick else "all")
+    variants = (
+        sorted(VARIANTS) if variant_text == "all" else [v for v in variant_text.split(",") if v]
+    )
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants must be among {sorted(VARIANTS)}; got {unknown}")
     if args.batch_sizes:
         try:
             sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -124,14 +143,14 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--batch-sizes must be comma-separated integers; got {args.batch_sizes}")
         if any(b < 1 for b in sizes):
             parser.error(f"--batch-sizes must be >= 1; got {args.batch_sizes!r}")
-        batched_scaling(sizes, args.device, args.quick, args.name)
+        batched_scaling(sizes, args.device, args.quick, args.name, variants)
         return
 
     base = TrainConfig.paper("open").replace(device=args.device)
     if args.quick:
         base = base.replace(batch_size=16)
     repeats = 1 if args.quick else 3
-    layouts = (args.layouts or ("0x4" if args.quick else "0x4,2x2")).split(",")
+    layouts = (args.layouts or ("0x4" if args.quick else "0x4,1x4,2x2,4x1")).split(",")
     learner_text = args.learners if args.learners is not None else ("" if args.quick else "1,2")
     try:
         learner_counts = [int(n) for n in learner_text.split(",") if n]
@@ -139,7 +158,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--learners must be comma-separated integers; got {learner_text!r}")
     if any(n < 1 for n in learner_counts):
         parser.error(f"--learners must be >= 1 (0 is the main row); got {learner_text!r}")
-    start_ray(num_cpus=os.cpu_count())  # private: loopback only, token authentication on
+    # One CPU per remote EnvRunner: a layout with more runners than cores gets as many
+    # (logical) CPUs, so its runners share the cores (oversubscribed, as the table says).
+    most_runners = max(_layout(layout).num_env_runners for layout in layouts)
+    cpus = max(os.cpu_count() or 1, most_runners)
+    start_ray(num_cpus=cpus)  # private: loopback only, token authentication on
     cpu_preset = TrainConfig.paper_cpu("open").replace(
         device=args.device, batch_size=base.batch_size
     )
@@ -147,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         batched = measure(base.replace(sampler="batched"), repeats)
         batched_cpu = measure(cpu_preset.replace(sampler="batched"), repeats)
         parallel = {n: measure(base.replace(num_learners=n), repeats) for n in learner_counts}
+        switched = {v: measure(base.replace(**VARIANTS[v]), repeats) for v in variants}
         runners = {
             layout: measure(base.replace(sampler="env_runner", env_runner=_layout(layout)), repeats)
             for layout in layouts
@@ -162,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
         *(
             _row("paper_open", "batched", "-", base.replace(num_learners=n), m, reference)
             for n, m in parallel.items()
+        ),
+        *(
+            _row("paper_open", "batched", "-", base.replace(**VARIANTS[v]), m, reference, v)
+            for v, m in switched.items()
         ),
         *(_row("paper_open", "env_runner", k, base, v, reference) for k, v in runners.items()),
     ]
@@ -182,7 +210,14 @@ def main(argv: list[str] | None = None) -> None:
         "epochs x minibatches per row; best of "
         f"{repeats} iterations after a warm-up. Batched / best env-runner layout "
         f"({best_layout}): **{ratio:.1f}x**; paper_cpu / paper_open (batched): "
-        f"**{batched_cpu['rate'] / batched['rate']:.2f}x**.\n\nTargets (not asserted): "
+        f"**{batched_cpu['rate'] / batched['rate']:.2f}x**."
+        + (
+            f" Ray was given {cpus} CPUs on {os.cpu_count()} cores, so the layouts with more "
+            "remote EnvRunners than cores share them."
+            if cpus > (os.cpu_count() or 1)
+            else ""
+        )
+        + "\n\nTargets (not asserted): "
         + "; ".join(f"{name}: {'met' if ok else 'NOT met'}" for name, ok in checks)
         + "."
     )
@@ -196,25 +231,36 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown_table(rows))
 
 
-def batched_scaling(sizes: list[int], device: str, quick: bool, name: str | None) -> None:
-    """Batched-sampler throughput of ``paper_open`` at each B; table ``<name>_scaling``."""
+def batched_scaling(
+    sizes: list[int], device: str, quick: bool, name: str | None, variants: list[str]
+) -> None:
+    """Batched-sampler throughput of ``paper_open`` at each B, table ``<name>_scaling``.
+
+    Every B is measured in fp32 and with each trainer switch of ``variants``.
+    """
     base = TrainConfig.paper("open").replace(device=device, sampler="batched")
     repeats = 1 if quick else 3
     start_ray(num_cpus=os.cpu_count())
+    settings = {"fp32": {}, **{v: VARIANTS[v] for v in variants}}
     try:
-        measured = {b: measure(base.replace(batch_size=b), repeats) for b in sizes}
+        measured = {
+            (b, v): measure(base.replace(batch_size=b, **fields), repeats)
+            for b in sizes
+            for v, fields in settings.items()
+        }
     finally:
         stop_ray()
-    first = measured[sizes[0]]["rate"]
+    first = measured[(sizes[0], "fp32")]["rate"]
     rows: list[dict[str, object]] = [
         {
             "B": b,
+            "variant": v,
             "s / iteration": m["seconds"],
             "agent-steps/s": m["rate"],
             "rollout agent-steps/s": m["rollout"],
-            f"x B = {sizes[0]}": m["rate"] / first,
+            f"x B = {sizes[0]}, fp32": m["rate"] / first,
         }
-        for b, m in measured.items()
+        for (b, v), m in measured.items()
     ]
     header = (
         "# Training throughput by batch size (batched sampler, paper open economy)\n\n"
@@ -239,10 +285,12 @@ def _row(
     config: TrainConfig,
     m: dict[str, float],
     reference: float,
+    variant: str = "fp32",
 ) -> dict[str, object]:
     return {
         "preset": preset,
         "sampler": sampler,
+        "variant": variant,
         "EnvRunners x economies": layout,
         "B": config.batch_size,
         "epochs x minibatches": f"{config.num_epochs} x {config.num_minibatches}",

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -25,7 +26,14 @@ from benchmarks._common import (  # noqa: E402
     results_dir,
 )
 
-SCRIPTS = ("env_throughput", "training_throughput", "ground_truth", "critic_rbc", "reproduce_paper")
+SCRIPTS = (
+    "env_throughput",
+    "training_throughput",
+    "env_runner_profile",
+    "ground_truth",
+    "critic_rbc",
+    "reproduce_paper",
+)
 
 
 def _committed_hashes() -> dict[str, str]:
@@ -211,3 +219,24 @@ def test_ground_truth_resume_keeps_recorded_runs_and_trains_none_again(tmp_path:
     assert kept == [True] * len(rows)
     assert raw.read_text() == text  # nothing retrained, nothing lost
     assert (tmp_path / "ground_truth_economies.md").is_file()
+
+
+def test_env_runner_profile_charges_builtins_to_their_callers() -> None:
+    """A built-in's own time goes to the parts of the code that called it, per caller."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from env_runner_profile import self_time_by_part
+
+    rllib = ("/x/ray/rllib/env/multi_agent_episode.py", 1, "add")
+    ours = ("/x/rbc_env/core/observe.py", 2, "observe")
+    builtin = ("~", 0, "<built-in method builtins.isinstance>")
+    stats = SimpleNamespace(
+        stats={
+            rllib: (1, 1, 2.0, 3.5, {}),
+            ours: (1, 1, 0.25, 0.75, {}),
+            builtin: (5, 5, 1.75, 1.75, {rllib: (3, 3, 1.0, 1.0), ours: (2, 2, 0.5, 0.5)}),
+        }
+    )
+    parts = self_time_by_part(stats)
+    assert parts["RLlib env runner and episodes"] == 3.0
+    assert parts["rbc_env (economy and adapters)"] == 0.75
+    assert parts["Python, other"] == 0.25  # the built-in's time no caller accounts for

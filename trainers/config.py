@@ -194,6 +194,23 @@ class TrainConfig(Params):
         "on cuda), each updating on 1/N of every module's rows with gradients averaged "
         "across them (data parallel; rollouts stay in the driver)",
     )
+    precision: Literal["fp32", "bf16"] = param(
+        "fp32",
+        "",
+        "",
+        None,
+        "bf16: torch.autocast to bfloat16 around the learner update and the rollout's "
+        "forward passes (linear layers in bf16, losses and distributions in fp32); measured "
+        "slower on 2 CPU cores (benchmarks/results/training_throughput.md), for GPUs",
+    )
+    compile: bool = param(
+        False,
+        "",
+        "",
+        None,
+        "torch.compile each module's training forward pass (RLlib's torch_compile_learner); "
+        "measured no faster on 2 CPU cores (benchmarks/results/training_throughput.md)",
+    )
     bootstrap_truncated: bool = param(
         False,
         "",

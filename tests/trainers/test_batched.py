@@ -23,7 +23,7 @@ from ray.rllib.core.distribution.torch.torch_distribution import (  # noqa: E402
 from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 
 from rbc_env import RBCConfig  # noqa: E402
-from trainers.config import TrainConfig  # noqa: E402
+from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
 from trainers.curriculum import CurriculumSchedule, TypeSchedule, stage  # noqa: E402
 from trainers.rllib import BatchedPPO, build_config, module_spaces  # noqa: E402
 from trainers.rllib.batched import gae, reference_returns, sample_multi_discrete  # noqa: E402
@@ -423,3 +423,31 @@ def test_learner_actors_that_cannot_run_are_refused():
         build_config(dataclasses.replace(_tiny_config(), num_learners=3))
     with pytest.raises(NotImplementedError, match="num_learners > 0"):
         build_config(dataclasses.replace(_tiny_config(), sampler="env_runner", num_learners=1))
+    # The same for remote EnvRunners (one CPU each).
+    too_many = EnvRunnerParams(num_env_runners=3, envs_per_runner=1)
+    with pytest.raises(ValueError, match=r"env_runner.num_env_runners must be at most"):
+        build_config(dataclasses.replace(_tiny_config(), sampler="env_runner", env_runner=too_many))
+
+
+def _consumer_weights_after_one_iteration(tc: TrainConfig) -> dict[str, np.ndarray]:
+    algo = build_config(tc).build_algo()
+    try:
+        algo.train()
+        return algo.learner_group.get_state(components="learner/rl_module")["learner"]["rl_module"][
+            "consumer"
+        ]
+    finally:
+        algo.stop()
+
+
+def test_bf16_autocast_trains_in_lower_precision_and_fp32_is_the_default():
+    """precision='bf16' changes the update (linear layers in bf16) and keeps it finite."""
+    tc = _tiny_config()
+    assert tc.precision == "fp32" and not tc.compile
+    fp32 = _consumer_weights_after_one_iteration(tc)
+    bf16 = _consumer_weights_after_one_iteration(tc.replace(precision="bf16"))
+    assert set(fp32) == set(bf16)
+    assert all(np.isfinite(v).all() and v.dtype == np.float32 for v in bf16.values())
+    assert any(not np.array_equal(fp32[k], bf16[k]) for k in fp32)
+    with pytest.raises(ValueError, match="precision"):
+        tc.replace(precision="fp16")

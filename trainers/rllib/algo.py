@@ -42,7 +42,11 @@ from trainers.config import TrainConfig
 from trainers.curriculum import masked_types
 from trainers.rllib import env_runner as er
 from trainers.rllib.batched import BatchedPPOConfig
-from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
+from trainers.rllib.learner import (
+    AUTOCAST_KEY,
+    NUM_MINIBATCHES_KEY,
+    ProportionalPPOTorchLearner,
+)
 from trainers.rllib.modules import CentralCriticPPOTorchRLModule, MaskedPPOTorchRLModule
 from trainers.rllib.spaces import SpacesOnlyEnv, module_spaces, policy_mapping_fn
 
@@ -131,7 +135,11 @@ def _shared_settings(
             )
     return (
         config.rbc(tc)
-        .framework("torch")
+        .framework(
+            "torch",
+            torch_compile_learner=tc.compile,
+            torch_compile_learner_what_to_compile="forward_train",
+        )
         .multi_agent(
             policies=list(tc.module_ids),
             policy_mapping_fn=policy_mapping_fn,
@@ -147,7 +155,11 @@ def _shared_settings(
             num_learners=tc.num_learners,
             num_gpus_per_learner=1 if gpu else 0,
             learner_class=learner_class,
-            learner_config_dict={NUM_MINIBATCHES_KEY: tc.num_minibatches, **learner_extra},
+            learner_config_dict={
+                NUM_MINIBATCHES_KEY: tc.num_minibatches,
+                AUTOCAST_KEY: tc.precision == "bf16",
+                **learner_extra,
+            },
         )
         .training(
             num_epochs=tc.num_epochs,
@@ -177,16 +189,20 @@ def _check_learner_resources(num_learners: int, gpu: bool) -> None:
     Raises:
         ValueError: naming ``TrainConfig.num_learners`` and what the cluster has.
     """
+    _check_cluster("num_learners", num_learners, "GPU" if gpu else "CPU", "learner actor")
+
+
+def _check_cluster(field_name: str, actors: int, unit: str, actor: str) -> None:
+    """Raise where a running Ray cluster has fewer ``unit``s than ``actors`` (one each)."""
     import ray
 
-    if num_learners == 0 or not ray.is_initialized():
+    if actors == 0 or not ray.is_initialized():
         return
-    unit = "GPU" if gpu else "CPU"
     have = ray.cluster_resources().get(unit, 0.0)
-    if have < num_learners:
+    if have < actors:
         raise ValueError(
-            f"TrainConfig.num_learners must be at most the Ray cluster's {unit}s ({have:g}: one "
-            f"per learner actor); got {num_learners}. Use 0 for one learner in the driver."
+            f"TrainConfig.{field_name} must be at most the Ray cluster's {unit}s ({have:g}: one "
+            f"per {actor}); got {actors}. Use 0 for one in the driver."
         )
 
 
@@ -223,6 +239,7 @@ def _env_runner_sampler(
                 f"env_runner sampler; use {supported!r} (or sampler='batched')"
             )
     runners = tc.env_runner.num_env_runners
+    _check_cluster("env_runner.num_env_runners", runners, "CPU", "remote EnvRunner")
     envs = tc.env_runner.envs_per_runner
     # Whole episodes only: each sub-env runs the same number of full episodes per iteration,
     # so every episode of iteration e starts after the curriculum stage of e was applied.

@@ -404,11 +404,14 @@ class BatchedPPO(PPO):
         inp = {Columns.OBS: self._module_input(self.base_type(module_id), x, mask)}
         if g is not None:
             inp[GLOBAL_KEY] = g
-        if values_only:
-            return None, module.compute_values(inp)
-        out = module.forward_train(inp)
-        values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
-        return out[Columns.ACTION_DIST_INPUTS], values
+        with torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=self.train_config.precision == "bf16"
+        ):
+            if values_only:
+                return None, module.compute_values(inp).float()
+            out = module.forward_train(inp)
+            values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
+        return out[Columns.ACTION_DIST_INPUTS].float(), values.float()
 
     def _deviator_rows(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
         """The deviating agent's observation rows [B, obs] and its critic's global rows."""

@@ -33,9 +33,15 @@ from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 from ray.rllib.utils.schedules.scheduler import Scheduler
 
-__all__ = ["NUM_MINIBATCHES_KEY", "ProportionalMinibatchIterator", "ProportionalPPOTorchLearner"]
+__all__ = [
+    "AUTOCAST_KEY",
+    "NUM_MINIBATCHES_KEY",
+    "ProportionalMinibatchIterator",
+    "ProportionalPPOTorchLearner",
+]
 
 NUM_MINIBATCHES_KEY = "num_minibatches"
+AUTOCAST_KEY = "autocast_bf16"  # learner_config_dict flag: the update under bf16 autocast
 
 
 class ProportionalMinibatchIterator:
@@ -136,6 +142,13 @@ class ProportionalPPOTorchLearner(PPOTorchLearner):
             mid: float(self.entropy_coeff_schedulers_per_module[mid].get_current_value())
             for mid in self.module.keys()
         }
+
+    def _uncompiled_update(self, batch: dict[str, Any], **kwargs: Any) -> Any:
+        """RLlib's update, under bf16 autocast when ``learner_config_dict`` asks for it."""
+        if not self.config.learner_config_dict.get(AUTOCAST_KEY):
+            return super()._uncompiled_update(batch, **kwargs)
+        with torch.autocast(self._device.type, dtype=torch.bfloat16):
+            return super()._uncompiled_update(batch, **kwargs)
 
     def num_minibatches(self, batch: MultiAgentBatch, minibatch_size: int | None) -> int:
         """n: minibatches per pass, shared by all modules (see the module docstring)."""
