@@ -231,12 +231,14 @@ def grouped_log_probs(logits: torch.Tensor, nvec: tuple[int, ...]) -> list[torch
             float, which stays finite).
         nvec: choices per head.
     """
+    groups = head_groups(nvec)
+    # One split (its backward is one concatenation) rather than a slice per run (each slice's
+    # backward zero-fills a gradient of the whole [..., Σ nvec] width).
+    blocks = torch.split(logits, [h * n for _, h, n in groups], dim=-1)
     out = []
-    offset = 0
-    for _, h, n in head_groups(nvec):
-        block = logits[..., offset : offset + h * n].unflatten(-1, (h, n))
+    for block, (_, h, n) in zip(blocks, groups, strict=True):
+        block = block.unflatten(-1, (h, n))
         out.append(block - torch.logsumexp(block, dim=-1, keepdim=True))
-        offset += h * n
     return out
 
 
