@@ -65,6 +65,7 @@ docs: setup
 bench: setup
 	$(PY) benchmarks/env_throughput.py
 	RAY_USAGE_STATS_ENABLED=0 $(PY) benchmarks/training_throughput.py
+	RAY_USAGE_STATS_ENABLED=0 $(PY) benchmarks/env_runner_profile.py
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .hypothesis
