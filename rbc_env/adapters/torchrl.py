@@ -56,12 +56,11 @@ from rbc_env.core import (
     ArraySpec,
     BatchedEconomy,
     EconomyState,
-    action_masks,
     action_nvec,
     agent_counts,
-    has_agent_axis,
-    observation_specs,
-    torch_dtype,
+)
+from rbc_env.core import (
+    action_masks as action_masks_of,
 )
 from rbc_env.core.economy import seed_generator
 from rbc_env.core.protocol import (
@@ -86,7 +85,191 @@ ENV_ARGUMENTS = ("batch_size", "device", "action_masks", "seed", "validate")
 DONE_KEYS = ("done", "terminated", "truncated")
 
 
-class RBCTorchRLEnv(CurriculumIteration, EnvBase):
+class EconomyTorchRLEnv(EnvBase):
+    """Any protocol economy (``rbc_env.Economy``) as one batched TorchRL environment.
+
+    Written once against the protocol (``rbc_env.core.protocol``): the groups, specs and
+    layout come from ``economy.agent_specs``, so the growth family G1-G7
+    (``rbc_env.growth.GrowthEconomy``) and the RBC economy both run through it. The RBC face,
+    ``RBCTorchRLEnv``, is this class plus masks, the curriculum, partial resets and the full
+    economy state; this one has no masks.
+
+    Keys (B economies, N_t agents of type t, as ``RBCTorchRLEnv`` and ``VmasEnv``):
+    ``(t, "observation")`` [B, N_t, D_t], ``(t, "action")`` [B, N_t, A_t] (``MultiCategorical``
+    for discrete heads, ``Bounded`` for boxes), ``("next", t, "reward")`` [B, N_t, 1],
+    ``"state"`` [B, G] (``economy.global_state()``), and ``"done"``, ``"terminated"``,
+    ``"truncated"`` [B, 1]. At the horizon ``done`` is set, with ``terminated`` where the
+    economy is a finite game (``terminal_at_horizon``) and ``truncated`` where it is an
+    infinite-horizon economy cut short (the growth family: bootstrap from the value there).
+
+    Resets are whole: every economy of the batch steps in lockstep, so a ``"_reset"`` mask must
+    be all True or all False (``ValueError`` otherwise). ``set_seed`` seeds the economy's
+    generator, which draws initial states, shocks and ``rand_action``.
+
+    Example:
+        >>> from rbc_env.adapters.torchrl import growth_torchrl_env
+        >>> env = growth_torchrl_env("g4_h4", batch_size=8, seed=0)
+        >>> td = env.rollout(5)
+        >>> td["household", "action"].shape, td["next", "household", "reward"].shape
+        (torch.Size([8, 5, 4, 1]), torch.Size([8, 5, 4, 1]))
+
+    Args:
+        economy: the economy to wrap (its batch size and device become the env's).
+    """
+
+    def __init__(self, economy: Economy) -> None:
+        if not isinstance(economy, Economy):
+            raise ValueError(
+                f"economy must implement rbc_env.Economy; got {type(economy).__name__}"
+            )
+        super().__init__(device=economy.device, batch_size=torch.Size([economy.batch_size]))
+        self.economy = economy
+        self.agent_specs: tuple[AgentSpec, ...] = economy.agent_specs
+        self._make_specs()
+
+    # ---- what a richer face may add (RBCTorchRLEnv: masks, the full state) -----------------
+    def _extra_group_specs(self, spec: AgentSpec, shape: tuple[int, ...]) -> dict[str, Any]:
+        """Specs of extra per-agent observation entries of ``spec``'s group (none here)."""
+        return {}
+
+    def _extra_group_entries(self, spec: AgentSpec) -> dict[str, torch.Tensor]:
+        """Values of those entries for the current step (none here)."""
+        return {}
+
+    def _state(self) -> torch.Tensor:
+        """The ``"state"`` entry [B, G]: the economy's global state."""
+        return self.economy.global_state()
+
+    def _sample_actions(self) -> dict[str, torch.Tensor]:
+        """Uniform valid actions of every type, as the protocol lays them out."""
+        return self.economy.sample_actions()
+
+    def _make_specs(self) -> None:
+        b, device = self.batch_size, self.device
+        obs = self.economy.reset()
+        dtype = next(iter(obs.values())).dtype
+        observation = Composite(shape=b, device=device)
+        action = Composite(shape=b, device=device)
+        reward = Composite(shape=b, device=device)
+        for spec in self.agent_specs:
+            t, shape = spec.agent_type, (*b, spec.count)
+            observation[t] = Composite(
+                observation=_box(spec.observation, shape, dtype, device),
+                **self._extra_group_specs(spec, shape),
+                shape=shape,
+                device=device,
+            )
+            if isinstance(spec.action, DiscreteActions):
+                act = MultiCategorical(
+                    torch.tensor(spec.action.nvec), shape=(*shape, spec.action.dim), device=device
+                )
+            else:
+                full = (*shape, spec.action.dim)
+                act = Bounded(
+                    low=torch.tensor(spec.action.low, dtype=dtype, device=device).expand(full),
+                    high=torch.tensor(spec.action.high, dtype=dtype, device=device).expand(full),
+                    shape=full,
+                    dtype=dtype,
+                    device=device,
+                )
+            action[t] = Composite(action=act, shape=shape, device=device)
+            reward[t] = Composite(
+                reward=Unbounded(shape=(*shape, 1), dtype=dtype, device=device),
+                shape=shape,
+                device=device,
+            )
+        width = self._state().shape[-1]
+        observation["state"] = Unbounded(shape=(*b, width), dtype=dtype, device=device)
+        self.full_observation_spec = observation
+        self.full_action_spec = action
+        self.full_reward_spec = reward
+        self.full_done_spec = _done_spec(b, device)
+
+    @property
+    def group_map(self) -> dict[str, list[str]]:
+        """``{agent type: agent ids}`` (``household_0``, ...), as ``VmasEnv.group_map``."""
+        return {
+            s.agent_type: [f"{s.agent_type}_{i}" for i in range(s.count)] for s in self.agent_specs
+        }
+
+    def _set_seed(self, seed: int | None) -> None:
+        """Seed the economy's generator (``None``: fresh entropy)."""
+        seed_generator(self.economy.generator, seed)
+
+    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
+        """Reset every economy (a ``"_reset"`` mask must flag all of them or none)."""
+        flags = None if tensordict is None else tensordict.get("_reset", None)
+        if flags is not None and bool(flags.any()) and not bool(flags.all()):
+            raise ValueError(
+                "_reset must flag every economy or none: the economies of one "
+                f"{type(self.economy).__name__} step in lockstep"
+            )
+        obs = self.economy.reset()
+        done = torch.zeros((*self.batch_size, 1), dtype=torch.bool, device=self.device)
+        return self._output(obs, None, done)
+
+    def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
+        """Advance every economy by one period with the ``(t, "action")`` entries."""
+        actions = {
+            s.agent_type: without_agent_axis(s, tensordict.get((s.agent_type, "action")))
+            for s in self.agent_specs
+        }
+        out = self.economy.step(actions)
+        return self._output(out.obs, out.rewards, out.done.reshape(*self.batch_size, 1))
+
+    def _output(
+        self,
+        obs: Mapping[str, torch.Tensor],
+        rewards: Mapping[str, torch.Tensor] | None,
+        done: torch.Tensor,
+    ) -> TensorDict:
+        b = self.batch_size
+        terminal = self.economy.terminal_at_horizon
+        source: dict[str, Any] = {
+            "done": done,
+            "terminated": done.clone() if terminal else torch.zeros_like(done),
+            "truncated": torch.zeros_like(done) if terminal else done.clone(),
+            "state": self._state(),
+        }
+        for spec in self.agent_specs:
+            t, n = spec.agent_type, spec.count
+            group = {"observation": with_agent_axis(spec, obs[t]).reshape(*b, n, -1)}
+            if rewards is not None:
+                group["reward"] = with_agent_axis(spec, rewards[t]).reshape(*b, n, 1)
+            group.update(self._extra_group_entries(spec))
+            source[t] = TensorDict(group, batch_size=(*b, n), device=self.device)
+        return TensorDict(source, batch_size=b, device=self.device)
+
+    def rand_action(self, tensordict: TensorDictBase | None = None) -> TensorDictBase:
+        """Uniform valid actions from the economy's seeded generator (``sample_actions``).
+
+        Draws with the economy's own sampler (one vectorized draw per head), which is much
+        faster than TorchRL's generic sampler on the expanded specs.
+
+        Args:
+            tensordict: where to write ``(t, "action")``; ``None`` makes a new TensorDict.
+
+        Returns:
+            ``tensordict`` (or the new one) with ``(t, "action")`` [B, N_t, A_t].
+        """
+        sampled = self._sample_actions()
+        b = self.batch_size
+        out = TensorDict(
+            {
+                s.agent_type: TensorDict(
+                    {"action": with_agent_axis(s, sampled[s.agent_type])},
+                    batch_size=(*b, s.count),
+                    device=self.device,
+                )
+                for s in self.agent_specs
+            },
+            batch_size=b,
+            device=self.device,
+        )
+        return out if tensordict is None else tensordict.update(out)
+
+
+class RBCTorchRLEnv(CurriculumIteration, EconomyTorchRLEnv):
     """B many-agent RBC economies as one batched TorchRL environment (``batch_size=[B]``).
 
     ## Description
@@ -157,56 +340,44 @@ class RBCTorchRLEnv(CurriculumIteration, EnvBase):
         if not isinstance(validate, bool):
             raise ValueError(f"validate must be a bool; got {validate!r}")
         economy = BatchedEconomy(config, batch_size, device=device, seed=seed, validate=validate)
-        super().__init__(device=economy.device, batch_size=torch.Size([batch_size]))
-        self.economy = economy
         self.config: RBCConfig = economy.config
         self._action_masks = action_masks
         self._iteration: int | None = None
         self._active_iteration: int | None = None
-        self._masks = self._flat_masks(None)
+        self._masks = dict(action_masks_of(self.config, None, economy.device))
         self._counts = agent_counts(self.config)
         self._state_layout = state_layout(economy.state)
-        self._make_specs()
+        super().__init__(economy)
 
-    # ---- specs ----------------------------------------------------------------------------
-    def _make_specs(self) -> None:
-        b = self.batch_size
-        dtype = torch_dtype(self.config)
-        device = self.device
-        obs_specs = observation_specs(self.config)
-        nvecs = action_nvec(self.config)
-        observation = Composite(shape=b, device=device)
-        action = Composite(shape=b, device=device)
-        reward = Composite(shape=b, device=device)
-        for t in AGENT_TYPES:
-            shape = (*b, self._counts[t])
-            nvec = nvecs[t]
-            group_obs = Composite(
-                observation=_box(obs_specs[t], shape, dtype, device), shape=shape, device=device
+    # ---- the generic face's hooks ---------------------------------------------------------
+    def _extra_group_specs(self, spec: AgentSpec, shape: tuple[int, ...]) -> dict[str, Any]:
+        """``action_mask`` [B, N_t, Σ nvec_t] bool, when the env has masks."""
+        if not self._action_masks:
+            return {}
+        width = sum(action_nvec(self.config)[spec.agent_type])
+        return {
+            "action_mask": Categorical(
+                n=2, shape=(*shape, width), dtype=torch.bool, device=self.device
             )
-            if self._action_masks:
-                group_obs["action_mask"] = Categorical(
-                    n=2, shape=(*shape, sum(nvec)), dtype=torch.bool, device=device
-                )
-            observation[t] = group_obs
-            action[t] = Composite(
-                action=MultiCategorical(
-                    torch.tensor(nvec), shape=(*shape, len(nvec)), device=device
-                ),
-                shape=shape,
-                device=device,
-            )
-            reward[t] = Composite(
-                reward=Unbounded(shape=(*shape, 1), dtype=dtype, device=device),
-                shape=shape,
-                device=device,
-            )
-        state_dim = max((s.stop for s in self._state_layout.values()), default=0)
-        observation["state"] = Unbounded(shape=(*b, state_dim), dtype=dtype, device=device)
-        self.full_observation_spec = observation
-        self.full_action_spec = action
-        self.full_reward_spec = reward
-        self.full_done_spec = _done_spec(b, device)
+        }
+
+    def _extra_group_entries(self, spec: AgentSpec) -> dict[str, torch.Tensor]:
+        if not self._action_masks:
+            return {}
+        shape = (*self.batch_size, spec.count, -1)
+        return {"action_mask": self._masks[spec.agent_type].expand(*shape).clone()}
+
+    def _state(self) -> torch.Tensor:
+        """The ``"state"`` entry: every ``EconomyState`` field, flat (``state_layout``)."""
+        state = self.economy.state
+        b = state.batch_size
+        return torch.cat(
+            [v.reshape(b, -1).to(state.dtype) for v in state.tensors().values()], dim=-1
+        )
+
+    def _sample_actions(self) -> dict[str, torch.Tensor]:
+        """Uniform actions allowed by the masks of the curriculum iteration in force."""
+        return self.economy.sample_actions(iteration=self._active_iteration)
 
     # ---- properties -----------------------------------------------------------------------
     @property
@@ -231,15 +402,11 @@ class RBCTorchRLEnv(CurriculumIteration, EnvBase):
         return dict(self._state_layout)
 
     # ---- seeding, reset, step -------------------------------------------------------------
-    def _set_seed(self, seed: int | None) -> None:
-        """Seed the economy's generator (``None``: fresh entropy)."""
-        seed_generator(self.economy.generator, seed)
-
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
         """Reset all economies, or those flagged by a ``"_reset"`` [B, 1] bool entry."""
         reset = None if tensordict is None else tensordict.get("_reset", None)
         self._active_iteration = self._iteration
-        self._masks = self._flat_masks(self._active_iteration)
+        self._masks = dict(action_masks_of(self.config, self._active_iteration, self.device))
         if reset is None:
             self.economy.reset(iteration=self._active_iteration)
         else:
@@ -251,79 +418,6 @@ class RBCTorchRLEnv(CurriculumIteration, EnvBase):
         obs = self.economy.observe()
         done = (state.t >= self.config.horizon).unsqueeze(-1)
         return self._output(obs, None, done)
-
-    def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
-        """Advance every economy by one period with the ``(t, "action")`` entries."""
-        actions = {}
-        for t in AGENT_TYPES:
-            a = tensordict.get((t, "action"))
-            actions[t] = a if has_agent_axis(t) else a.squeeze(-2)
-        out = self.economy.step(actions)
-        return self._output(out.obs, out.rewards, out.done.unsqueeze(-1))
-
-    def _output(
-        self,
-        obs: Mapping[str, torch.Tensor],
-        rewards: Mapping[str, torch.Tensor] | None,
-        done: torch.Tensor,
-    ) -> TensorDict:
-        b = self.batch_size
-        source: dict[str, Any] = {
-            "done": done,
-            "terminated": done.clone(),
-            "truncated": torch.zeros_like(done),
-            "state": self._flat_state(self.economy.state),
-        }
-        for t in AGENT_TYPES:
-            n = self._counts[t]
-            group: dict[str, torch.Tensor] = {"observation": obs[t].reshape(*b, n, -1)}
-            if rewards is not None:
-                group["reward"] = rewards[t].reshape(*b, n, 1)
-            if self._action_masks:
-                group["action_mask"] = self._masks[t].expand(*b, n, -1).clone()
-            source[t] = TensorDict(group, batch_size=(*b, n), device=self.device)
-        return TensorDict(source, batch_size=b, device=self.device)
-
-    def _flat_state(self, state: EconomyState) -> torch.Tensor:
-        dtype = state.dtype
-        b = state.batch_size
-        return torch.cat([v.reshape(b, -1).to(dtype) for v in state.tensors().values()], dim=-1)
-
-    def _flat_masks(self, iteration: int | None) -> dict[str, torch.Tensor]:
-        return dict(action_masks(self.config, iteration, self.economy.device))
-
-    # ---- random actions -------------------------------------------------------------------
-    def rand_action(self, tensordict: TensorDictBase | None = None) -> TensorDictBase:
-        """Uniform random actions from the economy's seeded generator, allowed by the masks.
-
-        Draws with ``BatchedEconomy.sample_actions`` (one vectorized draw per head), which is
-        much faster than TorchRL's generic sampler on the expanded ``MultiCategorical`` specs.
-        Only allowed actions are drawn when a curriculum ``iteration`` is in force (its masks);
-        outside training every action is allowed.
-
-        Args:
-            tensordict: where to write ``(t, "action")``; ``None`` makes a new TensorDict.
-
-        Returns:
-            ``tensordict`` (or the new one) with ``(t, "action")`` [B, N_t, H_t] int64.
-        """
-        sampled = self.economy.sample_actions(iteration=self._active_iteration)
-        b = self.batch_size
-        out = TensorDict(
-            {
-                t: TensorDict(
-                    {"action": a.reshape(*b, self._counts[t], a.shape[-1])},
-                    batch_size=(*b, self._counts[t]),
-                    device=self.device,
-                )
-                for t, a in sampled.items()
-            },
-            batch_size=b,
-            device=self.device,
-        )
-        if tensordict is None:
-            return out
-        return tensordict.update(out)
 
     def to(self, device: torch.device | str) -> RBCTorchRLEnv:
         """Move the economy (state and generator, see ``BatchedEconomy.to``) and the specs."""
@@ -512,159 +606,6 @@ class MultiHeadCategorical(D.Distribution):
 
 
 # ---- the factory --------------------------------------------------------------------------
-class EconomyTorchRLEnv(EnvBase):
-    """Any protocol economy (``rbc_env.Economy``) as one batched TorchRL environment.
-
-    Written once against the protocol (``rbc_env.core.protocol``): the groups, specs and
-    layout come from ``economy.agent_specs``, so the growth family G1-G7
-    (``rbc_env.growth.GrowthEconomy``) and the RBC economy both run through it. The RBC economy
-    has its own richer face, ``RBCTorchRLEnv`` (masks, curriculum, partial resets); this one
-    has no masks.
-
-    Keys (B economies, N_t agents of type t, as ``RBCTorchRLEnv`` and ``VmasEnv``):
-    ``(t, "observation")`` [B, N_t, D_t], ``(t, "action")`` [B, N_t, A_t] (``MultiCategorical``
-    for discrete heads, ``Bounded`` for boxes), ``("next", t, "reward")`` [B, N_t, 1],
-    ``"state"`` [B, G] (``economy.global_state()``), and ``"done"``, ``"terminated"``,
-    ``"truncated"`` [B, 1]. At the horizon ``done`` is set, with ``terminated`` where the
-    economy is a finite game (``terminal_at_horizon``) and ``truncated`` where it is an
-    infinite-horizon economy cut short (the growth family: bootstrap from the value there).
-
-    Resets are whole: every economy of the batch steps in lockstep, so a ``"_reset"`` mask must
-    be all True or all False (``ValueError`` otherwise). ``set_seed`` seeds the economy's
-    generator, which draws initial states, shocks and ``rand_action``.
-
-    Example:
-        >>> from rbc_env.adapters.torchrl import growth_torchrl_env
-        >>> env = growth_torchrl_env("g4_h4", batch_size=8, seed=0)
-        >>> td = env.rollout(5)
-        >>> td["household", "action"].shape, td["next", "household", "reward"].shape
-        (torch.Size([8, 5, 4, 1]), torch.Size([8, 5, 4, 1]))
-
-    Args:
-        economy: the economy to wrap (its batch size and device become the env's).
-    """
-
-    def __init__(self, economy: Economy) -> None:
-        if not isinstance(economy, Economy):
-            raise ValueError(
-                f"economy must implement rbc_env.Economy; got {type(economy).__name__}"
-            )
-        super().__init__(device=economy.device, batch_size=torch.Size([economy.batch_size]))
-        self.economy = economy
-        self.agent_specs: tuple[AgentSpec, ...] = economy.agent_specs
-        self._make_specs()
-
-    def _make_specs(self) -> None:
-        b, device = self.batch_size, self.device
-        obs = self.economy.reset()
-        dtype = next(iter(obs.values())).dtype
-        observation = Composite(shape=b, device=device)
-        action = Composite(shape=b, device=device)
-        reward = Composite(shape=b, device=device)
-        for spec in self.agent_specs:
-            t, shape = spec.agent_type, (*b, spec.count)
-            observation[t] = Composite(
-                observation=_box(spec.observation, shape, dtype, device), shape=shape, device=device
-            )
-            if isinstance(spec.action, DiscreteActions):
-                act = MultiCategorical(
-                    torch.tensor(spec.action.nvec), shape=(*shape, spec.action.dim), device=device
-                )
-            else:
-                full = (*shape, spec.action.dim)
-                act = Bounded(
-                    low=torch.tensor(spec.action.low, dtype=dtype, device=device).expand(full),
-                    high=torch.tensor(spec.action.high, dtype=dtype, device=device).expand(full),
-                    shape=full,
-                    dtype=dtype,
-                    device=device,
-                )
-            action[t] = Composite(action=act, shape=shape, device=device)
-            reward[t] = Composite(
-                reward=Unbounded(shape=(*shape, 1), dtype=dtype, device=device),
-                shape=shape,
-                device=device,
-            )
-        width = self.economy.global_state().shape[-1]
-        observation["state"] = Unbounded(shape=(*b, width), dtype=dtype, device=device)
-        self.full_observation_spec = observation
-        self.full_action_spec = action
-        self.full_reward_spec = reward
-        self.full_done_spec = _done_spec(b, device)
-
-    @property
-    def group_map(self) -> dict[str, list[str]]:
-        """``{agent type: agent ids}`` (``household_0``, ...), as ``VmasEnv.group_map``."""
-        return {
-            s.agent_type: [f"{s.agent_type}_{i}" for i in range(s.count)] for s in self.agent_specs
-        }
-
-    def _set_seed(self, seed: int | None) -> None:
-        """Seed the economy's generator (``None``: fresh entropy)."""
-        seed_generator(self.economy.generator, seed)
-
-    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
-        """Reset every economy (a ``"_reset"`` mask must flag all of them or none)."""
-        flags = None if tensordict is None else tensordict.get("_reset", None)
-        if flags is not None and bool(flags.any()) and not bool(flags.all()):
-            raise ValueError(
-                "_reset must flag every economy or none: the economies of one "
-                f"{type(self.economy).__name__} step in lockstep"
-            )
-        obs = self.economy.reset()
-        done = torch.zeros((*self.batch_size, 1), dtype=torch.bool, device=self.device)
-        return self._output(obs, None, done)
-
-    def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
-        """Advance every economy by one period with the ``(t, "action")`` entries."""
-        actions = {
-            s.agent_type: without_agent_axis(s, tensordict.get((s.agent_type, "action")))
-            for s in self.agent_specs
-        }
-        out = self.economy.step(actions)
-        return self._output(out.obs, out.rewards, out.done.reshape(*self.batch_size, 1))
-
-    def _output(
-        self,
-        obs: Mapping[str, torch.Tensor],
-        rewards: Mapping[str, torch.Tensor] | None,
-        done: torch.Tensor,
-    ) -> TensorDict:
-        b = self.batch_size
-        terminal = self.economy.terminal_at_horizon
-        source: dict[str, Any] = {
-            "done": done,
-            "terminated": done.clone() if terminal else torch.zeros_like(done),
-            "truncated": torch.zeros_like(done) if terminal else done.clone(),
-            "state": self.economy.global_state(),
-        }
-        for spec in self.agent_specs:
-            t, n = spec.agent_type, spec.count
-            group = {"observation": with_agent_axis(spec, obs[t]).reshape(*b, n, -1)}
-            if rewards is not None:
-                group["reward"] = with_agent_axis(spec, rewards[t]).reshape(*b, n, 1)
-            source[t] = TensorDict(group, batch_size=(*b, n), device=self.device)
-        return TensorDict(source, batch_size=b, device=self.device)
-
-    def rand_action(self, tensordict: TensorDictBase | None = None) -> TensorDictBase:
-        """Uniform valid actions from the economy's seeded generator (``sample_actions``)."""
-        sampled = self.economy.sample_actions()
-        b = self.batch_size
-        out = TensorDict(
-            {
-                s.agent_type: TensorDict(
-                    {"action": with_agent_axis(s, sampled[s.agent_type])},
-                    batch_size=(*b, s.count),
-                    device=self.device,
-                )
-                for s in self.agent_specs
-            },
-            batch_size=b,
-            device=self.device,
-        )
-        return out if tensordict is None else tensordict.update(out)
-
-
 def growth_torchrl_env(
     config: Any = None,
     *,
