@@ -451,3 +451,17 @@ def test_bf16_autocast_trains_in_lower_precision_and_fp32_is_the_default():
     assert any(not np.array_equal(fp32[k], bf16[k]) for k in fp32)
     with pytest.raises(ValueError, match="precision"):
         tc.replace(precision="fp16")
+
+
+def test_compile_switch_compiles_the_learners_modules():
+    """compile=True compiles every module's training forward (RLlib alone would not)."""
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    algo = build_config(_tiny_config().replace(compile=True)).build_algo()
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+    assert counters["frames"]["ok"] >= 1
+    assert math.isfinite(result["reward/consumer_mean"])

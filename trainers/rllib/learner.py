@@ -115,9 +115,18 @@ class ProportionalPPOTorchLearner(PPOTorchLearner):
     """``PPOTorchLearner`` with per-module proportional minibatches and settable entropy."""
 
     def build(self) -> None:
-        """Build the learner; the shuffle seed starts from ``config.seed``."""
+        """Build the learner; the shuffle seed starts from ``config.seed``.
+
+        With ``torch_compile_learner`` on ``forward_train`` (``TrainConfig.compile``), every
+        module's forward passes are compiled here: RLlib 2.60 compiles only modules added
+        after ``build`` (``add_module``), so the initial ones would stay eager (measured: no
+        dynamo frame compiled).
+        """
         super().build()
         self._shuffle_seed: tuple[int, ...] = (int(self.config.seed or 0), 0)
+        if self._torch_compile_forward_train:
+            for module in self._module.values():
+                module.compile(self._torch_compile_cfg)
 
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         """Record the sampled env steps, which seed this update's shuffling."""
