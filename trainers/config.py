@@ -209,7 +209,9 @@ class TrainConfig(Params):
         "",
         None,
         "torch.compile each module's training forward pass (RLlib's torch_compile_learner); "
-        "measured no faster on 2 CPU cores (benchmarks/results/training_throughput.md)",
+        "measured 0-4% faster on 2 CPU cores, within the run-to-run noise "
+        "(benchmarks/results/training_throughput.md); off by default: it adds a compile "
+        "warm-up, and RLlib refuses it with more than one learner",
     )
     bootstrap_truncated: bool = param(
         False,

@@ -465,3 +465,5 @@ def test_compile_switch_compiles_the_learners_modules():
         algo.stop()
     assert counters["frames"]["ok"] >= 1
     assert math.isfinite(result["reward/consumer_mean"])
+    with pytest.raises(ValueError, match="compile needs num_learners <= 1"):
+        build_config(_tiny_config().replace(compile=True, num_learners=2))

@@ -126,6 +126,12 @@ def _shared_settings(
         overrides[mid] = overrides[tc.deviation.agent_type]
     gpu = tc.resolved_device == "cuda"
     _check_learner_resources(tc.num_learners, gpu)
+    if tc.compile and tc.num_learners > 1:
+        # RLlib 2.60 refuses torch.compile with its distributed (DDP) learners.
+        raise ValueError(
+            f"TrainConfig.compile needs num_learners <= 1 (RLlib does not compile distributed "
+            f"learners); got compile=True with num_learners={tc.num_learners}"
+        )
     trained = tc.trained_modules
     if tc.best_response.every > 0 and not tc.deviation.active:
         if tc.sampler != "batched":
