@@ -577,6 +577,13 @@ class RBCConfig(Params):
     dtype: Literal["float32", "float64"] = param(
         "float32", "", "", None, "float dtype of the state"
     )
+    action_space: Literal["discrete", "continuous"] = param(
+        "discrete",
+        "",
+        "",
+        None,
+        "discrete: grid indices (the paper); continuous: values on the grids' ranges",
+    )
     consumer: ConsumerParams = field(default_factory=ConsumerParams)
     firm: FirmParams = field(default_factory=FirmParams)
     government: GovernmentParams = field(default_factory=GovernmentParams)

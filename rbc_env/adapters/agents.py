@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from rbc_env.adapters.spaces import numpy_dtype
 from rbc_env.config import RBCConfig, dotted_overrides
 from rbc_env.core import (
     AGENT_TYPES,
     AgentType,
+    action_box,
     action_head_names,
     action_nvec,
     agent_counts,
@@ -196,16 +198,19 @@ def rewards_to_agent_dict(
 def actions_to_agent_dict(
     config: RBCConfig, actions: Mapping[str, torch.Tensor | np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """Per-type action indices of one economy -> ``{agent id: int64 ndarray [heads]}``.
+    """Per-type actions of one economy -> ``{agent id: ndarray [heads]}``.
+
+    int64 indices, or real values in the config's dtype with ``action_space="continuous"``.
 
     Args:
-        config: the economy (agent counts).
+        config: the economy (agent counts, action space).
         actions: ``consumer [1, C, F + 2]``, ``firm [1, F, 2]``, ``government [1, 2]``.
 
     Raises:
         ValueError: if a type is missing or a shape does not match the agent counts.
     """
-    per_type = {t: _to_numpy(actions[t]).astype(np.int64) for t in actions}
+    dtype = np.int64 if config.action_space == "discrete" else numpy_dtype(config)
+    per_type = {t: _to_numpy(actions[t]).astype(dtype) for t in actions}
     return _split(config, per_type)
 
 
@@ -309,6 +314,8 @@ def actions_from_agent_dict(
             head, allowed range and value for a non-integer, wrongly shaped or out-of-range action.
     """
     _check_keys(config, actions, "actions")
+    if config.action_space == "continuous":
+        return _continuous_from_agent_dict(config, actions, device)
     nvecs = action_nvec(config)
     out: dict[str, torch.Tensor] = {}
     for agent_type in AGENT_TYPES:
@@ -328,6 +335,44 @@ def actions_from_agent_dict(
                 f"must be in [0, {nvec[head] - 1}]; got {int(arr[row, head])}"
             )
         arr = arr.astype(np.int64, copy=False)
+        out[agent_type] = torch.from_numpy(arr[None] if _has_agent_axis(agent_type) else arr).to(
+            device
+        )
+    return out
+
+
+def _continuous_from_agent_dict(
+    config: RBCConfig, actions: Mapping[str, Any], device: torch.device | str
+) -> dict[str, torch.Tensor]:
+    """``actions_from_agent_dict`` for ``action_space="continuous"``: values inside the box."""
+    boxes = action_box(config)
+    dtype = numpy_dtype(config)
+    out: dict[str, torch.Tensor] = {}
+    for agent_type in AGENT_TYPES:
+        ids = agent_index(config).ids[agent_type]
+        low, high = (np.asarray(b, dtype=dtype) for b in boxes[agent_type])
+        rows = []
+        for a in ids:
+            try:
+                row = np.asarray(actions[a], dtype=dtype)
+            except (ValueError, TypeError) as err:
+                raise ValueError(
+                    f"action of {a!r} must be {len(low)} real numbers; got {actions[a]!r}"
+                ) from err
+            if row.shape != low.shape:
+                raise ValueError(
+                    f"action of {a!r} must be {len(low)} real numbers (heads "
+                    f"{list(action_head_names(config)[agent_type])}); got shape {row.shape}"
+                )
+            bad = ~((row >= low) & (row <= high))
+            if bad.any():
+                head = int(np.argmax(bad))
+                raise ValueError(
+                    f"action of {a!r}: head {action_head_names(config)[agent_type][head]!r} "
+                    f"must be in [{low[head]:g}, {high[head]:g}]; got {row[head]}"
+                )
+            rows.append(row)
+        arr = np.stack(rows)
         out[agent_type] = torch.from_numpy(arr[None] if _has_agent_axis(agent_type) else arr).to(
             device
         )

@@ -368,6 +368,7 @@ class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray,
             config, batch_size=batch_size, device=device, seed=_as_seed(seed), validate=validate
         )
         self.config: RBCConfig = self.economy.config
+        _check_discrete(self.config, type(self).__name__)
         self._others = _Others(others, self.config)
         self.batch_size = self.economy.batch_size
         self.n_agents = agent_counts(self.config)[self.agent_type]
@@ -822,6 +823,15 @@ class SingleTypeParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
 
 
 # ---- factories -------------------------------------------------------------------------------
+def _check_discrete(config: RBCConfig, face: str) -> None:
+    """Refuse continuous actions, which this face does not implement yet."""
+    if config.action_space != "discrete":
+        raise ValueError(
+            f"{face} needs RBCConfig.action_space='discrete'; got {config.action_space!r} "
+            "(continuous actions: use rbc_env.adapters.pettingzoo.parallel_env or BatchedEconomy)"
+        )
+
+
 def _as_seed(seed: Any) -> Any:
     """Accept numpy integers as seeds; the core checks the range."""
     return int(seed) if isinstance(seed, np.integer) else seed

@@ -166,14 +166,14 @@ class TypeSpaces:
 
     Attributes:
         observation: ``{type: Box}``, or ``{type: Dict(observation, action_mask)}`` with masks.
-        action: ``{type: MultiDiscrete}``.
+        action: ``{type: MultiDiscrete}``, or ``{type: Box}`` with continuous actions.
         state: Box of the flat global state vector (see ``RBCParallelEnv.state``).
         action_masks: whether observations carry an ``action_mask``.
         mask_layout: the masks' layout, one of ``MASK_LAYOUTS`` (see ``mask_shape``).
     """
 
     observation: dict[str, spaces.Space[Any]]
-    action: dict[str, spaces.MultiDiscrete]
+    action: dict[str, spaces.MultiDiscrete | spaces.Box]
     state: spaces.Box
     action_masks: bool
     mask_layout: str = "flat"
@@ -198,13 +198,19 @@ def build_spaces(
         A ``TypeSpaces``.
 
     Raises:
-        ValueError: for a ``mask_layout`` outside ``MASK_LAYOUTS``.
+        ValueError: for a ``mask_layout`` outside ``MASK_LAYOUTS``, or action masks with
+            continuous actions.
     """
     if mask_layout not in MASK_LAYOUTS:
         raise ValueError(f"mask_layout must be one of {list(MASK_LAYOUTS)}; got {mask_layout!r}")
+    if action_masks and config.action_space != "discrete":
+        raise ValueError(
+            "action_masks=True needs RBCConfig.action_space='discrete'; continuous actions have "
+            "no mask (the curriculum bounds them: rbc_env.core.action_bounds)"
+        )
     dtype = numpy_dtype(config)
     obs: dict[str, spaces.Space[Any]] = {}
-    act: dict[str, spaces.MultiDiscrete] = {}
+    act: dict[str, spaces.MultiDiscrete | spaces.Box] = {}
     for spec in agent_specs(config):
         agent_type = spec.agent_type
         box = observation_space(spec.observation, dtype)

@@ -341,6 +341,12 @@ class RBCTorchRLEnv(CurriculumIteration, EconomyTorchRLEnv):
             raise ValueError(f"validate must be a bool; got {validate!r}")
         economy = BatchedEconomy(config, batch_size, device=device, seed=seed, validate=validate)
         self.config: RBCConfig = economy.config
+        if self.config.action_space != "discrete":
+            raise ValueError(
+                f"RBCTorchRLEnv needs RBCConfig.action_space='discrete'; got "
+                f"{self.config.action_space!r} (continuous actions: use "
+                "rbc_env.adapters.pettingzoo.parallel_env or BatchedEconomy)"
+            )
         self._action_masks = action_masks
         self._iteration: int | None = None
         self._active_iteration: int | None = None

@@ -11,13 +11,14 @@ from rbc_env.core.actions import (
 )
 from rbc_env.core.dynamics import StepOutput, consumer_thetas, initial_state, step, torch_dtype
 from rbc_env.core.economy import BatchedEconomy, agent_specs
-from rbc_env.core.masks import action_masks, theta_factor
+from rbc_env.core.masks import action_bounds, action_masks, theta_factor
 from rbc_env.core.observe import Observations, observation_specs, observe
 from rbc_env.core.state import EconomyState
 from rbc_env.core.types import (
     AGENT_TYPES,
     AgentType,
     ArraySpec,
+    action_box,
     action_head_names,
     action_nvec,
     agent_counts,
@@ -34,6 +35,8 @@ __all__ = [
     "EconomyState",
     "Observations",
     "StepOutput",
+    "action_bounds",
+    "action_box",
     "action_head_names",
     "action_masks",
     "action_nvec",

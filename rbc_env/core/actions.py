@@ -1,6 +1,8 @@
-"""Actions: validation of index tensors, decoding to economic units, uniform sampling.
+"""Actions: validation, decoding to economic units, uniform sampling.
 
-Actions are integer index tensors keyed by agent type (spec section 4):
+Actions are tensors keyed by agent type (spec section 4): integer grid indices with
+``action_space="discrete"`` (the paper), real values in economic units with
+``action_space="continuous"`` (same shapes, bounds from ``rbc_env.core.types.action_box``):
 
 | type | shape | last axis |
 |---|---|---|
@@ -8,7 +10,8 @@ Actions are integer index tensors keyed by agent type (spec section 4):
 | ``firm`` | [B, F, 2] | next-price index, next-wage index |
 | ``government`` | [B, 2] | next income-tax index, next corporate-tax index |
 
-Grids are uniform, so index k decodes to k × step (steps in the config).
+Grids are uniform, so index k decodes to k × step (steps in the config). A continuous action
+decodes to itself, except the employer: e in [0, F] names firm min(⌊e⌋, F - 1).
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from dataclasses import dataclass
 import torch
 
 from rbc_env.config import RBCConfig
-from rbc_env.core.types import AGENT_TYPES, action_head_names, action_nvec, agent_counts
+from rbc_env.core.types import (
+    AGENT_TYPES,
+    action_box,
+    action_head_names,
+    action_nvec,
+    agent_counts,
+)
 
 Actions = dict[str, torch.Tensor]
 
@@ -49,9 +58,6 @@ def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> No
         raise ValueError(
             f"actions has unknown agent type(s) {unknown}; allowed: {list(AGENT_TYPES)}"
         )
-    nvecs = action_nvec(config)
-    heads = action_head_names(config)
-    out_of_range = []
     for agent_type in AGENT_TYPES:
         if agent_type not in actions:
             raise ValueError(f"actions is missing agent type {agent_type!r}")
@@ -62,6 +68,15 @@ def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> No
                 f"{agent_type} actions must be a torch.Tensor of shape {expected}; "
                 f"got {type(a).__name__}"
             )
+    if config.action_space == "continuous":
+        _validate_continuous(config, actions, batch_size)
+        return
+    nvecs = action_nvec(config)
+    heads = action_head_names(config)
+    out_of_range = []
+    for agent_type in AGENT_TYPES:
+        a = actions[agent_type]
+        expected = action_shape(config, agent_type, batch_size)
         if a.is_floating_point() or a.is_complex() or a.dtype == torch.bool:
             nan = (
                 " (it contains NaN)" if a.is_floating_point() and bool(torch.isnan(a).any()) else ""
@@ -96,13 +111,53 @@ def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> No
             )
 
 
+def _validate_continuous(config: RBCConfig, actions: Actions, batch_size: int) -> None:
+    """``validate_actions`` for ``action_space="continuous"``: real values inside the box.
+
+    One device sync for all types (as the discrete check); NaN fails the range test too.
+    """
+    heads = action_head_names(config)
+    boxes = action_box(config)
+    outside = []
+    for agent_type in AGENT_TYPES:
+        a = actions[agent_type]
+        expected = action_shape(config, agent_type, batch_size)
+        if not a.is_floating_point():
+            raise ValueError(
+                f"{agent_type} actions must have a floating dtype (values in economic units, "
+                f"RBCConfig.action_space='continuous'); got {a.dtype}"
+            )
+        if tuple(a.shape) != expected:
+            raise ValueError(
+                f"{agent_type} actions must have shape {expected}; got {tuple(a.shape)}"
+            )
+        low, high = (torch.tensor(b, device=a.device, dtype=a.dtype) for b in boxes[agent_type])
+        outside.append(~((a >= low) & (a <= high)).all())
+    if not bool(torch.stack(outside).any()):  # the one sync
+        return
+    for agent_type in AGENT_TYPES:
+        a = actions[agent_type]
+        low, high = (torch.tensor(b, device=a.device, dtype=a.dtype) for b in boxes[agent_type])
+        bad = ~((a >= low) & (a <= high))
+        if bool(bad.any()):
+            where = bad.nonzero()[0].tolist()
+            head = where[-1]
+            agent = "" if agent_type == "government" else f", agent {where[1]}"
+            raise ValueError(
+                f"{agent_type} action {heads[agent_type][head]!r} must be in "
+                f"[{boxes[agent_type][0][head]:g}, {boxes[agent_type][1][head]:g}]; "
+                f"got {float(a[tuple(where)])} (economy {where[0]}{agent})"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedActions:
     """Actions in economic units.
 
     Attributes:
-        units: [B, C, F] grid index k_ij of the attempted purchase ĉ_ij = k_ij Δc (goods), as
-            floats; the step multiplies by Δc where it is cheapest.
+        units: [B, C, F] attempted purchase in grid steps, k_ij = ĉ_ij / Δc (an integer index
+            with discrete actions, a real one with continuous actions); the step multiplies by
+            Δc where it is cheapest.
         hours: [B, C] hours, labour offered n_i.
         employer: [B, C] int64, firm that employs consumer i.
         price_next: [B, F] money / good, p'_j.
@@ -121,9 +176,23 @@ class DecodedActions:
 
 
 def decode_actions(config: RBCConfig, actions: Actions, dtype: torch.dtype) -> DecodedActions:
-    """Map index tensors to economic units: value = index × grid step."""
+    """Map actions to economic units.
+
+    Discrete: value = index × grid step. Continuous: the value itself, except the employer e,
+    which names firm min(⌊e⌋, F - 1).
+    """
     f = config.n_firms
     c, fi, g = actions["consumer"], actions["firm"], actions["government"]
+    if config.action_space == "continuous":
+        return DecodedActions(
+            units=c[..., :f].to(dtype) / config.consumer.units_step,
+            hours=c[..., f].to(dtype),
+            employer=c[..., f + 1].floor().long().clamp_(max=f - 1),
+            price_next=fi[..., 0].to(dtype),
+            wage_next=fi[..., 1].to(dtype),
+            income_tax_next=g[..., 0].to(dtype),
+            corporate_tax_next=g[..., 1].to(dtype),
+        )
     return DecodedActions(
         units=c[..., :f].to(dtype),
         hours=c[..., f].to(dtype) * config.consumer.hours_step,
@@ -142,8 +211,13 @@ def sample_uniform_actions(
     generator: torch.Generator,
     device: torch.device | str = "cpu",
     masks: dict[str, torch.Tensor] | None = None,
+    bounds: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> Actions:
     """Draw every head's index uniformly over its allowed choices.
+
+    With ``action_space="continuous"`` every head is drawn uniformly on its box
+    (``action_box``), or on ``bounds`` (``rbc_env.core.masks.action_bounds``), in the economy's
+    float dtype; ``masks`` must then be None.
 
     Args:
         config: the economy.
@@ -152,11 +226,30 @@ def sample_uniform_actions(
         device: where the tensors are created (must match the generator's device).
         masks: optional flat boolean masks per type (see ``rbc_env.core.masks.action_masks``);
             a masked head draws uniformly over its allowed choices.
+        bounds: continuous actions only: ``{type: (low [H], high [H])}`` inside the box.
 
     Returns:
         Index tensors keyed by agent type, with the shapes of ``action_shape``.
     """
     out: Actions = {}
+    if bounds is not None and config.action_space != "continuous":
+        raise ValueError("bounds apply to RBCConfig.action_space='continuous' only; use masks")
+    if config.action_space == "continuous":
+        if masks is not None:
+            raise ValueError(
+                "masks apply to discrete actions only; with RBCConfig.action_space='continuous' "
+                "the curriculum bounds the values instead (rbc_env.core.action_bounds)"
+            )
+        dtype = getattr(torch, config.dtype)
+        for agent_type, (low, high) in action_box(config).items():
+            shape = action_shape(config, agent_type, batch_size)
+            if bounds is not None:
+                low, high = bounds[agent_type]
+            lo = torch.as_tensor(low, device=device, dtype=dtype)
+            hi = torch.as_tensor(high, device=device, dtype=dtype)
+            u = torch.rand(shape, generator=generator, device=device, dtype=dtype)
+            out[agent_type] = lo + (hi - lo) * u
+        return out
     for agent_type, nvec in action_nvec(config).items():
         shape = action_shape(config, agent_type, batch_size)
         n_rows = 1

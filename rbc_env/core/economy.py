@@ -13,13 +13,14 @@ from rbc_env.config import RBCConfig
 from rbc_env.core import dynamics
 from rbc_env.core.actions import Actions, sample_uniform_actions, validate_actions
 from rbc_env.core.dynamics import StepOutput
-from rbc_env.core.masks import action_masks, theta_factor
+from rbc_env.core.masks import action_bounds, action_masks, theta_factor
 from rbc_env.core.observe import Observations, global_observation, observation_specs, observe
-from rbc_env.core.protocol import AgentSpec, DiscreteActions
+from rbc_env.core.protocol import AgentSpec, BoxActions, DiscreteActions
 from rbc_env.core.state import EconomyState
 from rbc_env.core.types import (
     AGENT_TYPES,
     ArraySpec,
+    action_box,
     action_nvec,
     agent_counts,
     has_agent_axis,
@@ -64,16 +65,19 @@ def available_device(device: torch.device | str) -> torch.device:
 def agent_specs(config: RBCConfig) -> tuple[AgentSpec, ...]:
     """The protocol's agent table (``rbc_env.core.protocol``): consumers, firms, government.
 
-    Discrete heads (``action_nvec``); the government has no agent axis in the core's tensors
+    Discrete heads (``action_nvec``), or boxes (``action_box``) with
+    ``action_space="continuous"``; the government has no agent axis in the core's tensors
     (``agent_axis=False``).
     """
     counts, specs, nvec = agent_counts(config), observation_specs(config), action_nvec(config)
+    box = action_box(config)
+    continuous = config.action_space == "continuous"
     return tuple(
         AgentSpec(
             agent_type=t,
             count=counts[t],
             observation=specs[t],
-            action=DiscreteActions(nvec[t]),
+            action=BoxActions(*box[t]) if continuous else DiscreteActions(nvec[t]),
             agent_axis=has_agent_axis(t),
         )
         for t in AGENT_TYPES
@@ -170,14 +174,20 @@ class BatchedEconomy:
     def sample_actions(
         self, generator: torch.Generator | None = None, *, iteration: int | None = None
     ) -> Actions:
-        """Uniform random valid actions (allowed by the masks at ``iteration``, if given)."""
-        masks = None if iteration is None else action_masks(self.config, iteration, self.device)
+        """Uniform random valid actions (allowed by the masks, or bounds, at ``iteration``)."""
+        masks = bounds = None
+        if iteration is not None:
+            if self.config.action_space == "continuous":
+                bounds = action_bounds(self.config, iteration, self.device)
+            else:
+                masks = action_masks(self.config, iteration, self.device)
         return sample_uniform_actions(
             self.config,
             self.batch_size,
             generator=generator if generator is not None else self.generator,
             device=self.device,
             masks=masks,
+            bounds=bounds,
         )
 
     # ---- conveniences ------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Curriculum quantities the economy needs: action masks and the θ factor (spec 9.4, (M14)).
 
+Continuous actions (``RBCConfig.action_space="continuous"``) get the masks' windows as bounds
+(``action_bounds``): the same intervals, every value inside them allowed.
+
 Pure functions of the config and a training-iteration number e; ``None`` means "outside training":
 no mask and the full labour disutility.
 """
@@ -11,7 +14,7 @@ import math
 import torch
 
 from rbc_env.config import RBCConfig
-from rbc_env.core.types import AgentType, action_nvec
+from rbc_env.core.types import AgentType, action_box, action_nvec
 
 # Grid values within this fraction of a grid step of a bound count as on it (0.6000000000000001).
 _GRID_TOLERANCE = 1e-9
@@ -76,3 +79,35 @@ def action_masks(
         "government": tax + tax,
     }
     return {k: torch.tensor(v, dtype=torch.bool, device=device) for k, v in flat.items()}
+
+
+def action_bounds(
+    config: RBCConfig, iteration: int | None, device: torch.device | str = "cpu"
+) -> dict[AgentType, tuple[torch.Tensor, torch.Tensor]]:
+    """Allowed continuous actions at training iteration e: ``(low [H], high [H])`` per type.
+
+    The continuous form of (M14), the intervals of ``action_masks`` with every value inside
+    allowed: firm prices in [p_c - (p_c - p_min) f, p_c + (p_max - p_c) f] with f = min(e / T_a, 1),
+    wages likewise around w_c, both taxes in [0, min(max(e - e_τ, 0) / T_a, τ_max)]; consumers
+    and ``iteration=None`` get the whole box (``rbc_env.core.types.action_box``). Tensors in
+    float64 (callers cast).
+    """
+    box = action_box(config)
+    out = {}
+    for t, (low, high) in box.items():
+        lo = torch.tensor(low, dtype=torch.float64, device=device)
+        hi = torch.tensor(high, dtype=torch.float64, device=device)
+        out[t] = (lo, hi)
+    if iteration is None:
+        return out
+    _check_iteration(iteration)
+    cur = config.curriculum
+    opened = min(iteration, cur.mask_anneal_iters) / cur.mask_anneal_iters
+    firm_lo, firm_hi = out["firm"]
+    for head, center in enumerate((cur.firm_mask_price_center, cur.firm_mask_wage_center)):
+        firm_lo[head] = center - (center - firm_lo[head]) * opened
+        firm_hi[head] = center + (firm_hi[head] - center) * opened
+    top_tax = max(iteration - cur.tax_mask_start, 0) / cur.mask_anneal_iters
+    gov_hi = out["government"][1]
+    gov_hi.clamp_(max=top_tax)
+    return out

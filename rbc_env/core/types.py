@@ -57,3 +57,20 @@ def action_head_names(config: RBCConfig) -> dict[AgentType, tuple[str, ...]]:
         "firm": ("price", "wage"),
         "government": ("income_tax", "corporate_tax"),
     }
+
+
+def action_box(config: RBCConfig) -> dict[AgentType, tuple[tuple[float, ...], tuple[float, ...]]]:
+    """Per-head bounds ``(low, high)`` of the continuous actions (``action_space="continuous"``).
+
+    Every head spans its grid's range, in economic units: units of each good in
+    [0, (K_c - 1) Δc] goods, hours in [0, (K_n - 1) Δn], prices in [0, (K_p - 1) Δp] money / good,
+    wages in [0, (K_w - 1) Δw] money / hour, both taxes in [0, (K_τ - 1) Δτ]. The employer is a
+    real e in [0, F] that names firm min(⌊e⌋, F - 1), so each firm owns an interval of width 1.
+    """
+    f = config.n_firms
+    top = {
+        "consumer": config.units_grid[-1:] * f + (config.hours_grid[-1], float(f)),
+        "firm": (config.price_grid[-1], config.wage_grid[-1]),
+        "government": (config.tax_grid[-1],) * 2,
+    }
+    return {t: ((0.0,) * len(high), tuple(float(h) for h in high)) for t, high in top.items()}

@@ -675,3 +675,41 @@ def test_action_nvec_matches_core():
     env = make("paper")
     for kind, nvec in action_nvec(env.config).items():
         assert tuple(env.action_space(f"{kind}_0").nvec.tolist()) == nvec
+
+
+# ---- continuous actions (RBCConfig.action_space="continuous") ------------------------------
+def test_continuous_actions_give_boxes_and_step() -> None:
+    """Box spaces on the grids' ranges; space samples step; out-of-box values name the agent."""
+    from gymnasium.spaces import Box
+
+    from rbc_env.core import action_box
+
+    make = parallel_env
+    env = make(n_consumers=3, n_firms=2, action_space="continuous")
+    box = action_box(env.config)
+    for agent in env.possible_agents:
+        space = env.action_space(agent)
+        kind = agent.rsplit("_", 1)[0]
+        assert isinstance(space, Box)
+        np.testing.assert_array_equal(space.low, box[kind][0])
+        np.testing.assert_array_equal(space.high, box[kind][1])
+    parallel_api_test(make(n_consumers=3, n_firms=2, action_space="continuous"), num_cycles=12)
+    env.reset(seed=0)
+    actions = env.sample_actions()
+    assert all(env.action_space(a).contains(v) for a, v in actions.items())
+    env.step(actions)
+    bad = dict(actions, firm_1=np.array([-3.0, 1.0], dtype=np.float32))
+    with pytest.raises(
+        ValueError, match=r"action of 'firm_1': head 'price' must be in \[0, 2500\]"
+    ):
+        env.step(bad)
+
+
+def test_continuous_actions_refuse_masks_and_discrete_only_faces() -> None:
+    from rbc_env.adapters.single_type import SingleTypeVectorEnv
+
+    with pytest.raises(ValueError, match="action_masks=True needs RBCConfig.action_space"):
+        parallel_env(n_consumers=3, n_firms=2, action_space="continuous", action_masks=True)
+    config = RBCConfig(n_consumers=3, n_firms=2, action_space="continuous")
+    with pytest.raises(ValueError, match="SingleTypeVectorEnv needs RBCConfig.action_space"):
+        SingleTypeVectorEnv(config)

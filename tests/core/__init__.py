@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from rbc_env import RBCConfig
 from rbc_env.config import Interval
-from rbc_env.core import EconomyState, action_nvec, action_shape
+from rbc_env.core import EconomyState, action_box, action_nvec, action_shape
 
 ACTION_MODES = ("uniform", "low", "high", "extremes", "sparse")
 
@@ -24,7 +24,11 @@ def random_actions(
     wage 0, no tax); ``high``: every head at its top index (max demand, hours, price, wage, taxes);
     ``extremes``: each index 0 or top at random; ``sparse``: uniform, but each units index is
     zeroed with probability 0.8 (demand below stock, so goods go unrationed and get exported).
+    With ``config.action_space="continuous"`` the same modes give real values on each head's
+    box (``uniform``: uniform on [low, high], including the employer).
     """
+    if config.action_space == "continuous":
+        return _continuous_actions(config, batch_size, generator, mode)
     out = {}
     for agent_type, nvec in action_nvec(config).items():
         shape = action_shape(config, agent_type, batch_size)
@@ -44,6 +48,31 @@ def random_actions(
                 keep[..., config.n_firms :] = True
                 a = a * keep
         out[agent_type] = a.long()
+    return out
+
+
+def _continuous_actions(
+    config: RBCConfig, batch_size: int, generator: torch.Generator, mode: str
+) -> dict[str, torch.Tensor]:
+    """``random_actions`` for continuous actions: values in economic units inside the box."""
+    dtype = getattr(torch, config.dtype)
+    out = {}
+    for agent_type, (low, high) in action_box(config).items():
+        shape = action_shape(config, agent_type, batch_size)
+        lo, hi = torch.tensor(low, dtype=dtype), torch.tensor(high, dtype=dtype)
+        if mode == "low":
+            u = torch.zeros(shape, dtype=dtype)
+        elif mode == "high":
+            u = torch.ones(shape, dtype=dtype)
+        elif mode == "extremes":
+            u = torch.randint(2, shape, generator=generator).to(dtype)
+        else:
+            u = torch.rand(shape, generator=generator, dtype=dtype)
+            if mode == "sparse" and agent_type == "consumer":
+                keep = torch.rand(shape, generator=generator) > 0.8
+                keep[..., config.n_firms :] = True
+                u = u * keep
+        out[agent_type] = lo + (hi - lo) * u
     return out
 
 

@@ -1,7 +1,8 @@
 """Accounting invariants of spec section 5.3 under random configs and random actions.
 
 Hypothesis draws a config (sizes, variant, horizon, grids, tax grid, endowments, interest, export
-market, budget epsilon incl. 0; strategies built from the config's field-metadata ranges) and a
+market, budget epsilon incl. 0, discrete or continuous actions; strategies built from the config's
+field-metadata ranges) and a
 sequence of action modes; every step of a full float64 episode must conserve money and goods,
 never sell beyond stock or spend beyond budget, and pay out exactly the taxes it collects.
 """
@@ -49,6 +50,7 @@ def configs(draw: st.DrawFn) -> RBCConfig:
         "n_firms": n_firms,
         "horizon": draw(st.integers(1, 12)),
         "dtype": "float64",
+        "action_space": draw(st.sampled_from(["discrete", "continuous"])),
         "consumer": {
             "initial_budget": draw(floats_in(ConsumerParams, "initial_budget", 1.0, 1e5)),
             "theta_base": draw(floats_in(ConsumerParams, "theta_base", 1e-4, 0.1)),
@@ -241,6 +243,11 @@ def _check_step(
     ),
     seed=1,
     modes=["high"] * 3 + ["sparse"] * 9,
+)
+@example(
+    config=RBCConfig.paper("open").override({"dtype": "float64", "action_space": "continuous"}),
+    seed=2,
+    modes=list(ACTION_MODES) * 2 + ["uniform", "extremes"],
 )
 def test_invariants_hold_every_step(config: RBCConfig, seed: int, modes: list[str]) -> None:
     econ = BatchedEconomy(config, batch_size=BATCH, seed=seed)
