@@ -13,7 +13,9 @@ the paper's ``paper_open`` / ``paper_closed`` (100 consumers, 10 firms, the pape
 - the open economy with its curriculum and with none (every type trains from iteration 0,
   masks open after the first iteration, θ factor 1 from the first), for every seed;
 - the closed economy with the curriculum, for every seed;
-- the paper's export-market variations (minimum export price, export quota) on the first seed.
+- the paper's export-market variations (minimum export price, export quota) on the first seed;
+- ``cpu_small`` also: the open economy with continuous actions (``economy.action_space=
+  continuous``, not in the paper: values on the grids' ranges, a Gaussian policy), every seed.
 
 For every run the script trains it (the batched sampler), logs the ε curve during training on
 the open runs (``TrainConfig.best_response.every``), runs the best response of every type and
@@ -84,6 +86,9 @@ EXPORT_VARIATIONS = (
 CURVE_SEED = 0  # the ε curve is logged on this seed's open runs (curriculum and none)
 COLLAPSE = 1e-3  # production or consumption per agent and step below this counts as trivial
 TAIL = 0.1  # end-of-training values: mean over the last 10% of iterations
+CONTINUOUS = {"economy.action_space": "continuous"}  # the "continuous" group (not the paper's)
+# Groups in the paper's game (grid actions); Figure 7's relations are computed over these.
+PAPER_OPEN_GROUPS = ("open", "none", "export")
 NO_CURRICULUM = {
     "curriculum.firm.train_start": 0,
     "curriculum.government.train_start": 0,
@@ -132,6 +137,7 @@ class Preset:
             after every seed's open run (the open seeds come first on a tight budget).
         keep_checkpoints: keep each run's final checkpoint in ``<out>/checkpoints/``.
         summary: write ``summary.json`` (the paper's claims with verdicts).
+        continuous: also run the open economy with continuous actions on every seed.
     """
 
     config: Callable[[str], Any]
@@ -148,6 +154,7 @@ class Preset:
     extras_first_seed_only: bool = False
     keep_checkpoints: bool = False
     summary: bool = False
+    continuous: bool = False
 
 
 def _cpu_small(variant: str) -> Any:
@@ -169,7 +176,9 @@ def _paper(variant: str) -> Any:
 
 
 PRESETS = {
-    "cpu_small": Preset(_cpu_small, (0, 1, 2, 3), 20, 256, 3, ("ppo", "pg"), 20, 5),
+    "cpu_small": Preset(
+        _cpu_small, (0, 1, 2, 3), 20, 256, 3, ("ppo", "pg"), 20, 5, continuous=True
+    ),
     # Paper scale: 200k training iterations, as the paper (docs/howto/train.md).
     "paper_open": Preset(_paper, (0, 1, 2), 2000, 1024, 2, ("ppo", "pg"), 10000, 200, ("open",)),
     "paper_closed": Preset(
@@ -201,7 +210,7 @@ class RunSpec:
     """One training run of the suite."""
 
     name: str
-    group: str  # "open", "none", "closed" or "export" (for the tables and figures)
+    group: str  # "open", "none", "closed", "export" or "continuous" (tables and figures)
     variant: str
     seed: int
     sets: dict[str, Any]
@@ -235,6 +244,8 @@ def _extras(preset: Preset, seed: int) -> list[RunSpec]:
         runs.append(RunSpec(f"none_seed{seed}", "none", "open", seed, NO_CURRICULUM))
     if "closed" in preset.variants:
         runs.append(RunSpec(f"closed_seed{seed}", "closed", "closed", seed, {}))
+    if preset.continuous and "open" in preset.variants:
+        runs.append(RunSpec(f"continuous_seed{seed}", "continuous", "open", seed, CONTINUOUS))
     return runs
 
 
@@ -709,9 +720,10 @@ def plot_equilibria(rows: list[dict[str, Any]], out: Path) -> None:
     """Figure 7: end-of-training outcomes of every run, the four relations the paper reports."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(PAPER_R2), figsize=(17, 3.8), constrained_layout=True)
-    open_rows = [r for r in rows if r["group"] != "closed"]
+    open_rows = [r for r in rows if r["group"] in PAPER_OPEN_GROUPS]
+    markers = (("open", "o"), ("export", "s"), ("none", "^"), ("closed", "x"), ("continuous", "d"))
     for ax, (kx, ky, label, paper, _sign) in zip(axes, PAPER_R2, strict=True):
-        for group, marker in (("open", "o"), ("export", "s"), ("none", "^"), ("closed", "x")):
+        for group, marker in markers:
             g = [r for r in rows if r["group"] == group]
             if g:
                 ax.scatter([r[kx] for r in g], [r[ky] for r in g], marker=marker, label=group)
@@ -926,11 +938,13 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
         md_table(head, table, align="l" + "r" * 9 + "l"),
         "",
         "Per group (mean over its runs): open = open economy with the curriculum, none = open "
-        "without it, closed = closed economy with the curriculum, export = export variations.",
+        "without it, closed = closed economy with the curriculum, export = export variations, "
+        "continuous = open economy with the curriculum and continuous actions (not the paper's "
+        "game).",
         "",
     ]
     groups = []
-    for group in ("open", "none", "closed", "export"):
+    for group in ("open", "none", "closed", "export", "continuous"):
         g = [r for r in rows if r["group"] == group]
         if not g:
             continue
@@ -959,6 +973,33 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
             for key in OUTCOME_KEYS[:3] + ("econ/hours_mean", "econ/production_mean")
         ]
         lines.append(md_table(["quantity", "curriculum higher", "seeds"], wins, align="lrr"))
+    pairs = [
+        (r, c)
+        for r in rows
+        if r["group"] == "open"
+        for c in rows
+        if c["group"] == "continuous" and c["run"] == r["run"].replace("open_", "continuous_", 1)
+    ]
+    if pairs:
+        lines += [
+            "",
+            "Continuous vs grid actions (open economy with the curriculum), seed by seed: in how "
+            "many seeds the continuous run ends higher, and the means.",
+            "",
+        ]
+        keys = OUTCOME_KEYS[:3] + ("econ/price_mean", "econ/wage_mean", "econ/hours_mean")
+        table = [
+            [
+                key,
+                str(sum(c[key] > r[key] for r, c in pairs)),
+                str(len(pairs)),
+                _fmt(_mean(r[key] for r, _ in pairs)),
+                _fmt(_mean(c[key] for _, c in pairs)),
+            ]
+            for key in keys
+        ]
+        head = ["quantity", "continuous higher", "seeds", "grid: mean", "continuous: mean"]
+        lines.append(md_table(head, table, align="lrrrr"))
     lines += [
         "",
         "Price and wage over training (open runs with the curriculum: first iteration → end), "
@@ -980,7 +1021,7 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
 
 
 def _equilibria_table(rows: list[dict[str, Any]], header: str) -> str:
-    open_rows = [r for r in rows if r["group"] != "closed"]
+    open_rows = [r for r in rows if r["group"] in PAPER_OPEN_GROUPS]
     lines = [
         "### Equilibria across runs (Figure 7 style)",
         "",

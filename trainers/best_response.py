@@ -627,6 +627,24 @@ def tax_index(config: TrainConfig, rate: float) -> int:
     return idx
 
 
+def fixed_tax_action(config: TrainConfig, rate: float) -> torch.Tensor:
+    """The government's action [2] that sets both taxes to ``rate`` (a fraction).
+
+    The grid index of ``rate`` (``tax_index``) with discrete actions; the rate itself with
+    ``economy.action_space="continuous"``.
+
+    Raises:
+        ValueError: for a rate off the tax grid (discrete) or outside [0, top rate] (continuous).
+    """
+    if config.economy.action_space == "discrete":
+        idx = tax_index(config, rate)
+        return torch.tensor([idx, idx])
+    top = config.economy.tax_grid[-1]
+    if not 0.0 <= rate <= top:
+        raise ValueError(f"tax rate must be in [0, {top:g}]; got {rate}")
+    return torch.tensor([rate, rate], dtype=getattr(torch, config.economy.dtype))
+
+
 def run_fixed_taxes(
     run_dir: str | Path,
     rates: Sequence[float],
@@ -646,13 +664,13 @@ def run_fixed_taxes(
     from tqdm import tqdm
 
     config, checkpoint = load_run(run_dir)
-    indices = [tax_index(config, r) for r in rates]
+    actions = [fixed_tax_action(config, r) for r in rates]
     algo = Algorithm.from_checkpoint(str(checkpoint.resolve()))
     try:
         out = []
         profiles: list[tuple[str, float, torch.Tensor | None]] = [("learned", math.nan, None)]
-        for rate, idx in zip(rates, indices, strict=True):
-            profiles.append((f"fixed {100 * rate:g}%", rate, torch.tensor([idx, idx])))
+        for rate, action in zip(rates, actions, strict=True):
+            profiles.append((f"fixed {100 * rate:g}%", rate, action))
         with tqdm(
             profiles, desc="taxes", unit="policy", disable=not progress, file=sys.stderr
         ) as bar:

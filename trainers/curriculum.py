@@ -44,7 +44,7 @@ from rbc_env.config import (
     RBCConfig,
     param,
 )
-from rbc_env.core import AGENT_TYPES, action_masks, theta_factor
+from rbc_env.core import AGENT_TYPES, action_bounds, action_masks, theta_factor
 
 __all__ = [
     "CurriculumPreset",
@@ -174,6 +174,8 @@ class CurriculumStage:
         iteration: the iteration counter e.
         theta_factor: factor f(e) on the labour disutility, applied at reset.
         masks: ``{type: bool tensor [Σ nvec]}`` allowed actions (heads concatenated).
+        bounds: ``{type: (low [H], high [H])}`` allowed continuous actions, float64 (the masks'
+            windows, ``rbc_env.core.action_bounds``; used with ``action_space="continuous"``).
         entropy_coeff: ``{type: β(e)}``.
         training: the types that update their policy this iteration, in the spec's update
             order (consumer, firm, government).
@@ -182,6 +184,7 @@ class CurriculumStage:
     iteration: int
     theta_factor: float
     masks: dict[str, torch.Tensor]
+    bounds: dict[str, tuple[torch.Tensor, torch.Tensor]]
     entropy_coeff: dict[str, float]
     training: tuple[str, ...]
 
@@ -236,6 +239,7 @@ def stage(
         iteration=iteration,
         theta_factor=theta_factor(economy, iteration),
         masks=dict(action_masks(economy, iteration, device)),
+        bounds=dict(action_bounds(economy, iteration, device)),
         entropy_coeff={t: entropy_coeff(schedule.of(t), iteration) for t in AGENT_TYPES},
         training=tuple(t for t in AGENT_TYPES if iteration >= schedule.of(t).train_start),
     )
@@ -260,6 +264,7 @@ def deviation_stage(
         iteration=iteration,
         theta_factor=theta_factor(economy, None),
         masks=dict(action_masks(economy, None, device)),
+        bounds=dict(action_bounds(economy, None, device)),
         entropy_coeff={t: deviation.entropy_coeff for t in AGENT_TYPES},
         training=(deviation.agent_type,) if deviation.agent_index < 0 else (),
     )
@@ -286,7 +291,10 @@ def masked_types(economy: RBCConfig) -> tuple[str, ...]:
     """Types whose actions the curriculum ever restricts (their mask at e = 0 is not all true).
 
     Their policies take the mask as an input; the others never see one (consumers, spec 4.4).
+    None with continuous actions, which the curriculum bounds instead.
     """
+    if economy.action_space != "discrete":
+        return ()  # continuous actions are bounded (CurriculumStage.bounds), never masked
     masks = action_masks(economy, 0)
     return tuple(t for t in AGENT_TYPES if not bool(masks[t].all()))
 

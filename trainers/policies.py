@@ -4,7 +4,8 @@
 checkpoint) or one checkpoint folder into a ``CheckpointPolicy``: a callable ``policy(obs) ->
 actions`` in the layout of ``rbc_env.BatchedEconomy`` (``obs`` is ``{type: tensor}``, consumers
 ``[B, C, D_c]``, firms ``[B, F, D_f]``, the government ``[B, D_g]``; actions are int64 grid
-indices, consumers ``[B, C, F + 2]``, firms ``[B, F, 2]``, the government ``[B, 2]``). That is the
+indices, or values in economic units for a run with ``economy.action_space="continuous"``,
+consumers ``[B, C, F + 2]``, firms ``[B, F, 2]``, the government ``[B, 2]``). That is the
 ``others`` argument of ``rbc_env.single_type_env`` and ``single_agent_env``, so a library that
 knows one agent type (Stable-Baselines3, Tianshou, SuperSuit) can train a best response of one
 type against the trained others, the setting of the paper's ε checks.
@@ -13,8 +14,9 @@ Safety: the checkpoint's SHA-256 manifest (``trainers.runfolder.verify_checkpoin
 is checked before any of its pickles is read, so a folder that this package did not write, or
 that changed since, is refused.
 
-Each type's action is drawn from its module's factorized categorical (the training policy) with
-the policy's own seeded generator, or, with ``greedy=True``, the most likely index of each head.
+Each type's action is drawn from its module's distribution (the training policy: factorized
+categorical, or the Gaussian of ``trainers.rllib.heads``) with the policy's own seeded generator,
+or, with ``greedy=True``, the most likely index of each head (the Gaussian's mean).
 Masks are not applied: outside training every action is allowed (``rbc_env.action_masks`` at
 iteration ``None``).
 """
@@ -69,16 +71,18 @@ class CheckpointPolicy:
                 with an agent axis, ``[B, D]`` for the government.
 
         Returns:
-            ``{type: int64 tensor}``, ``[B, N, H]`` or ``[B, H]``, on the observations' device.
+            ``{type: tensor}`` (int64 indices, or values with continuous actions), ``[B, N, H]``
+            or ``[B, H]``, on the observations' device.
 
         Raises:
             ValueError: for an unknown type or an observation width other than the module's.
         """
         from ray.rllib.core.columns import Columns
 
-        from trainers.rllib.batched import sample_multi_discrete
-        from trainers.rllib.modules import MASK_KEY, OBS_KEY, mode_actions
+        from trainers.rllib.heads import action_heads
+        from trainers.rllib.modules import MASK_KEY, OBS_KEY
 
+        heads = action_heads(self.config)
         actions: dict[str, torch.Tensor] = {}
         for agent_type, x in obs.items():
             if agent_type not in self.modules:
@@ -95,19 +99,21 @@ class CheckpointPolicy:
                     "policy.config)"
                 )
             rows = x.reshape(-1, width).float().cpu()
-            nvec = tuple(int(n) for n in module.action_space.nvec)
             inp: Any = rows
             if getattr(module, "masked", False):
+                n_logits = int(module.action_space.nvec.sum())
                 inp = {
                     OBS_KEY: rows,
-                    MASK_KEY: torch.ones(rows.shape[0], sum(nvec), dtype=torch.bool),
+                    MASK_KEY: torch.ones(rows.shape[0], n_logits, dtype=torch.bool),
                 }
             logits = module.forward_inference({Columns.OBS: inp})[Columns.ACTION_DIST_INPUTS]
+            head = heads[agent_type]
             if self.greedy:
-                chosen = mode_actions(logits, nvec)
+                chosen = head.mode(logits)
             else:
-                chosen, _ = sample_multi_discrete(logits, nvec, self.generator)
-            actions[agent_type] = chosen.reshape(*x.shape[:-1], len(nvec)).to(x.device)
+                chosen = head.sample(logits, self.generator)[0]
+            chosen = head.to_economy(chosen)
+            actions[agent_type] = chosen.reshape(*x.shape[:-1], -1).to(x.device)
         return actions
 
 

@@ -142,3 +142,25 @@ def test_sweep_runs_one_trial_per_seed(tmp_path: Path, capsys: pytest.CaptureFix
     first = _rows(tmp_path / "s" / "seed-0" / "metrics.csv")[0]["reward/consumer_mean"]
     second = _rows(tmp_path / "s" / "seed-1" / "metrics.csv")[0]["reward/consumer_mean"]
     assert first != second  # the seed reaches the trial
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_continuous_actions_train_and_resume_exactly(tmp_path: Path) -> None:
+    """`--set economy.action_space=continuous` trains; a resumed run repeats the straight one."""
+    common = ["train", "--config", "cpu_small", *TINY, "--runs-dir", str(tmp_path)]
+    common += ["--set", "economy.action_space=continuous", "--no-progress"]
+    common += ["--checkpoint-every", "1"]
+    assert main([*common, "--name", "straight", "--set", "iterations=3"]) == 0
+    assert main([*common, "--name", "split", "--set", "iterations=2"]) == 0
+    resume = ["train", "--runs-dir", str(tmp_path), "--name", "split", "--no-progress"]
+    assert main([*resume, "--resume", "--set", "iterations=3"]) == 0
+    assert TrainConfig.load(tmp_path / "split" / "config.yaml").economy.action_space == "continuous"
+    keys = ("reward/", "econ/")
+    straight, split = (
+        [
+            {k: v for k, v in r.items() if k.startswith(keys)}
+            for r in _rows(tmp_path / n / "metrics.csv")
+        ]
+        for n in ("straight", "split")
+    )
+    assert len(straight) == 3 and straight == split

@@ -35,6 +35,7 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
         "none_seed0": "none",
         "closed_seed0": "closed",
         "export_p1000_seed0": "export",
+        "continuous_seed0": "continuous",
     }
     for run in runs:  # every type's best response (PPO and PG), one single consumer and firm
         cases = {
@@ -50,6 +51,8 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
     policies = [r["policy"] for r in raw["taxes"] if r["run"] == "none_seed0"]
     assert policies == ["learned", *(f"fixed {r}%" for r in (0, 20, 40, 60, 80, 100))]
     assert all(r["eps_plus"] >= 0 and r["eps_plus_low"] >= 0 for r in raw["epsilon"])
+    outcomes = (tmp_path / "outcomes.md").read_text()
+    assert "| continuous_seed0 |" in outcomes and "Continuous vs grid actions" in outcomes
     assert not (tmp_path / "runs").exists()  # checkpoints are not kept
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == sorted(
         f"{run}.csv" for run in runs
@@ -88,6 +91,8 @@ def test_presets_plan_the_paper_runs() -> None:
     assert [s.group for s in small].count("open") == 2
     assert [s.group for s in small].count("none") == 2
     assert [s.group for s in small].count("closed") == 2
+    continuous = [s for s in small if s.group == "continuous"]
+    assert [s.sets for s in continuous] == [{"economy.action_space": "continuous"}] * 2
     exports = [s for s in small if s.group == "export"]
     assert len(exports) == len(EXPORT_VARIATIONS) and {s.seed for s in exports} == {0}
     closed = plan(PRESETS["paper_closed"], [0, 1, 2])

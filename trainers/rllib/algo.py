@@ -216,6 +216,11 @@ def _env_runner_sampler(
     tc: TrainConfig,
 ) -> tuple[BatchedPPOConfig, type, dict[str, Any]]:
     """The env-runner sampler's own settings: env, EnvRunners, callbacks, learner pieces."""
+    if tc.economy.action_space != "discrete":
+        raise NotImplementedError(
+            "economy.action_space='continuous' is implemented by the batched sampler only; use "
+            "sampler='batched'"
+        )
     if tc.num_learners > 0:
         # RLlib 2.60 shards the episodes of a full-batch update (minibatch_size None) with
         # `num_shards * minibatch_size` and fails (TypeError, measured); not worked around.

@@ -31,7 +31,9 @@ def module_spaces(economy: RBCConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
 
     Observations are float32 boxes (the modules' dtype); the types the curriculum masks
     (``trainers.curriculum.masked_types``) get ``Dict(observation, action_mask)`` with a flat
-    int8 mask over the concatenated heads. Actions are MultiDiscrete over the type's heads.
+    int8 mask over the concatenated heads. Actions are MultiDiscrete over the type's heads, or,
+    with ``action_space="continuous"``, a float32 ``Box(-1, 1, (H,))``: the policy's normalized
+    action, which the sampler maps onto the economy's box (``trainers.rllib.heads``).
     """
     specs = observation_specs(economy)
     nvecs = action_nvec(economy)
@@ -42,7 +44,11 @@ def module_spaces(economy: RBCConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
         if t in masked:
             mask = gym.spaces.Box(0, 1, shape=(sum(nvecs[t]),), dtype=np.int8)
             obs = gym.spaces.Dict({OBS_KEY: obs, MASK_KEY: mask})
-        out[t] = (obs, action_space(nvecs[t]))
+        if economy.action_space == "continuous":
+            act: gym.Space = gym.spaces.Box(-1.0, 1.0, (len(nvecs[t]),), np.float32)
+        else:
+            act = action_space(nvecs[t])
+        out[t] = (obs, act)
     return out
 
 
