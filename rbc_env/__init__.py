@@ -87,15 +87,15 @@ def growth_env(config: Any = None, **overrides: Any) -> Any:
 
 
 def growth_parallel_env(config: Any = None, **overrides: Any) -> Any:
-    """The PettingZoo env of any growth economy (``rbc_env.adapters.growth_pettingzoo``)."""
-    from rbc_env.adapters.growth_pettingzoo import growth_parallel_env as _growth_parallel_env
+    """The PettingZoo env of any growth economy (``rbc_env.adapters.pettingzoo``)."""
+    from rbc_env.adapters.pettingzoo import growth_parallel_env as _growth_parallel_env
 
     return _growth_parallel_env(config, **overrides)
 
 
 def growth_aec_env(config: Any = None, **overrides: Any) -> Any:
-    """The PettingZoo AEC env of any growth economy (``rbc_env.adapters.growth_pettingzoo``)."""
-    from rbc_env.adapters.growth_pettingzoo import growth_aec_env as _growth_aec_env
+    """The PettingZoo AEC env of any growth economy (``rbc_env.adapters.pettingzoo``)."""
+    from rbc_env.adapters.pettingzoo import growth_aec_env as _growth_aec_env
 
     return _growth_aec_env(config, **overrides)
 

@@ -6,8 +6,9 @@ step's flows out. There is no second implementation of the economy here; a test 
 and a ``GrowthEconomy(batch_size=1)`` with the same seed and actions and compares them.
 
 The market economies (G4, G6, G7) have many agents; their env is the PettingZoo
-``rbc_env.adapters.growth_pettingzoo.GrowthParallelEnv``. The helpers ``growth_config`` (config
-plus overrides) and ``action_array`` (checking one raw action) serve both adapters.
+``rbc_env.growth_parallel_env`` (``rbc_env.adapters.pettingzoo.EconomyParallelEnv``). The
+helpers ``growth_config`` (config plus overrides) and ``action_array`` (checking one raw action)
+serve both adapters.
 
 Use ``growth_env`` (also exported as ``rbc_env.growth_env``) to build one.
 """
@@ -264,7 +265,7 @@ class GrowthPlannerEnv(gymnasium.Env[np.ndarray, np.ndarray]):
                 f"GrowthPlannerEnv serves the planner economies {list(PLANNER_ECONOMIES)}; "
                 f"economy {config.economy!r} is a market economy with agent types "
                 f"{list(agent_types(config))}: use the PettingZoo env "
-                "rbc_env.growth_parallel_env(...) (GrowthParallelEnv) instead"
+                "rbc_env.growth_parallel_env(...) instead"
             )
         if render_mode is not None:
             raise ValueError(

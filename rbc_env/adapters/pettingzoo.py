@@ -1,15 +1,19 @@
-"""The PettingZoo faces of one RBC economy: the batched core with B = 1.
+"""The PettingZoo faces of the package's economies: the batched core with B = 1.
 
-``RBCParallelEnv`` converts and does nothing else: per-agent numpy dicts in, the core's
-per-type torch tensors through ``rbc_env.BatchedEconomy``, per-agent numpy dicts out. There is
-no second implementation of the economy here; a test steps this env and a ``BatchedEconomy`` with
-the same actions and compares every observation and reward.
+``EconomyParallelEnv`` serves every economy that implements the batched protocol
+(``rbc_env.core.protocol.Economy``): agent ids, spaces, action checks and the per-agent
+conversions are read from the economy's agent table, so the growth family (G1-G7,
+``growth_parallel_env``) uses it as it is. ``RBCParallelEnv`` is the same class with what only the
+RBC economy has: the curriculum's action masks and iteration, the flat raw state with its layout,
+and a text rendering. Neither implements the economy a second time: they convert per-agent numpy
+dicts to the core's per-type torch tensors and back (a test steps the env and the core with the
+same actions and compares every observation and reward).
 
-Use ``parallel_env`` (also exported as ``rbc_env.parallel_env``) to build one, or ``env``
-(``rbc_env.env``) for the same economy as an AEC env, PettingZoo's ``parallel_to_aec`` of it.
-Both take ``max_cycles``, PettingZoo's name for the episode length, which here is
-``config.horizon``; so this module, like ``rbc_env`` itself, has PettingZoo's ``env`` /
-``parallel_env`` pair and passes ``pettingzoo.test.max_cycles_test``.
+Use ``parallel_env`` (also exported as ``rbc_env.parallel_env``) or ``growth_parallel_env`` to
+build one, or ``env`` / ``growth_aec_env`` for the same economy as an AEC env, PettingZoo's
+``parallel_to_aec`` of it. They take ``max_cycles``, PettingZoo's name for the episode length,
+which here is ``config.horizon``; so this module, like ``rbc_env`` itself, has PettingZoo's ``env``
+/ ``parallel_env`` pair and passes ``pettingzoo.test.max_cycles_test``.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from pettingzoo.utils.conversions import parallel_to_aec
 from rbc_env.adapters.agents import (
     CurriculumIteration,
     actions_from_agent_dict,
-    actions_to_agent_dict,
-    agent_index,
-    agent_type_of,
-    obs_to_agent_dict,
     resolve_config,
-    rewards_to_agent_dict,
 )
-from rbc_env.adapters.spaces import MASK_LAYOUTS, TypeSpaces, build_spaces, mask_shape
-from rbc_env.config import RBCConfig
+from rbc_env.adapters.gymnasium import ENV_ARGUMENTS as GROWTH_ENV_ARGUMENTS
+from rbc_env.adapters.gymnasium import action_array, growth_config
+from rbc_env.adapters.spaces import (
+    MASK_LAYOUTS,
+    TypeSpaces,
+    build_spaces,
+    mask_shape,
+    numpy_dtype,
+    observation_space,
+    protocol_action_space,
+)
+from rbc_env.config import GrowthConfig, RBCConfig
 from rbc_env.core import (
     AGENT_TYPES,
     BatchedEconomy,
@@ -45,11 +54,22 @@ from rbc_env.core import (
     action_nvec,
     agent_counts,
 )
+from rbc_env.core.protocol import (
+    AgentSpec,
+    BoxActions,
+    Economy,
+    with_agent_axis,
+    without_agent_axis,
+)
+from rbc_env.growth import GrowthEconomy
 
 __all__ = [
+    "EconomyParallelEnv",
     "HorizonMaxCycles",
     "RBCParallelEnv",
     "env",
+    "growth_aec_env",
+    "growth_parallel_env",
     "max_cycles_as_horizon",
     "parallel_env",
     "state_layout",
@@ -59,6 +79,8 @@ logger = logging.getLogger(__name__)
 
 RENDER_MODES = ("human", "ansi")
 ENV_ARGUMENTS = ("render_mode", "device", "action_masks", "mask_layout", "seed")
+# At most this many ids are listed in an error message (100 missing consumers read badly).
+_MAX_LISTED = 8
 
 
 def state_layout(state: EconomyState) -> dict[str, slice]:
@@ -151,7 +173,325 @@ class HorizonMaxCycles:
             )
 
 
-class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
+class EconomyParallelEnv(HorizonMaxCycles, ParallelEnv[str, Any, np.ndarray]):
+    """Any economy of the batched protocol (B = 1) as a PettingZoo ``ParallelEnv``.
+
+    Everything is read from the economy's agent table (``economy.agent_specs``,
+    ``rbc_env.core.protocol``): agent ids ``<type>_<i>`` in table order, one cached observation
+    ``Box(-inf, inf, (D,))`` and one action space per type (``MultiDiscrete`` for discrete heads,
+    ``Box(low, high)`` for box actions, in the config's dtype), the checks of every action
+    (naming the agent, the allowed shape and range) and the split of the core's per-type tensors
+    into per-agent arrays. All agents act every step and leave ``agents`` together at the
+    horizon, truncated (``terminations`` are always False). ``state()`` is the economy's
+    ``global_state()`` (``state_space``); ``last_flows`` the core's flows of the last step.
+
+    The growth family's env is this class (``growth_parallel_env``); the RBC economy's adds its
+    curriculum, masks and rendering (``RBCParallelEnv``).
+
+    Args:
+        economy: an economy with ``batch_size == 1`` (``rbc_env.growth.GrowthEconomy``,
+            ``rbc_env.BatchedEconomy``); the env checks actions itself, so build it with
+            ``validate=False``.
+        render_mode: only ``None`` (subclasses add modes).
+        name: the env's ``metadata["name"]``.
+
+    Raises:
+        ValueError: for an economy of another batch size or an unknown render mode.
+
+    Example:
+        >>> import rbc_env
+        >>> env = rbc_env.growth_parallel_env("g6_n2", n_households=3, horizon=4)
+        >>> obs, infos = env.reset(seed=0)
+        >>> env.possible_agents
+        ['household_0', 'household_1', 'household_2', 'producer_0', 'producer_1']
+        >>> env.observation_space("household_0").shape, env.action_space("producer_1")
+        ((7,), Box(-10.0, 10.0, (1,), float32))
+        >>> while env.agents:
+        ...     obs, rewards, terminations, truncations, infos = env.step(env.sample_actions())
+        >>> all(truncations.values()), any(terminations.values()), env.agents
+        (True, False, [])
+        >>> type(rewards["producer_0"]), env.state().shape
+        (<class 'float'>, (4,))
+    """
+
+    metadata: dict[str, Any] = {
+        "name": "rbc_economy_v0",
+        "render_modes": [],
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self, economy: Economy, *, render_mode: str | None = None, name: str | None = None
+    ) -> None:
+        modes = self.metadata["render_modes"]
+        if render_mode is not None and render_mode not in modes:
+            allowed = f"None or one of {list(modes)}" if modes else "None"
+            raise ValueError(
+                f"render_mode must be {allowed} ({type(self).__name__}); got {render_mode!r}"
+            )
+        if economy.batch_size != 1:
+            raise ValueError(
+                f"{type(self).__name__} steps one economy: batch_size must be 1; got "
+                f"{economy.batch_size}"
+            )
+        if name is not None:
+            self.metadata = {**self.metadata, "name": name}
+        self.render_mode = render_mode
+        self.economy = economy
+        self.config: Any = economy.config
+        self._dtype = numpy_dtype(self.config)
+        self._specs: dict[str, AgentSpec] = {s.agent_type: s for s in economy.agent_specs}
+        self._ids: dict[str, tuple[str, ...]] = {
+            t: tuple(f"{t}_{i}" for i in range(s.count)) for t, s in self._specs.items()
+        }
+        self._type_of = {a: t for t, ids in self._ids.items() for a in ids}
+        self.possible_agents: list[str] = list(self._type_of)
+        self.agents: list[str] = []
+        obs = {t: observation_space(s.observation, self._dtype) for t, s in self._specs.items()}
+        act = {t: protocol_action_space(s, self._dtype) for t, s in self._specs.items()}
+        self._set_spaces(obs, act)
+        self.state_space: spaces.Box = spaces.Box(
+            low=-np.inf, high=np.inf, shape=(self._state_dim(),), dtype=self._dtype
+        )
+        self._last_rewards: dict[str, np.ndarray] | None = None
+        self._last_flows: dict[str, np.ndarray] | None = None
+
+    def _set_spaces(
+        self, obs: dict[str, spaces.Space[Any]], act: dict[str, spaces.Space[Any]]
+    ) -> None:
+        """Per-agent views of one observation and one action space per type."""
+        self.observation_spaces = {a: obs[t] for a, t in self._type_of.items()}
+        self.action_spaces = {a: act[t] for a, t in self._type_of.items()}
+
+    def _state_dim(self) -> int:
+        """Width of ``state()``."""
+        return int(self.economy.global_state().shape[-1])
+
+    # ---- spaces ---------------------------------------------------------------------------
+    def observation_space(self, agent: str) -> spaces.Space[Any]:
+        """The observation space of ``agent`` (one object per agent type).
+
+        Raises:
+            ValueError: for an unknown agent id.
+        """
+        return self.observation_spaces[self._check_id(agent)]
+
+    def action_space(self, agent: str) -> spaces.Space[Any]:
+        """The action space of ``agent`` (one object per agent type).
+
+        Raises:
+            ValueError: for an unknown agent id.
+        """
+        return self.action_spaces[self._check_id(agent)]
+
+    def _check_id(self, agent: str) -> str:
+        if agent not in self._type_of:
+            raise ValueError(f"unknown agent id {agent!r}; ids are {self._id_ranges()}")
+        return agent
+
+    def _id_ranges(self) -> str:
+        return ", ".join(
+            ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}" for ids in self._ids.values()
+        )
+
+    # ---- episode --------------------------------------------------------------------------
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """Start a new episode.
+
+        Args:
+            seed: reseed the economy's generator (``None`` continues its stream).
+            options: a dict or ``None``; keys this env does not use are ignored.
+
+        Returns:
+            Observations and (empty) infos of every agent.
+
+        Raises:
+            ValueError: on a negative or non-integer seed, or options that are not a dict.
+        """
+        if options is not None and not isinstance(options, Mapping):
+            raise ValueError(f"options must be a dict or None; got {options!r}")
+        used = self._use_options(options or {})
+        ignored = sorted(str(k) for k in (options or {}) if k not in used)
+        if ignored:
+            logger.debug("reset ignores option(s) %s", ignored)
+        obs = self._reset_economy(_as_seed(seed))
+        self.agents = list(self.possible_agents)
+        self._last_rewards = None
+        self._last_flows = None
+        return self._agent_obs(obs), {a: {} for a in self.agents}
+
+    def _use_options(self, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """Apply the reset options this env knows; return their keys (none here)."""
+        return ()
+
+    def _reset_economy(self, seed: int | None) -> dict[str, torch.Tensor]:
+        return self.economy.reset(seed=seed)
+
+    def step(
+        self, actions: Mapping[str, Any]
+    ) -> tuple[
+        dict[str, Any],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:
+        """Advance the economy by one period.
+
+        Args:
+            actions: one action per live agent, in its ``action_space`` (numpy arrays or
+                sequences of numbers).
+
+        Returns:
+            ``(observations, rewards, terminations, truncations, infos)``, each keyed by agent
+            (infos are empty dicts; the step's flows are in :attr:`last_flows`).
+
+        Raises:
+            ValueError: before ``reset`` or after the horizon, on missing or unknown agent ids,
+                and naming the agent, allowed shape and range for a wrongly shaped, non-finite
+                or out-of-range action; the state is then unchanged.
+        """
+        if not self.agents:
+            raise ValueError("no live agents: call reset() before step() (the episode is over)")
+        out = self.economy.step(self._action_tensors(actions))
+        obs = self._agent_obs(out.obs)
+        rewards: dict[str, float] = {}
+        for t, ids in self._ids.items():
+            row = with_agent_axis(self._specs[t], out.rewards[t])[0]
+            rewards.update(zip(ids, row.tolist(), strict=True))
+        self._last_rewards = {t: r[0].cpu().numpy() for t, r in out.rewards.items()}
+        self._last_flows = {k: v[0].cpu().numpy() for k, v in out.flows.items()}
+        done = bool(out.done[0])
+        agents = self.agents
+        terminations = dict.fromkeys(agents, False)
+        truncations = dict.fromkeys(agents, done)
+        infos: dict[str, dict[str, Any]] = {a: {} for a in agents}
+        if done:
+            self.agents = []
+        self._after_step()
+        return obs, rewards, terminations, truncations, infos
+
+    def _after_step(self) -> None:
+        """Hook after every step (``RBCParallelEnv`` renders in human mode)."""
+
+    def _action_tensors(self, actions: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Check the per-agent dict and stack it into the core's per-type tensors."""
+        if not isinstance(actions, Mapping):
+            raise ValueError(
+                f"actions must be a dict keyed by agent id; got {type(actions).__name__}"
+            )
+        unknown = [a for a in actions if a not in self._type_of]
+        if unknown:
+            raise ValueError(
+                f"actions has unknown agent id(s) {_listed(unknown)}; ids are {self._id_ranges()}"
+            )
+        missing = [a for a in self.possible_agents if a not in actions]
+        if missing:
+            raise ValueError(f"actions is missing agent id(s) {_listed(missing)}")
+        out: dict[str, torch.Tensor] = {}
+        for t, ids in self._ids.items():
+            spec = self._specs[t]
+            rows = [_one_action(actions[a], spec, self._dtype, f"action of {a!r}") for a in ids]
+            tensor = torch.from_numpy(np.stack(rows)[None]).to(self.economy.device)
+            out[t] = without_agent_axis(spec, tensor)
+        return out
+
+    def _agent_obs(self, obs: dict[str, torch.Tensor]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for t, ids in self._ids.items():
+            # one array per type; agents get views of its rows
+            rows = with_agent_axis(self._specs[t], obs[t])[0].cpu().numpy()
+            out.update(zip(ids, rows, strict=True))
+        return out
+
+    def sample_actions(self) -> dict[str, np.ndarray]:
+        """Uniform valid actions of the live agents, from the economy's seeded generator.
+
+        Reproducible after ``reset(seed=s)``; one draw per type, much faster than one
+        ``space.sample()`` per agent.
+        """
+        if not self.agents:
+            return {}
+        return self._split_actions(self.economy.sample_actions())
+
+    def _split_actions(self, tensors: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for t, tensor in tensors.items():
+            rows = with_agent_axis(self._specs[t], tensor)[0].cpu().numpy()
+            out.update(zip(self._ids[t], rows, strict=True))
+        return out
+
+    # ---- global state and diagnostics -----------------------------------------------------
+    def state(self) -> np.ndarray:
+        """The economy's aggregate state ``[G]`` (``economy.global_state()``), config dtype."""
+        return self.economy.global_state()[0].cpu().numpy()
+
+    @property
+    def last_flows(self) -> dict[str, np.ndarray] | None:
+        """The core's flows of the last step (batch axis dropped), or ``None`` before one."""
+        return self._last_flows
+
+    def render(self) -> str | None:
+        """Nothing to draw: warns (Gymnasium's convention without a render mode), returns None."""
+        gymnasium.logger.warn(
+            "You are calling render method without specifying any render mode; "
+            f"{type(self).__name__} has no render modes."
+        )
+        return None
+
+    def close(self) -> None:
+        """Nothing to release (no windows, processes or files)."""
+
+
+def _listed(ids: list[str]) -> str:
+    shown = ids[:_MAX_LISTED]
+    more = f" and {len(ids) - _MAX_LISTED} more" if len(ids) > _MAX_LISTED else ""
+    return f"{shown}{more}"
+
+
+def _one_action(value: Any, spec: AgentSpec, dtype: Any, name: str) -> np.ndarray:
+    """One agent's action, checked against its spec, as a new array of the core's dtype.
+
+    Box actions: real numbers of shape (A,) in [low, high] (``action_array``); discrete heads:
+    integers of shape (H,), head h in [0, nvec[h]).
+    """
+    action = spec.action
+    if isinstance(action, BoxActions):
+        lows, highs = set(action.low), set(action.high)
+        if len(lows) == 1 and len(highs) == 1 and -min(lows) == max(highs):
+            return action_array(
+                value, shape=(action.dim,), bound=max(highs), dtype=dtype, name=name
+            )
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise ValueError(f"{name} must be {action.dim} real numbers; got {value!r}") from None
+        low, high = np.asarray(action.low), np.asarray(action.high)
+        if arr.shape != low.shape:
+            raise ValueError(f"{name} must have shape {low.shape}; got shape {arr.shape}")
+        bad = ~((arr >= low) & (arr <= high))  # NaN fails too
+        if bad.any():
+            c = int(np.argmax(bad))
+            raise ValueError(
+                f"{name}: column {c} must be in [{low[c]:g}, {high[c]:g}]; got {arr[c]}"
+            )
+        return arr.astype(dtype)
+    arr = np.asarray(value)
+    nvec = np.asarray(action.nvec)
+    if arr.shape != nvec.shape or arr.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name} must be {len(nvec)} integer indices; got {value!r} (dtype {arr.dtype})"
+        )
+    bad = (arr < 0) | (arr >= nvec)
+    if bad.any():
+        h = int(np.argmax(bad))
+        raise ValueError(f"{name}: head {h} must be in [0, {nvec[h] - 1}]; got {int(arr[h])}")
+    return arr.astype(np.int64)
+
+
+class RBCParallelEnv(CurriculumIteration, EconomyParallelEnv):
     """The many-agent real-business-cycle economy as a PettingZoo ``ParallelEnv``.
 
     ## Description
@@ -284,10 +624,6 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
         mask_layout: str = "flat",
         seed: int | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(
-                f"render_mode must be None or one of {list(RENDER_MODES)}; got {render_mode!r}"
-            )
         if not isinstance(action_masks, bool):
             raise ValueError(f"action_masks must be a bool; got {action_masks!r}")
         if mask_layout not in MASK_LAYOUTS:
@@ -298,87 +634,43 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
             raise ValueError(
                 f"mask_layout={mask_layout!r} lays out action masks: pass action_masks=True too"
             )
-        self.render_mode = render_mode
-        # Actions are checked here (ids, shapes, integer dtype, ranges, naming the agent), so the
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"render_mode must be None or one of {list(RENDER_MODES)}; got {render_mode!r}"
+            )
+        # Actions are checked here (ids, shapes, dtype, ranges, naming the agent), so the
         # core's own per-step validation would only repeat the work.
-        self.economy = BatchedEconomy(
+        economy = BatchedEconomy(
             config, batch_size=1, device=device, seed=_as_seed(seed), validate=False
         )
-        self.config: RBCConfig = self.economy.config
-        index = agent_index(self.config)
-        self._ids = index.ids
-        self.possible_agents: list[str] = list(index.possible_agents)
-        self.agents: list[str] = []
-        self._state_layout = state_layout(self.economy.state)
-        state_dim = max((s.stop for s in self._state_layout.values()), default=0)
+        self._state_layout = state_layout(economy.state)
+        super().__init__(economy, render_mode=render_mode)
+        self.config: RBCConfig = economy.config
         self._spaces: TypeSpaces = build_spaces(
-            self.config, state_dim, action_masks=action_masks, mask_layout=mask_layout
+            self.config, self._state_dim(), action_masks=action_masks, mask_layout=mask_layout
         )
-        types = {a: t for t in AGENT_TYPES for a in index.ids[t]}
-        self.observation_spaces = {a: self._spaces.observation[t] for a, t in types.items()}
-        self.action_spaces = {a: self._spaces.action[t] for a, t in types.items()}
-        self.state_space: spaces.Box = self._spaces.state
+        self._set_spaces(self._spaces.observation, dict(self._spaces.action))
+        self.state_space = self._spaces.state
         self._iteration: int | None = None
         self._masks: dict[str, np.ndarray] | None = None
-        self._last_rewards: dict[str, np.ndarray] | None = None
-        self._last_flows: dict[str, np.ndarray] | None = None
 
-    # ---- spaces ---------------------------------------------------------------------------
-    def observation_space(self, agent: str) -> spaces.Space[Any]:
-        """The observation space of ``agent`` (one object per agent type).
-
-        Raises:
-            ValueError: for an unknown agent id.
-        """
-        try:
-            return self.observation_spaces[agent]
-        except KeyError:
-            agent_type_of(self.config, agent)  # raises ValueError naming the id
-            raise
-
-    def action_space(self, agent: str) -> spaces.MultiDiscrete:
-        """The action space of ``agent`` (one object per agent type).
-
-        Raises:
-            ValueError: for an unknown agent id.
-        """
-        try:
-            return self.action_spaces[agent]
-        except KeyError:
-            agent_type_of(self.config, agent)
-            raise
+    def _state_dim(self) -> int:
+        return max((s.stop for s in self._state_layout.values()), default=0)
 
     @property
     def action_masks(self) -> bool:
         """Whether observations carry an ``action_mask``."""
         return self._spaces.action_masks
 
-    # ---- episode --------------------------------------------------------------------------
+    # ---- episode: the curriculum's iteration and masks ------------------------------------
+    def _use_options(self, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """``{"iteration": e}`` sets :attr:`iteration` (it persists over later resets)."""
+        if "iteration" in options:
+            self.iteration = options["iteration"]
+        return ("iteration",)
 
-    def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        """Start a new episode.
-
-        Args:
-            seed: reseed the economy's generator (``None`` continues its stream).
-            options: ``{"iteration": e}`` sets :attr:`iteration`; other keys are ignored.
-
-        Returns:
-            Observations and (empty) infos of every agent.
-
-        Raises:
-            ValueError: on a bad seed or iteration.
-        """
-        if options is not None:
-            if not isinstance(options, Mapping):
-                raise ValueError(f"options must be a dict or None; got {options!r}")
-            if "iteration" in options:
-                self.iteration = options["iteration"]
-            ignored = sorted(str(k) for k in options if k != "iteration")
-            if ignored:
-                logger.debug("reset ignores option(s) %s", ignored)
-        obs = self.economy.reset(seed=_as_seed(seed), iteration=self._iteration)
+    def _reset_economy(self, seed: int | None) -> dict[str, torch.Tensor]:
+        obs = self.economy.reset(seed=seed, iteration=self._iteration)
         if self.action_masks:
             masks = action_masks(self.config, self._iteration)
             nvecs = action_nvec(self.config)
@@ -387,67 +679,29 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
                 t: m.to(torch.int8).cpu().numpy().reshape(mask_shape(nvecs[t], layout))
                 for t, m in masks.items()
             }
-        self.agents = list(self.possible_agents)
-        self._last_rewards = None
-        self._last_flows = None
-        return self._agent_obs(obs), {a: {} for a in self.agents}
+        return obs
 
-    def step(
-        self, actions: dict[str, Any]
-    ) -> tuple[
-        dict[str, Any],
-        dict[str, float],
-        dict[str, bool],
-        dict[str, bool],
-        dict[str, dict[str, Any]],
-    ]:
-        """Advance the economy by one period.
+    def _action_tensors(self, actions: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Integer indices per head, or values on the boxes (naming the agent and head)."""
+        return actions_from_agent_dict(self.config, actions, device=self.economy.device)
 
-        Args:
-            actions: one action per live agent: integer indices, one per head of its
-                ``action_space`` (numpy arrays or sequences of ints).
-
-        Returns:
-            ``(observations, rewards, terminations, truncations, infos)``, each keyed by agent.
-
-        Raises:
-            ValueError: before ``reset`` or after the horizon, on missing or unknown agent
-                ids, and on non-integer, wrongly shaped or out-of-range actions (naming the agent
-                and head); the state is then unchanged.
-        """
-        if not self.agents:
-            raise ValueError("no live agents: call reset() before step() (the episode is over)")
-        tensors = actions_from_agent_dict(self.config, actions, device=self.economy.device)
-        out = self.economy.step(tensors)
-        obs = self._agent_obs(out.obs)
-        rewards = rewards_to_agent_dict(self.config, out.rewards)
-        self._last_rewards = {t: r[0].cpu().numpy() for t, r in out.rewards.items()}
-        self._last_flows = {k: v[0].cpu().numpy() for k, v in out.flows.items()}
-        done = bool(out.done[0])
-        agents = self.agents
-        terminations = dict.fromkeys(agents, False)
-        truncations = dict.fromkeys(agents, done)
-        infos: dict[str, dict[str, Any]] = {a: {} for a in agents}
-        if done:
-            self.agents = []
+    def _after_step(self) -> None:
         if self.render_mode == "human":
             self.render()
-        return obs, rewards, terminations, truncations, infos
 
     def sample_actions(self) -> dict[str, np.ndarray]:
         """Uniform random actions of the live agents, from the economy's seeded generator.
 
-        Draws only allowed actions when an :attr:`iteration` is set (the curriculum's masks).
-        Reproducible after ``reset(seed=s)``; much faster than one ``space.sample()`` per agent.
+        Draws only allowed actions when an :attr:`iteration` is set (the curriculum's masks, or
+        bounds with continuous actions). Reproducible after ``reset(seed=s)``; much faster than
+        one ``space.sample()`` per agent.
         """
         if not self.agents:
             return {}
-        return actions_to_agent_dict(
-            self.config, self.economy.sample_actions(iteration=self._iteration)
-        )
+        return self._split_actions(self.economy.sample_actions(iteration=self._iteration))
 
     def _agent_obs(self, obs: dict[str, torch.Tensor]) -> dict[str, Any]:
-        per_agent = obs_to_agent_dict(self.config, obs)
+        per_agent = super()._agent_obs(obs)
         if self._masks is None or not self.action_masks:
             return per_agent
         out: dict[str, Any] = {}
@@ -476,11 +730,6 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
     def state_layout(self) -> dict[str, slice]:
         """``{EconomyState field: slice}`` of the vector returned by ``state``."""
         return dict(self._state_layout)
-
-    @property
-    def last_flows(self) -> dict[str, np.ndarray] | None:
-        """The core's flows of the last step (batch axis dropped), or ``None`` before one."""
-        return self._last_flows
 
     # ---- rendering ------------------------------------------------------------------------
     def render(self) -> str | None:
@@ -529,9 +778,6 @@ class RBCParallelEnv(CurriculumIteration, HorizonMaxCycles, ParallelEnv[str, Any
             f"{cash.max():.6g}), mean last reward {cons_reward}"
         )
         return "\n".join(lines)
-
-    def close(self) -> None:
-        """Nothing to release (no windows, processes or files)."""
 
 
 def _as_seed(seed: Any) -> int | None:
@@ -600,3 +846,140 @@ def env(config: RBCConfig | Mapping[str, Any] | None = None, **overrides: Any) -
         ValueError: as ``parallel_env``.
     """
     return parallel_to_aec(parallel_env(config, **overrides))
+
+
+def growth_parallel_env(
+    config: GrowthConfig | str | Mapping[str, Any] | None = None, **overrides: Any
+) -> EconomyParallelEnv:
+    """Build the PettingZoo env of one economy of the growth family (an ``EconomyParallelEnv``).
+
+    The ground-truth economies of docs/ground_truth.md: planners (G1 Brock-Mirman, G2
+    elastic labor, G3 general δ and γ, G5 ``n_sectors`` capital goods) and markets (G4
+    price-taking households renting capital and labor to a competitive firm, G6 adding
+    capital-good producers that post prices, G7 G4 with information masks), with the dynamics of
+    ``rbc_env.growth.GrowthEconomy`` (B = 1). For a planner alone the Gymnasium
+    ``rbc_env.adapters.gymnasium.GrowthPlannerEnv`` is simpler.
+
+    ## Agents
+
+    ``possible_agents``: ``household_0 .. household_{H-1}`` then ``producer_0 ..
+    producer_{N-1}`` (G6) in the market economies, ``planner_0`` in the planner economies.
+    Every agent acts every step and all leave ``agents`` together at the horizon.
+    ``observation_space(agent)`` and ``action_space(agent)`` return one cached object per type.
+
+    ## Action Space
+
+    ``Box(-action_bound, action_bound, (A,))`` in the config's dtype (float32 by default): raw
+    real numbers that ``config.constraint`` maps into each column's control range ``[lo, hi]``
+    (``squash``: u = lo + (hi - lo) σ(a); ``clip``: clamp; ``penalty``: clamp and a reward
+    penalty κ (a - u)²):
+
+    | type | A | control | range |
+    |---|---|---|---|
+    | household | 1 | saving share s of cash on hand (``action="share"``; G6: share spent on new capital) or next capital x in k_ss units (``"quantity"``) | [ε, 1 - ε] or [ε, x_max] |
+    | producer (G6) | 1 | markup m of the posted price q = 1 + m (goods per unit of capital) | [0, m_max] |
+    | planner | 1, 2 (G2: then hours) or N (G5) | saving choice per capital stock | as household; hours [ε, 1 - ε] |
+
+    ## Observation Space
+
+    ``Box(-inf, inf, (D,))`` in the config's dtype; logs are deviations from the deterministic
+    steady state (ss), z is in stationary standard deviations (sd):
+
+    | type | D | values |
+    |---|---|---|
+    | household | 7 | log k_h/k_ss, log K/(H k_ss), log z / sd, log r/r_ss, log w/w_ss, log of the lowest last posted price (G6, else 0), restricted flag (G7: restricted households see 0 in the z, r, w and price columns) |
+    | producer | 5 | log K/(H k_ss), log z / sd, log of its own last price, log of its rivals' lowest, log S/S_ss (last household spending on capital) |
+    | planner | 2N | log k_j/k_ss per capital stock, log z_j / sd per shock |
+
+    ## Rewards
+
+    Python floats per agent and step: households and the planner get utility (utils; u = ln c
+    for γ = 1, else (c^(1-γ) - 1)/(1 - γ); G2 adds b ln(1 - l); G5 uses C = Π_j C_j^(1/N)),
+    producers their profit π = q I - I - φ/2 I² (goods); each minus the ``penalty``
+    constraint's charge. They are the core's rewards, unchanged.
+
+    ## Starting State
+
+    log(k/k_ss) ~ U(-init_spread, init_spread), one draw shared by all households of an economy
+    (one per sector in G5; ``init_dispersion`` > 0 then spreads the households around it), and
+    log z from its stationary distribution, drawn from the economy's torch generator. ``reset(seed=s)`` reseeds that generator, which also draws the
+    shocks and ``sample_actions``; ``reset()`` continues its stream. ``options`` are ignored.
+
+    ## Episode End
+
+    Truncation after ``config.horizon`` steps: ``truncations`` are all True on the last step,
+    ``terminations`` always False, and ``agents`` becomes ``[]``. ``max_cycles`` reads the
+    horizon; the factories' ``max_cycles=k`` keyword builds an economy of horizon k (see
+    ``HorizonMaxCycles``).
+
+    ## Global State
+
+    ``state()`` is ``GrowthEconomy.global_state()`` of the economy (``state_space``): for
+    markets log K/(H k_ss), log z / sd, the cross-section standard deviation of log k_h and the
+    log lowest last posted price (G6); for planners their observation.
+
+
+
+    Example: ``growth_parallel_env("g4_h4", max_cycles=50, seed=0, **{"params.beta": 0.9})``.
+
+    Args:
+        config: a ``GrowthConfig``, a preset name (``"g4_h4"``, ``"g6_n2"``, ``"g7_half"``,
+            ``"g1"``, ...), a dict for ``GrowthConfig.from_dict``, or ``None`` for G1.
+        **overrides: env arguments (``render_mode``: only None; ``device``: the core's torch
+            device; ``seed``: the initial seed of the economy's generator), ``max_cycles``
+            (PettingZoo's name for ``horizon``: steps per episode, an integer >= 1) and config
+            fields: top-level names
+            (``n_households``, ``horizon``, ...), dotted paths (``"params.beta"``) or a nested
+            dict (``params={"beta": 0.9}``).
+
+    Returns:
+        A new ``EconomyParallelEnv`` of a ``rbc_env.growth.GrowthEconomy`` (B = 1).
+
+    Raises:
+        ValueError: naming the key for an unknown argument, the field and range for an
+            invalid value or ``max_cycles``, and for ``max_cycles`` and ``horizon`` given with
+            different values.
+    """  # noqa: E501
+    env_kwargs = {k: overrides.pop(k) for k in GROWTH_ENV_ARGUMENTS if k in overrides}
+    max_cycles_as_horizon(overrides, caller="growth_parallel_env")
+    config = growth_config(config, overrides, caller="growth_parallel_env")
+    render_mode = env_kwargs.pop("render_mode", None)
+    if render_mode is not None:  # before the economy is built
+        raise ValueError(
+            f"render_mode must be None (growth economies have no render modes); got {render_mode!r}"
+        )
+    economy = GrowthEconomy(
+        config,
+        batch_size=1,
+        device=env_kwargs.get("device", "cpu"),
+        seed=_as_seed(env_kwargs.get("seed")),
+        validate=False,
+    )
+    return EconomyParallelEnv(economy, name="rbc_growth_v0")
+
+
+def growth_aec_env(
+    config: GrowthConfig | str | Mapping[str, Any] | None = None, **overrides: Any
+) -> AECEnv:
+    """Build the PettingZoo AEC env of one growth economy: ``parallel_to_aec`` of the parallel one.
+
+    The economy is the ``EconomyParallelEnv`` that ``growth_parallel_env`` builds from the same
+    arguments, converted by PettingZoo's own ``parallel_to_aec``. Agents act one after another
+    in ``possible_agents`` order and the period is computed once, when the last one acts;
+    ``env.unwrapped`` is the ``EconomyParallelEnv``. (``rbc_env.growth_env`` is the Gymnasium
+    env of a planner economy, hence this name.)
+
+    Example: ``growth_aec_env("g4_h4", max_cycles=50, seed=0)``.
+
+    Args:
+        config: as for ``growth_parallel_env``.
+        **overrides: as for ``growth_parallel_env`` (env arguments, ``max_cycles``, config
+            fields).
+
+    Returns:
+        A new AEC env (``pettingzoo.AECEnv``).
+
+    Raises:
+        ValueError: as ``growth_parallel_env``.
+    """
+    return parallel_to_aec(growth_parallel_env(config, **overrides))

@@ -23,14 +23,14 @@ from pettingzoo.test import (
 )
 
 import rbc_env
-from rbc_env.adapters import growth_pettingzoo as gpz_module
 from rbc_env.adapters import gymnasium as gym_module
-from rbc_env.adapters.growth_pettingzoo import (
-    GrowthParallelEnv,
+from rbc_env.adapters import pettingzoo as gpz_module
+from rbc_env.adapters.gymnasium import GrowthPlannerEnv, growth_env
+from rbc_env.adapters.pettingzoo import (
+    EconomyParallelEnv,
     growth_aec_env,
     growth_parallel_env,
 )
-from rbc_env.adapters.gymnasium import GrowthPlannerEnv, growth_env
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy
 
@@ -114,7 +114,7 @@ AEC_ADVISORIES = (
 def test_aec_api_test(name):
     """PettingZoo's AEC api_test passes on growth_aec_env (parallel_to_aec of the parallel env)."""
     aec = growth_aec_env(name, horizon=SHORT)
-    assert isinstance(aec, AECEnv) and isinstance(aec.unwrapped, GrowthParallelEnv)
+    assert isinstance(aec, AECEnv) and isinstance(aec.unwrapped, EconomyParallelEnv)
     with warnings.catch_warnings():
         for message in AEC_ADVISORIES:
             warnings.filterwarnings("ignore", message=message, category=UserWarning)
@@ -480,12 +480,12 @@ def test_factories_accept_presets_configs_dicts_and_overrides():
     assert growth_env(GrowthConfig(economy="g2")).config.economy == "g2"
     assert growth_env({"economy": "g5", "n_sectors": 3}).action_space.shape == (3,)
     penv = growth_parallel_env("g4_h4", n_households=6, params={"rho": 0.5})
-    assert isinstance(penv, GrowthParallelEnv)
+    assert isinstance(penv, EconomyParallelEnv)
     assert (penv.config.n_households, penv.config.params.rho) == (6, 0.5)
     assert penv.config.params.sigma == GrowthConfig().params.sigma
     assert len(penv.possible_agents) == 6
     assert isinstance(rbc_env.growth_env("g1"), GrowthPlannerEnv)
-    assert isinstance(rbc_env.growth_parallel_env("g7_half"), GrowthParallelEnv)
+    assert isinstance(rbc_env.growth_parallel_env("g7_half"), EconomyParallelEnv)
     assert rbc_env.growth_aec_env("g6_n2", n_households=3).unwrapped.config.n_households == 3
 
 

@@ -713,3 +713,34 @@ def test_continuous_actions_refuse_masks_and_discrete_only_faces() -> None:
     config = RBCConfig(n_consumers=3, n_firms=2, action_space="continuous")
     with pytest.raises(ValueError, match="SingleTypeVectorEnv needs RBCConfig.action_space"):
         SingleTypeVectorEnv(config)
+
+
+# ---- one class for every economy of the protocol ----------------------------------------------
+def test_one_parallel_env_class_serves_every_economy() -> None:
+    """EconomyParallelEnv steps the RBC core directly (discrete heads) and the growth family."""
+    from rbc_env.adapters.pettingzoo import EconomyParallelEnv, growth_parallel_env
+
+    config = RBCConfig(n_consumers=3, n_firms=2, horizon=4)
+    generic = EconomyParallelEnv(BatchedEconomy(config, 1, seed=0, validate=False))
+    parallel_api_test(generic, num_cycles=8)
+    rbc = parallel_env(config, seed=0)
+    assert isinstance(rbc, EconomyParallelEnv)
+    assert isinstance(growth_parallel_env("g4_h4"), EconomyParallelEnv)
+    assert generic.possible_agents == rbc.possible_agents
+    # Same seed, same actions: the generic env and the RBC env see the same economy.
+    obs_g, _ = generic.reset(seed=3)
+    obs_r, _ = rbc.reset(seed=3)
+    while generic.agents:
+        actions = rbc.sample_actions()
+        obs_g, rew_g, *_ = generic.step(actions)
+        obs_r, rew_r, *_ = rbc.step(actions)
+        assert rew_g == rew_r
+        for a in obs_r:
+            np.testing.assert_array_equal(obs_g[a], obs_r[a])
+    generic.reset(seed=0)
+    bad = generic.sample_actions()
+    bad["firm_1"] = np.array([0, 9])
+    with pytest.raises(ValueError, match=r"action of 'firm_1': head 1 must be in \[0, 4\]; got 9"):
+        generic.step(bad)
+    with pytest.raises(ValueError, match="batch_size must be 1"):
+        EconomyParallelEnv(BatchedEconomy(config, 2, seed=0))
