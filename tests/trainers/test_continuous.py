@@ -8,6 +8,7 @@ run keeps firms at the mask centre while the window is closed and updates the po
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 import gymnasium as gym
@@ -92,10 +93,13 @@ def test_log_std_is_capped_smoothly() -> None:
 def test_normalized_actions_map_onto_the_box_and_the_bounds() -> None:
     econ = _economy()
     head = action_heads(econ)["firm"]
-    a = torch.tensor([[-1.0, 1.0], [-7.0, 7.0], [0.0, 0.0]])
+    half = math.atanh(0.5)  # tanh = 0.5: three quarters of the way up
+    a = torch.tensor([[-20.0, 20.0], [0.0, 0.0], [half, -half]])
     values = head.to_economy(a)
     top_price, top_wage = action_box(econ)["firm"][1]
-    expected = torch.tensor([[0.0, top_wage], [0.0, top_wage], [top_price / 2, top_wage / 2]])
+    expected = torch.tensor(
+        [[0.0, top_wage], [top_price / 2, top_wage / 2], [0.75 * top_price, 0.25 * top_wage]]
+    )
     torch.testing.assert_close(values, expected)
     lo, hi = action_bounds(econ, 0)["firm"]  # iteration 0: the mask centres only
     bounded = head.to_economy(a, (lo, hi))

@@ -32,8 +32,8 @@ def module_spaces(economy: RBCConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
     Observations are float32 boxes (the modules' dtype); the types the curriculum masks
     (``trainers.curriculum.masked_types``) get ``Dict(observation, action_mask)`` with a flat
     int8 mask over the concatenated heads. Actions are MultiDiscrete over the type's heads, or,
-    with ``action_space="continuous"``, a float32 ``Box(-1, 1, (H,))``: the policy's normalized
-    action, which the sampler maps onto the economy's box (``trainers.rllib.heads``).
+    with ``action_space="continuous"``, a float32 ``Box(-1, 1, (H,))``: the policy's raw action
+    (its tanh is the position in the economy's box; ``trainers.rllib.heads``).
     """
     specs = observation_specs(economy)
     nvecs = action_nvec(economy)
