@@ -16,7 +16,7 @@ settings (``trainers.growth_config.TRAINING_COVERAGE``) cite these numbers.
 
 Each row is one ``trainers.truth.run_truth`` call, i.e. exactly what
 ``python -m trainers truth --economy <preset> --set ...`` runs (the command of every row is in
-the results table): ``GrowthPPO`` trains the preset for its fixed number of iterations (fixed
+the results table): ``BatchedPPO`` trains the preset for its fixed number of iterations (fixed
 iterations, not a time budget, so a row is reproducible from its seed), then
 ``rbc_env.truth.metrics.evaluate`` scores the deterministic policy: saving-share (and hours)
 error in percentage points over the truth's ergodic set and over a fixed wide grid (the "wide"

@@ -163,7 +163,7 @@ class GaussianPPOParams(Params):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GrowthTrainConfig(Params):
-    """A training run on a growth economy with the batched sampler (``GrowthPPO``)."""
+    """A training run on a growth economy with the batched sampler (``BatchedPPO``)."""
 
     economy: GrowthConfig = field(default_factory=GrowthConfig)
     batch_size: int = param(256, "B", "economies", AT_LEAST_ONE, "economies per iteration")

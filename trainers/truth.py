@@ -1,6 +1,6 @@
 """Train on a ground-truth economy and score the learned policy against the exact solution.
 
-``python -m trainers truth --economy g1`` runs ``run_truth``: it trains ``GrowthPPO`` on the
+``python -m trainers truth --economy g1`` runs ``run_truth``: it trains ``BatchedPPO`` on the
 economy (until ``iterations`` or ``max_seconds`` of training wall time), evaluates the
 deterministic policy with ``rbc_env.truth.metrics.evaluate`` (policy error and Euler-equation
 errors over the truth's ergodic set and over a fixed wide grid of 0.3-1.6 k_ss times the shock
@@ -110,7 +110,8 @@ def run_truth(
         ``steps_to_target`` and ``device``.
     """
     from rbc_env.truth import metrics as truth_metrics
-    from trainers.rllib.growth import build_growth_config, module_policy
+    from trainers.rllib import build_config
+    from trainers.rllib.growth import module_policy
     from trainers.run import MetricsFile, metrics_row
 
     tc = train_config
@@ -121,7 +122,7 @@ def run_truth(
         paths.root.mkdir(parents=True, exist_ok=True)
         tc.dump(paths.config)
         metrics = MetricsFile(paths.metrics)
-    algo = build_growth_config(tc).build_algo()
+    algo = build_config(tc).build_algo()
     econ = tc.economy
     solution = _solution(econ)
     modules = algo.rollout_module

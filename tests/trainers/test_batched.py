@@ -139,7 +139,7 @@ def test_rollout_never_samples_a_masked_action():
             current = stage(tc.curriculum, e, tc.economy)
             buffers, _ = algo._rollout(current)
             for t in ("firm", "government"):
-                nvec = algo._nvec[t]
+                nvec = algo.heads[t].nvec
                 mask = current.masks[t]
                 actions = buffers[t]["actions"].reshape(-1, len(nvec))
                 offset = 0

@@ -1,4 +1,4 @@
-"""GrowthPPO on the growth family: GAE with truncations, Gaussian module, a learning run."""
+"""BatchedPPO on the growth family: GAE with truncations, Gaussian module, a learning run."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_log_std_floor_in_control_units_warns() -> None:
     import warnings
 
     from trainers.growth_config import FLOOR_OFF, HOUSEHOLD_FLOOR, MIN_LOG_STD
-    from trainers.rllib.growth import build_growth_config
+    from trainers.rllib import build_config
 
     assert GrowthTrainConfig.preset("g1").planner.min_log_std == MIN_LOG_STD > FLOOR_OFF
     assert GrowthTrainConfig.preset("g4_h100").household.min_log_std == HOUSEHOLD_FLOOR["g4"]
@@ -120,7 +120,7 @@ def test_log_std_floor_in_control_units_warns() -> None:
     for constraint in ("clip", "penalty"):
         tc = resolve_growth_config("g1", [f"economy.constraint={constraint}"])
         with pytest.warns(UserWarning, match=f"planner.min_log_std={FLOOR_OFF}"):
-            build_growth_config(tc)
+            build_config(tc)
     quiet = [
         resolve_growth_config("g1", []),
         resolve_growth_config("g1", ["economy.constraint=clip", f"planner.min_log_std={-10}"]),
@@ -128,7 +128,7 @@ def test_log_std_floor_in_control_units_warns() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         for tc in quiet:
-            build_growth_config(tc)
+            build_config(tc)
 
 
 def test_module_rejects_bad_model_config() -> None:
@@ -252,7 +252,7 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
     """Same seed -> same weights; a restored checkpoint continues like the uninterrupted run."""
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from trainers.rllib.growth import build_growth_config
+    from trainers.rllib import build_config
 
     tc = resolve_growth_config(
         "g6_n2", ["batch_size=4", "rollout_length=8", "iterations=3", "critic=centralized"]
@@ -266,7 +266,7 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
                 flat[f"{mid}.{k}"] = torch.as_tensor(v).clone()
         return flat
 
-    a = build_growth_config(tc).build_algo()
+    a = build_config(tc).build_algo()
     a.train()
     a.save_to_path(str(tmp_path / "ckpt"))
     a.train()
@@ -276,7 +276,7 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
     b.train()
     after_b = weights(b)
     b.stop()
-    c = build_growth_config(tc).build_algo()
+    c = build_config(tc).build_algo()
     c.train()
     c.train()
     after_c = weights(c)

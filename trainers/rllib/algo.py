@@ -1,7 +1,9 @@
 """The RLlib AlgorithmConfig of a training run: three modules, per-type settings, samplers.
 
-``build_config`` turns a ``trainers.config.TrainConfig`` into a ray 2.60 (new API
-stack) ``AlgorithmConfig``:
+``build_config`` turns a ``trainers.config.TrainConfig`` (the RBC economy) or a
+``trainers.growth_config.GrowthTrainConfig`` (a growth economy: Gaussian modules of
+``trainers.rllib.gaussian``, one per type of the economy, the batched sampler) into a ray 2.60
+(new API stack) ``AlgorithmConfig``. For the RBC economy:
 
 - one module per agent type (``consumer``, ``firm``, ``government``), agents mapped by their id's
   prefix (``"firm_3" -> "firm"``, ``"government_0" -> "government"``);
@@ -31,6 +33,7 @@ spec and settings, that the batched sampler uses for that agent alone.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -38,10 +41,14 @@ from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rbc_env.core import AGENT_TYPES, observation_specs
+from rbc_env.growth import observation_specs as growth_observation_specs
 from trainers.config import TrainConfig
 from trainers.curriculum import masked_types
+from trainers.growth_config import FLOOR_OFF, GrowthTrainConfig
 from trainers.rllib import env_runner as er
 from trainers.rllib.batched import BatchedPPOConfig
+from trainers.rllib.gaussian import GaussianPPOTorchRLModule
+from trainers.rllib.growth import growth_module_spaces
 from trainers.rllib.learner import (
     AUTOCAST_KEY,
     NUM_MINIBATCHES_KEY,
@@ -53,14 +60,15 @@ from trainers.rllib.spaces import SpacesOnlyEnv, module_spaces, policy_mapping_f
 __all__ = ["build_config"]
 
 
-def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
+def build_config(train_config: TrainConfig | GrowthTrainConfig) -> BatchedPPOConfig:
     """The AlgorithmConfig of a run (see the module docstring).
 
     Args:
         train_config: the run.
 
     Returns:
-        ``sampler="batched"``: a ``BatchedPPOConfig`` (``.build_algo()`` gives a ``BatchedPPO``);
+        A growth run, or ``sampler="batched"``: a ``BatchedPPOConfig`` (``.build_algo()`` gives
+        a ``BatchedPPO``);
         ``sampler="env_runner"``: an ``EnvRunnerPPOConfig`` (a subclass; ``.build_algo()``
         gives an ``trainers.rllib.env_runner.EnvRunnerPPO``).
 
@@ -69,6 +77,8 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
             not implement (``parity.returns="reference"``, ``sampling="fixed_quantile"``,
             ``value_loss="reference"``).
     """
+    if isinstance(train_config, GrowthTrainConfig):
+        return _growth_config(train_config)
     tc = train_config
     spaces = module_spaces(tc.economy)
     if tc.sampler == "batched":
@@ -176,6 +186,81 @@ def _shared_settings(
             kl_coeff=0.0,
             grad_clip_by="global_norm",
             entropy_coeff=0.0,
+        )
+        .reporting(
+            min_time_s_per_iteration=None,
+            min_sample_timesteps_per_iteration=0,
+            min_train_timesteps_per_iteration=0,
+        )
+        .debugging(seed=tc.seed)
+    )
+
+
+def _growth_config(tc: GrowthTrainConfig) -> BatchedPPOConfig:
+    """The AlgorithmConfig of a growth run (``.build_algo()`` gives a ``BatchedPPO``)."""
+    spaces = growth_module_spaces(tc)
+    specs, overrides = {}, {}
+    own = growth_observation_specs(tc.economy)
+    for t in spaces:
+        ppo = tc.ppo(t)
+        if tc.economy.constraint != "squash" and ppo.min_log_std > FLOOR_OFF:
+            warnings.warn(
+                f"{t}.min_log_std={ppo.min_log_std} floors σ in raw action units, which under "
+                f"economy.constraint={tc.economy.constraint!r} are the controls themselves, not "
+                f"logits (the presets' floor was measured under 'squash'); pass --set "
+                f"{t}.min_log_std={FLOOR_OFF} for no floor",
+                stacklevel=2,
+            )
+        specs[t] = RLModuleSpec(
+            module_class=GaussianPPOTorchRLModule,
+            observation_space=spaces[t][0],
+            action_space=spaces[t][1],
+            model_config={
+                "hidden_sizes": list(ppo.hidden_sizes),
+                "policy_dim": own[t].shape[0],
+                "critic": tc.critic,
+                "init_log_std": ppo.init_log_std,
+                "min_log_std": ppo.min_log_std,
+            },
+        )
+        total_steps = tc.iterations * tc.batch_size * tc.rollout_length
+        lr: Any = ppo.lr if ppo.lr_final == ppo.lr else [[0, ppo.lr], [total_steps, ppo.lr_final]]
+        overrides[t] = BatchedPPOConfig.overrides(
+            lr=lr,
+            clip_param=ppo.clip,
+            grad_clip=None if ppo.grad_clip == float("inf") else ppo.grad_clip,
+            vf_loss_coeff=ppo.vf_loss_coeff,
+            gamma=tc.gamma,
+            lambda_=ppo.gae_lambda,
+        )
+    gpu = tc.resolved_device == "cuda"
+    return (
+        BatchedPPOConfig()
+        .growth(tc)
+        .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
+        .env_runners(num_env_runners=0)
+        .framework("torch")
+        .multi_agent(policies=list(spaces), policy_mapping_fn=policy_mapping_fn)
+        .rl_module(
+            rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
+            algorithm_config_overrides_per_module=overrides,
+        )
+        .learners(
+            num_learners=0,
+            num_gpus_per_learner=1 if gpu else 0,
+            learner_class=ProportionalPPOTorchLearner,
+            learner_config_dict={NUM_MINIBATCHES_KEY: tc.num_minibatches},
+        )
+        .training(
+            num_epochs=tc.num_epochs,
+            minibatch_size=None,
+            shuffle_batch_per_epoch=True,
+            train_batch_size_per_learner=tc.batch_size * tc.rollout_length,
+            use_kl_loss=False,
+            kl_coeff=0.0,
+            grad_clip_by="global_norm",
+            entropy_coeff=0.0,
+            vf_clip_param=float("inf"),
         )
         .reporting(
             min_time_s_per_iteration=None,

@@ -1,6 +1,12 @@
-"""BatchedPPO: RLlib's PPO with tensor rollouts on ``BatchedEconomy`` instead of EnvRunners.
+"""BatchedPPO: RLlib's PPO with tensor rollouts on the economy instead of EnvRunners.
 
-One training iteration (spec 9.5) of ``BatchedPPO``:
+One PPO class for both economy families. With a ``trainers.config.TrainConfig`` it rolls out
+the RBC economy (``BatchedEconomy``, below); with a ``trainers.growth_config.GrowthTrainConfig``
+a growth economy, through ``trainers.rllib.growth.GrowthSampler`` (continuing economies,
+truncation at the horizon, Gaussian policies). Both share the learner update, the driver-side
+modules and their synchronization, the metrics of steps and throughput, and checkpoints.
+
+One training iteration (spec 9.5) on the RBC economy:
 
 1. the curriculum stage of iteration e (``trainers.curriculum.stage``): θ factor, masks,
    entropy coefficients, which types train;
@@ -70,8 +76,11 @@ from rbc_env import BatchedEconomy
 from rbc_env.core import AGENT_TYPES, has_agent_axis
 from trainers.config import Deviator, TrainConfig
 from trainers.curriculum import CurriculumStage, deviation_rewards, deviation_stage, stage
+from trainers.growth_config import GrowthTrainConfig
+from trainers.rllib.growth import GROWTH_SAMPLER_STATE_KEY, GrowthSampler
 from trainers.rllib.heads import action_heads, sample_multi_discrete
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY
+from trainers.rllib.rollout import gae, gae_truncated, learner_device, reference_returns
 
 __all__ = [
     "BatchedPPO",
@@ -89,15 +98,18 @@ _ADV_EPS = 1e-6
 
 
 class BatchedPPOConfig(PPOConfig):
-    """``PPOConfig`` that also carries the run's ``TrainConfig`` (as a plain dict).
+    """``PPOConfig`` that also carries the run's config (as a plain dict).
 
-    The dict survives RLlib's config copies, checkpoints (``get_state``/``from_state``) and
-    Tune's dict round trip (``update_from_dict`` keeps unknown keys).
+    A ``TrainConfig`` (the RBC economy, ``.rbc``) or a ``GrowthTrainConfig`` (the growth family,
+    ``.growth``). The dict survives RLlib's config copies, checkpoints
+    (``get_state``/``from_state``) and Tune's dict round trip (``update_from_dict`` keeps
+    unknown keys).
     """
 
     def __init__(self, algo_class: type | None = None) -> None:
         super().__init__(algo_class=algo_class or BatchedPPO)
         self.rbc_train_config: dict[str, Any] | None = None
+        self.growth_train_config: dict[str, Any] | None = None
 
     def rbc(self, train_config: TrainConfig) -> BatchedPPOConfig:
         """Attach the run's ``TrainConfig``."""
@@ -105,104 +117,26 @@ class BatchedPPOConfig(PPOConfig):
         self.rbc_train_config = train_config.to_dict()
         return self
 
+    def growth(self, train_config: GrowthTrainConfig) -> BatchedPPOConfig:
+        """Attach the run's ``GrowthTrainConfig``."""
+        self._value_error_if_frozen("growth_train_config")
+        self.growth_train_config = train_config.to_dict()
+        return self
+
     @property
-    def train_config(self) -> TrainConfig:
-        """The run's ``TrainConfig``."""
+    def train_config(self) -> Any:
+        """The run's ``TrainConfig`` or ``GrowthTrainConfig``."""
+        if getattr(self, "growth_train_config", None) is not None:
+            return GrowthTrainConfig.from_dict(self.growth_train_config)
         if self.rbc_train_config is None:
-            raise ValueError("BatchedPPOConfig has no TrainConfig; call .rbc(train_config)")
+            raise ValueError(
+                "BatchedPPOConfig has no run config; call .rbc(train_config) or .growth(...)"
+            )
         return TrainConfig.from_dict(self.rbc_train_config)
 
     def _value_error_if_frozen(self, name: str) -> None:
         if self._is_frozen:
             raise AttributeError(f"Cannot set attribute ({name}) of a frozen AlgorithmConfig")
-
-
-# ---- tensor helpers (no RLlib state) -------------------------------------------------------
-def reference_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
-    """The reference code's returns G_t = r_t + γ Σ_{k>t} r_k, no bootstrap (spec 9.2, 13 #11).
-
-    Args:
-        rewards: [T, M] (already scaled).
-        gamma: γ, applied once to the undiscounted tail.
-
-    Returns:
-        [T, M] returns.
-    """
-    tail = rewards.flip(0).cumsum(0).flip(0) - rewards  # Σ_{k>t} r_k
-    return rewards + gamma * tail
-
-
-def gae(
-    rewards: torch.Tensor,
-    values: torch.Tensor,
-    *,
-    gamma: float,
-    lambda_: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Generalized advantage estimates of truncated episodes.
-
-    δ_t = r_t + γ V(s_{t+1}) - V(s_t), A_t = Σ_k (γλ)^k δ_{t+k}; the value at t = T bootstraps
-    the truncated tail (pass zeros there for none). With λ = 1, A_t + V(s_t) is the discounted
-    return Σ_k γ^k r_{t+k} + γ^(T-t) V(s_T). (``gae_truncated`` with no restart.)
-
-    Args:
-        rewards: [T, M] (already scaled).
-        values: [T + 1, M], V(s_0..s_T).
-        gamma: discount γ.
-        lambda_: GAE λ.
-
-    Returns:
-        ``(advantages [T, M], value_targets [T, M])`` with value targets A + V.
-    """
-    no_cut = torch.zeros(rewards.shape[0], dtype=torch.bool, device=rewards.device)
-    return gae_truncated(rewards, values[:-1], values[1:], no_cut, gamma=gamma, lambda_=lambda_)
-
-
-def gae_truncated(
-    rewards: torch.Tensor,
-    values: torch.Tensor,
-    next_values: torch.Tensor,
-    cut: torch.Tensor,
-    *,
-    gamma: float,
-    lambda_: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE over a rollout that may contain truncations (episode restarts).
-
-    δ_t = r_t + γ V'_t - V(s_t) with V'_t the value of the state after step t (before any
-    restart); A_t = δ_t + γ λ (1 - cut_t) A_{t+1}: advantages stop at a restart but every
-    step, the last one included, bootstraps from V'_t (truncation is not termination).
-
-    Args:
-        rewards: [T, M] scaled rewards.
-        values: [T, M] V(s_t).
-        next_values: [T, M] V(s_{t+1}) before a restart.
-        cut: [T] bool, True where the episode restarted after step t.
-        gamma: γ.
-        lambda_: λ.
-
-    Returns:
-        ``(advantages [T, M], value targets A + V [T, M])``.
-    """
-    advantages = torch.empty_like(rewards)
-    running = torch.zeros_like(rewards[0])
-    keep = (~cut).to(rewards.dtype)
-    for t in range(rewards.shape[0] - 1, -1, -1):
-        delta = rewards[t] + gamma * next_values[t] - values[t]
-        running = delta + gamma * lambda_ * keep[t] * running
-        advantages[t] = running
-    return advantages, advantages + values
-
-
-def learner_device(resolved: str) -> torch.device:
-    """The device of a single local learner (``"cuda"`` becomes ``"cuda:<current>"``).
-
-    Rollout tensors then live where the learner's are, so batches are not copied.
-    """
-    device = torch.device(resolved)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())
-    return device
 
 
 # ---- the algorithm ----------------------------------------------------------------------------
@@ -222,8 +156,20 @@ class BatchedPPO(PPO):
     def setup(self, config: Any) -> None:
         """Build RLlib's components, then the economy and the driver-side modules."""
         super().setup(config)
-        self.train_config: TrainConfig = self.config.train_config
+        self.train_config: Any = self.config.train_config
         tc = self.train_config
+        self.device = learner_device(tc.resolved_device)
+        spaces = self.env_runner_group.get_spaces()
+        spec = self.config.get_multi_rl_module_spec(spaces=spaces, inference_only=False)
+        self.rollout_module = spec.build()
+        for mid in self.rollout_module.keys():
+            self.rollout_module[mid].to(self.device).eval()
+        # The growth family's rollouts, or None for the RBC economy.
+        self.growth: GrowthSampler | None = None
+        if isinstance(tc, GrowthTrainConfig):
+            self.growth = GrowthSampler(tc, self.device, self.rollout_module)
+            self.economy: Any = self.growth.economy
+            return
         parity = tc.economy.parity
         for name, supported in (("sampling", "independent"), ("value_loss", "standard")):
             if getattr(parity, name) != supported:
@@ -231,16 +177,10 @@ class BatchedPPO(PPO):
                     f"ReferenceParity.{name}={getattr(parity, name)!r} is not implemented by "
                     f"BatchedPPO; use {supported!r}"
                 )
-        self.device = learner_device(tc.resolved_device)
         self.economy = BatchedEconomy(
             tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
         )
         self.curriculum_iteration = 0
-        spaces = self.env_runner_group.get_spaces()
-        spec = self.config.get_multi_rl_module_spec(spaces=spaces, inference_only=False)
-        self.rollout_module = spec.build()
-        for mid in self.rollout_module.keys():
-            self.rollout_module[mid].to(self.device).eval()
         # How each type's actions are drawn and handed to the economy (grid or box).
         self.heads = action_heads(tc.economy, self.device)
         self.curriculum_stage: CurriculumStage | None = None  # the last iteration's stage
@@ -262,7 +202,10 @@ class BatchedPPO(PPO):
 
     # ---- one iteration --------------------------------------------------------------------
     def training_step(self) -> None:
-        """One iteration: curriculum stage, rollout, GAE, learner update, metrics."""
+        """One iteration: (curriculum stage,) rollout, GAE, learner update, metrics."""
+        if self.growth is not None:
+            self._growth_step(self.growth)
+            return
         tc = self.train_config
         e = self.curriculum_iteration
         started = time.perf_counter()
@@ -274,10 +217,7 @@ class BatchedPPO(PPO):
             buffers, econ_sums = self._rollout(current)
         rollout_s = time.perf_counter() - started
         env_steps = tc.batch_size * tc.economy.horizon
-        self.metrics.log_value((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED), env_steps, reduce="sum")
-        self.metrics.log_value(
-            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), env_steps, reduce="lifetime_sum"
-        )
+        self._log_env_steps(env_steps)
         for t, buf in buffers.items():
             self.metrics.log_value(
                 (ENV_RUNNER_RESULTS, NUM_MODULE_STEPS_SAMPLED, t),
@@ -290,26 +230,7 @@ class BatchedPPO(PPO):
         batch = self._train_batch(self._trainable(candidates), current, buffers, env_steps)
         if batch.policy_batches:
             coeffs = {m: current.entropy_coeff[self.base_type(m)] for m in tc.module_ids}
-            self.learner_group.foreach_learner(
-                lambda learner, c=coeffs: learner.set_entropy_coeffs(c)
-            )
-            with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
-                results = self.learner_group.update(
-                    batch=batch,
-                    timesteps={
-                        NUM_ENV_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
-                            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME)
-                        ),
-                        NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
-                            (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME),
-                            default=0,
-                        ),
-                    },
-                    num_epochs=tc.num_epochs,
-                    minibatch_size=None,
-                    shuffle_batch_per_epoch=tc.shuffle,
-                )
-            self.metrics.aggregate(results, key=LEARNER_RESULTS)
+            self._update(batch, coeffs, shuffle=tc.shuffle)
             # Keep the (local) EnvRunner's modules current, for `get_module` and evaluation.
             with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
                 self.env_runner_group.sync_weights(
@@ -324,6 +245,46 @@ class BatchedPPO(PPO):
             "throughput/rollout_agent_steps_per_s", agent_steps / rollout_s, window=1
         )
         self.curriculum_iteration = e + 1
+
+    def _growth_step(self, sampler: GrowthSampler) -> None:
+        """One iteration on a growth economy: rollout, GAE, learner update, metrics."""
+        started = time.perf_counter()
+        self.sync_rollout_module()
+        batch = sampler.sample(self.metrics)
+        self._log_env_steps(sampler.env_steps)
+        self._update(batch, sampler.entropy_coeffs(), shuffle=True)
+        elapsed = time.perf_counter() - started
+        self.metrics.log_value(
+            "throughput/agent_steps_per_s", sampler.agent_steps / elapsed, window=1
+        )
+
+    def _log_env_steps(self, env_steps: int) -> None:
+        """RLlib's counters of sampled env steps (this iteration's and the lifetime's)."""
+        self.metrics.log_value((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED), env_steps, reduce="sum")
+        self.metrics.log_value(
+            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), env_steps, reduce="lifetime_sum"
+        )
+
+    def _update(self, batch: MultiAgentBatch, coeffs: dict[str, float], *, shuffle: bool) -> None:
+        """Set the modules' entropy coefficients, then one learner update on ``batch``."""
+        self.learner_group.foreach_learner(lambda learner, c=coeffs: learner.set_entropy_coeffs(c))
+        with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+            results = self.learner_group.update(
+                batch=batch,
+                timesteps={
+                    NUM_ENV_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
+                        (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME)
+                    ),
+                    NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
+                        (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME),
+                        default=0,
+                    ),
+                },
+                num_epochs=self.train_config.num_epochs,
+                minibatch_size=None,
+                shuffle_batch_per_epoch=shuffle,
+            )
+        self.metrics.aggregate(results, key=LEARNER_RESULTS)
 
     def _trainable(self, types: tuple[str, ...]) -> tuple[str, ...]:
         """The curriculum's training types that the learner may update (``policies_to_train``).
@@ -576,8 +537,16 @@ class BatchedPPO(PPO):
         not_components: Any = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """RLlib's state plus the sampler's: curriculum iteration and generator state."""
+        """RLlib's state plus the sampler's.
+
+        RBC: the curriculum iteration and the generator state; growth: the generator, the
+        economy state and the env steps so far.
+        """
         state = super().get_state(components, not_components=not_components, **kwargs)
+        if self.growth is not None:
+            if self._check_component(GROWTH_SAMPLER_STATE_KEY, components, not_components):
+                state[GROWTH_SAMPLER_STATE_KEY] = self.growth.get_state()
+            return state
         if self._check_component(SAMPLER_STATE_KEY, components, not_components):
             state[SAMPLER_STATE_KEY] = {
                 "curriculum_iteration": self.curriculum_iteration,
@@ -586,10 +555,14 @@ class BatchedPPO(PPO):
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore RLlib's state and the sampler's (iteration, generator)."""
+        """Restore RLlib's state and the sampler's."""
+        own = (SAMPLER_STATE_KEY, GROWTH_SAMPLER_STATE_KEY)
         sampler = state.get(SAMPLER_STATE_KEY)
-        rest = {k: v for k, v in state.items() if k != SAMPLER_STATE_KEY}
-        super().set_state(rest)
+        super().set_state({k: v for k, v in state.items() if k not in own})
+        if self.growth is not None:
+            if GROWTH_SAMPLER_STATE_KEY in state:
+                self.growth.set_state(state[GROWTH_SAMPLER_STATE_KEY])
+            return
         if sampler is not None:
             self.curriculum_iteration = int(sampler["curriculum_iteration"])
             self.economy.generator.set_state(sampler["generator_state"])

@@ -1,7 +1,7 @@
-"""GrowthPPO: the batched sampler on the growth family (continuous actions, Gaussian policies).
+"""The growth family's rollouts for ``BatchedPPO`` (continuous actions, Gaussian policies).
 
-The same approach as ``trainers.rllib.batched.BatchedPPO`` (RLlib's PPO, Learner, RLModules,
-checkpoints; sampling replaced by tensor rollouts on the economy's device), on a
+``BatchedPPO`` trains both economy families: for a ``GrowthTrainConfig`` (the ground-truth
+economies G1-G7) its iterations are those of ``GrowthSampler``, on a
 ``rbc_env.growth.GrowthEconomy``:
 
 1. roll out ``rollout_length`` periods of B economies; each type's module gives the Gaussian
@@ -23,72 +23,34 @@ network reads it, its policy network does not (``trainers.rllib.gaussian``).
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from ray.rllib.algorithms.ppo import PPO, PPOConfig
-from ray.rllib.core import ALL_MODULES
 from ray.rllib.core.columns import Columns
-from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
-from ray.rllib.utils.metrics import (
-    ENV_RUNNER_RESULTS,
-    LEARNER_RESULTS,
-    NUM_ENV_STEPS_SAMPLED,
-    NUM_ENV_STEPS_SAMPLED_LIFETIME,
-    NUM_MODULE_STEPS_TRAINED_LIFETIME,
-)
 
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observation_specs
 from rbc_env.growth.economy import action_dims
-from trainers.growth_config import FLOOR_OFF, GrowthTrainConfig
-from trainers.rllib.batched import gae_truncated, learner_device
-from trainers.rllib.gaussian import GaussianPPOTorchRLModule
-from trainers.rllib.learner import NUM_MINIBATCHES_KEY, ProportionalPPOTorchLearner
-from trainers.rllib.spaces import SpacesOnlyEnv, policy_mapping_fn
+from trainers.growth_config import GrowthTrainConfig
+from trainers.rllib.rollout import gae_truncated
 
 __all__ = [
-    "GrowthPPO",
-    "GrowthPPOConfig",
-    "build_growth_config",
+    "GROWTH_SAMPLER_STATE_KEY",
+    "GrowthSampler",
+    "growth_module_spaces",
     "module_policy",
 ]
 
-SAMPLER_STATE_KEY = "growth_sampler"
+GROWTH_SAMPLER_STATE_KEY = "growth_sampler"  # the sampler's part of a checkpoint
 _ADV_EPS = 1e-8
 
 
-class GrowthPPOConfig(PPOConfig):
-    """``PPOConfig`` that carries the run's ``GrowthTrainConfig`` (as a plain dict)."""
-
-    def __init__(self, algo_class: type | None = None) -> None:
-        super().__init__(algo_class=algo_class or GrowthPPO)
-        self.growth_train_config: dict[str, Any] | None = None
-
-    def growth(self, train_config: GrowthTrainConfig) -> GrowthPPOConfig:
-        """Attach the run's ``GrowthTrainConfig``."""
-        if self._is_frozen:
-            raise AttributeError("Cannot set growth_train_config of a frozen AlgorithmConfig")
-        self.growth_train_config = train_config.to_dict()
-        return self
-
-    @property
-    def train_config(self) -> GrowthTrainConfig:
-        """The run's ``GrowthTrainConfig``."""
-        if self.growth_train_config is None:
-            raise ValueError("GrowthPPOConfig has no GrowthTrainConfig; call .growth(config)")
-        return GrowthTrainConfig.from_dict(self.growth_train_config)
-
-
-def module_spaces(tc: GrowthTrainConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
+def growth_module_spaces(tc: GrowthTrainConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
     """Observation (own obs, plus the global state for a centralized critic) and action boxes."""
     econ = tc.economy
     specs = observation_specs(econ)
@@ -102,81 +64,6 @@ def module_spaces(tc: GrowthTrainConfig) -> dict[str, tuple[gym.Space, gym.Space
         act = gym.spaces.Box(-bound, bound, (dims[t],), np.float32)
         out[t] = (obs, act)
     return out
-
-
-def build_growth_config(tc: GrowthTrainConfig) -> GrowthPPOConfig:
-    """The AlgorithmConfig of a growth run (``.build_algo()`` gives a ``GrowthPPO``)."""
-    spaces = module_spaces(tc)
-    specs, overrides = {}, {}
-    own = observation_specs(tc.economy)
-    for t in spaces:
-        ppo = tc.ppo(t)
-        if tc.economy.constraint != "squash" and ppo.min_log_std > FLOOR_OFF:
-            warnings.warn(
-                f"{t}.min_log_std={ppo.min_log_std} floors σ in raw action units, which under "
-                f"economy.constraint={tc.economy.constraint!r} are the controls themselves, not "
-                f"logits (the presets' floor was measured under 'squash'); pass --set "
-                f"{t}.min_log_std={FLOOR_OFF} for no floor",
-                stacklevel=2,
-            )
-        specs[t] = RLModuleSpec(
-            module_class=GaussianPPOTorchRLModule,
-            observation_space=spaces[t][0],
-            action_space=spaces[t][1],
-            model_config={
-                "hidden_sizes": list(ppo.hidden_sizes),
-                "policy_dim": own[t].shape[0],
-                "critic": tc.critic,
-                "init_log_std": ppo.init_log_std,
-                "min_log_std": ppo.min_log_std,
-            },
-        )
-        total_steps = tc.iterations * tc.batch_size * tc.rollout_length
-        lr: Any = ppo.lr if ppo.lr_final == ppo.lr else [[0, ppo.lr], [total_steps, ppo.lr_final]]
-        overrides[t] = GrowthPPOConfig.overrides(
-            lr=lr,
-            clip_param=ppo.clip,
-            grad_clip=None if ppo.grad_clip == float("inf") else ppo.grad_clip,
-            vf_loss_coeff=ppo.vf_loss_coeff,
-            gamma=tc.gamma,
-            lambda_=ppo.gae_lambda,
-        )
-    gpu = tc.resolved_device == "cuda"
-    return (
-        GrowthPPOConfig()
-        .growth(tc)
-        .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
-        .env_runners(num_env_runners=0)
-        .framework("torch")
-        .multi_agent(policies=list(spaces), policy_mapping_fn=policy_mapping_fn)
-        .rl_module(
-            rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
-            algorithm_config_overrides_per_module=overrides,
-        )
-        .learners(
-            num_learners=0,
-            num_gpus_per_learner=1 if gpu else 0,
-            learner_class=ProportionalPPOTorchLearner,
-            learner_config_dict={NUM_MINIBATCHES_KEY: tc.num_minibatches},
-        )
-        .training(
-            num_epochs=tc.num_epochs,
-            minibatch_size=None,
-            shuffle_batch_per_epoch=True,
-            train_batch_size_per_learner=tc.batch_size * tc.rollout_length,
-            use_kl_loss=False,
-            kl_coeff=0.0,
-            grad_clip_by="global_norm",
-            entropy_coeff=0.0,
-            vf_clip_param=float("inf"),
-        )
-        .reporting(
-            min_time_s_per_iteration=None,
-            min_sample_timesteps_per_iteration=0,
-            min_train_timesteps_per_iteration=0,
-        )
-        .debugging(seed=tc.seed)
-    )
 
 
 def module_policy(
@@ -211,73 +98,48 @@ def module_policy(
     return policy
 
 
-class GrowthPPO(PPO):
-    """PPO whose ``training_step`` rolls out ``GrowthEconomy`` (see the module docstring)."""
+class GrowthSampler:
+    """Rollouts of a growth economy for ``BatchedPPO`` (the module docstring's steps 1-4).
 
-    @classmethod
-    def get_default_config(cls) -> GrowthPPOConfig:
-        """A fresh ``GrowthPPOConfig``."""
-        return GrowthPPOConfig(cls)
+    Args:
+        train_config: the run.
+        device: the learner's device, where the economy and the rollout tensors live.
+        modules: the driver-side modules (``BatchedPPO.rollout_module``), kept in sync with the
+            learner by ``BatchedPPO``.
+    """
 
-    def setup(self, config: Any) -> None:
-        """Build RLlib's components, then the economy and the driver-side modules."""
-        super().setup(config)
-        self.train_config: GrowthTrainConfig = self.config.train_config
-        tc = self.train_config
-        self.device = learner_device(tc.resolved_device)
+    def __init__(self, train_config: GrowthTrainConfig, device: torch.device, modules: Any) -> None:
+        self.train_config = train_config
+        self.device = device
+        self.modules = modules
+        tc = train_config
         self.economy = GrowthEconomy(
-            tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
+            tc.economy, tc.batch_size, device=device, seed=tc.seed, validate=False
         )
         self._obs = self.economy.reset()
-        spaces = self.env_runner_group.get_spaces()
-        spec = self.config.get_multi_rl_module_spec(spaces=spaces, inference_only=False)
-        self.rollout_module = spec.build()
-        for mid in self.rollout_module.keys():
-            self.rollout_module[mid].to(self.device).eval()
         self.types = self.economy.agent_types
         self.env_steps_lifetime = 0
 
-    # ---- one iteration ----------------------------------------------------------------------
-    def training_step(self) -> None:
-        """One iteration: rollout, GAE, learner update, metrics."""
-        tc = self.train_config
-        started = time.perf_counter()
-        self.sync_rollout_module()
-        buffers, flows = self._rollout()
-        env_steps = tc.batch_size * tc.rollout_length
-        self.env_steps_lifetime += env_steps
-        self.metrics.log_value((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED), env_steps, reduce="sum")
-        self.metrics.log_value(
-            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), env_steps, reduce="lifetime_sum"
-        )
-        self._log_metrics(buffers, flows)
-        batch = self._train_batch(buffers, env_steps)
-        coeffs = {t: tc.ppo(t).entropy_coeff for t in self.types}
-        self.learner_group.foreach_learner(lambda learner: learner.set_entropy_coeffs(coeffs))
-        results = self.learner_group.update(
-            batch=batch,
-            timesteps={
-                NUM_ENV_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
-                    (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME)
-                ),
-                NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
-                    (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME), default=0
-                ),
-            },
-            num_epochs=tc.num_epochs,
-            minibatch_size=None,
-            shuffle_batch_per_epoch=True,
-        )
-        self.metrics.aggregate(results, key=LEARNER_RESULTS)
-        agent_steps = env_steps * sum(self.economy.counts.values())
-        self.metrics.log_value(
-            "throughput/agent_steps_per_s", agent_steps / (time.perf_counter() - started), window=1
-        )
+    @property
+    def env_steps(self) -> int:
+        """Economy steps per iteration: B × rollout length."""
+        return self.train_config.batch_size * self.train_config.rollout_length
 
-    def sync_rollout_module(self) -> None:
-        """Copy the learner's current weights into the driver-side rollout modules."""
-        state = self.learner_group.get_state(components="learner/rl_module")
-        self.rollout_module.set_state(state["learner"]["rl_module"])
+    @property
+    def agent_steps(self) -> int:
+        """Agent steps per iteration."""
+        return self.env_steps * sum(self.economy.counts.values())
+
+    def entropy_coeffs(self) -> dict[str, float]:
+        """Each module's entropy coefficient (fixed over the run)."""
+        return {t: self.train_config.ppo(t).entropy_coeff for t in self.types}
+
+    def sample(self, metrics: Any) -> MultiAgentBatch:
+        """Roll out one iteration, log its metrics, and return the training batch."""
+        buffers, flows = self._rollout()
+        self.env_steps_lifetime += self.env_steps
+        self._log_metrics(metrics, buffers, flows)
+        return self._train_batch(buffers)
 
     def _rows(self, obs: dict[str, torch.Tensor], t: str) -> torch.Tensor:
         x = obs[t].flatten(0, 1).float()
@@ -290,8 +152,7 @@ class GrowthPPO(PPO):
     @torch.no_grad()
     def _values(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {
-            t: self.rollout_module[t].compute_values({Columns.OBS: self._rows(obs, t)})
-            for t in self.types
+            t: self.modules[t].compute_values({Columns.OBS: self._rows(obs, t)}) for t in self.types
         }
 
     @torch.no_grad()
@@ -308,7 +169,7 @@ class GrowthPPO(PPO):
             actions = {}
             for t in self.types:
                 x = self._rows(obs, t)
-                module = self.rollout_module[t]
+                module = self.modules[t]
                 dist_in = module.forward_train({Columns.OBS: x})[Columns.ACTION_DIST_INPUTS]
                 mean, log_std = dist_in.chunk(2, dim=-1)
                 std = log_std.exp()
@@ -332,7 +193,7 @@ class GrowthPPO(PPO):
             done = out.done
             if bool(done.any()):
                 if not bool(done.all()):
-                    raise RuntimeError("GrowthPPO expects all economies to restart together")
+                    raise RuntimeError("GrowthSampler expects all economies to restart together")
                 final = self._values(out.obs)
                 for t in self.types:
                     buffers[t]["next_values"][step] = final[t]
@@ -353,17 +214,14 @@ class GrowthPPO(PPO):
         means = {k: float(v) / horizon for k, v in sums.items()}  # one host sync per flow
         return buffers, means
 
-    def _train_batch(
-        self, buffers: dict[str, dict[str, torch.Tensor]], env_steps: int
-    ) -> MultiAgentBatch:
+    def _train_batch(self, buffers: dict[str, dict[str, torch.Tensor]]) -> MultiAgentBatch:
         tc = self.train_config
         policy_batches = {}
         for t in self.types:
             buf = buffers[t]
             ppo = tc.ppo(t)
-            scale = ppo.reward_scale
             advantages, targets = gae_truncated(
-                buf["rewards"] / scale,
+                buf["rewards"] / ppo.reward_scale,
                 buf["values"],
                 buf["next_values"],
                 buf["cuts"],
@@ -381,47 +239,38 @@ class GrowthPPO(PPO):
                     Postprocessing.VALUE_TARGETS: targets.flatten(),
                 }
             )
-        return MultiAgentBatch(policy_batches, env_steps=env_steps)
+        return MultiAgentBatch(policy_batches, env_steps=self.env_steps)
 
     def _log_metrics(
-        self, buffers: dict[str, dict[str, torch.Tensor]], flows: dict[str, float]
+        self, metrics: Any, buffers: dict[str, dict[str, torch.Tensor]], flows: dict[str, float]
     ) -> None:
         for t, buf in buffers.items():
-            self.metrics.log_value(f"reward/{t}_mean", float(buf["rewards"].mean()), window=1)
-            log_std = float(self.rollout_module[t].effective_log_std().detach().mean())
-            self.metrics.log_value(f"policy/log_std/{t}", log_std, window=1)
+            metrics.log_value(f"reward/{t}_mean", float(buf["rewards"].mean()), window=1)
+            log_std = float(self.modules[t].effective_log_std().detach().mean())
+            metrics.log_value(f"policy/log_std/{t}", log_std, window=1)
         for name, value in flows.items():
-            self.metrics.log_value(f"econ/{name}_mean", value, window=1)
+            metrics.log_value(f"econ/{name}_mean", value, window=1)
 
     # ---- checkpoints --------------------------------------------------------------------------
-    def get_state(
-        self, components: Any = None, *, not_components: Any = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        """RLlib's state plus the sampler's: generator, economy state, last observations."""
-        state = super().get_state(components, not_components=not_components, **kwargs)
-        if self._check_component(SAMPLER_STATE_KEY, components, not_components):
-            econ_state = self.economy.state
-            state[SAMPLER_STATE_KEY] = {
-                "generator_state": self.economy.generator.get_state().cpu(),
-                "economy_state": {
-                    k: getattr(econ_state, k).cpu().numpy() for k in econ_state.__slots__
-                },
-                "env_steps_lifetime": self.env_steps_lifetime,
-            }
-        return state
+    def get_state(self) -> dict[str, Any]:
+        """Generator, economy state, and env steps so far (numpy and plain values)."""
+        econ_state = self.economy.state
+        return {
+            "generator_state": self.economy.generator.get_state().cpu(),
+            "economy_state": {
+                k: getattr(econ_state, k).cpu().numpy() for k in econ_state.__slots__
+            },
+            "env_steps_lifetime": self.env_steps_lifetime,
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore RLlib's state and the sampler's."""
-        sampler = state.get(SAMPLER_STATE_KEY)
-        super().set_state({k: v for k, v in state.items() if k != SAMPLER_STATE_KEY})
-        if sampler is not None:
-            self.economy.generator.set_state(sampler["generator_state"])
-            tensors = {
-                k: torch.as_tensor(v, device=self.device)
-                for k, v in sampler["economy_state"].items()
-            }
-            self._obs = self.economy.set_state(GrowthState(**tensors))
-            self.env_steps_lifetime = int(sampler["env_steps_lifetime"])
+        """Restore ``get_state``'s values (the observations follow from the economy state)."""
+        self.economy.generator.set_state(state["generator_state"])
+        tensors = {
+            k: torch.as_tensor(v, device=self.device) for k, v in state["economy_state"].items()
+        }
+        self._obs = self.economy.set_state(GrowthState(**tensors))
+        self.env_steps_lifetime = int(state["env_steps_lifetime"])
 
 
 _LOGGED_FLOWS = ("saving_share", "hours", "markup", "price_min", "consumption")
