@@ -27,7 +27,8 @@ Results go to ``benchmarks/results/reproduce_<preset>/`` (``--quick``: the git-i
 ``benchmarks/results/quick/reproduce_<preset>/``; ``--out``: any folder): tables
 ``outcomes.md`` (end of training, collapse flag, curriculum vs none, open vs closed, price and
 wage direction), ``epsilon.md`` (Table 3), ``taxes.md`` (Figure 5),
-``equilibria.md`` (Figure 7's correlations); figures ``training.png`` (Figure 3),
+``equilibria.md`` (Figure 7's correlations), ``continuous.md`` (the continuous-action runs,
+which the paper's tables and figures leave out); figures ``training.png`` (Figure 3),
 ``best_response.png`` (Figure 4), ``taxes.png`` (Figure 5), ``equilibria.png`` (Figure 7),
 ``epsilon_curve.png``; ``metrics/<run>.csv`` and ``raw.json``. The ``cpu_small`` figures are
 copied to ``docs/img/`` for ``docs/results.md``. The paper's numbers (read off its figures and
@@ -530,8 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = [s.name for s in specs if s.name not in records]
     if missing:
         print(f"not run yet: {', '.join(missing)} (run the same command again to continue)")
-    for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
-        print(tables[name])
+    for name in ("outcomes.md", "taxes.md", "equilibria.md", "continuous.md", "epsilon.md"):
+        if name in tables:
+            print(tables[name])
     return 0
 
 
@@ -573,8 +575,9 @@ def rebuild_from_raw(out: Path, preset_name: str, *, quick: bool, docs: bool = F
     )
     if docs and not quick:
         copy_figures(out, preset_name)
-    for name in ("outcomes.md", "taxes.md", "equilibria.md", "epsilon.md"):
-        print(tables[name])
+    for name in ("outcomes.md", "taxes.md", "equilibria.md", "continuous.md", "epsilon.md"):
+        if name in tables:
+            print(tables[name])
     return 0
 
 
@@ -600,7 +603,11 @@ def write_outputs(
     quick: bool,
 ) -> dict[str, str]:
     """Tables, figures, raw.json (and summary.json) from the finished runs' records."""
-    done = [s for s in specs if s.name in records]
+    everything = [s for s in specs if s.name in records]
+    # The paper's tables and figures hold the grid runs (the paper's game); the continuous
+    # group (not in the paper) has its own table.
+    done = [s for s in everything if s.group != "continuous"]
+    continuous = [s for s in everything if s.group == "continuous"]
     for stale in (out / "metrics").glob("*.csv") if (out / "metrics").is_dir() else ():
         if stale.stem not in {s.name for s in specs}:  # no stale runs from an older plan
             stale.unlink()
@@ -613,9 +620,14 @@ def write_outputs(
         "equilibria.md": _equilibria_table(outcome_rows, header),
         "epsilon.md": _epsilon_table(eps_rows, header),
     }
+    if continuous:
+        tables["continuous.md"] = _continuous_table(
+            [records[s.name] for s in continuous], outcome_rows, header
+        )
     if not done:
         return tables
     csv_of = {s.name: out / "metrics" / f"{s.name}.csv" for s in done}
+    (out / "continuous.md").unlink(missing_ok=True)  # rewritten below when there are such runs
     groups = {s.group: [csv_of[x.name] for x in done if x.group == s.group] for s in done}
     plot_curves({g: fs for g, fs in groups.items() if g != "export"}, out / "training.png")
     plot_best_responses(eps_rows, out / "best_response.png")
@@ -624,7 +636,12 @@ def write_outputs(
     plot_epsilon_curve([csv_of[s.name] for s in done if s.group in ("open", "none")], out)
     for name, text in tables.items():
         (out / name).write_text(text, encoding="utf-8")
-    raw = {"epsilon": eps_rows, "taxes": tax_rows, "outcomes": outcome_rows}
+    extra = [records[s.name] for s in continuous]
+    raw = {
+        "epsilon": eps_rows + [r for rec in extra for r in rec["epsilon"]],
+        "taxes": tax_rows + [r for rec in extra for r in rec["taxes"]],
+        "outcomes": outcome_rows + [rec["outcome"] for rec in extra],
+    }
     (out / "raw.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
     if preset.summary:
         summary = summarize(preset_name, specs, records, quick=quick)
@@ -721,9 +738,8 @@ def plot_equilibria(rows: list[dict[str, Any]], out: Path) -> None:
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(PAPER_R2), figsize=(17, 3.8), constrained_layout=True)
     open_rows = [r for r in rows if r["group"] in PAPER_OPEN_GROUPS]
-    markers = (("open", "o"), ("export", "s"), ("none", "^"), ("closed", "x"), ("continuous", "d"))
     for ax, (kx, ky, label, paper, _sign) in zip(axes, PAPER_R2, strict=True):
-        for group, marker in markers:
+        for group, marker in (("open", "o"), ("export", "s"), ("none", "^"), ("closed", "x")):
             g = [r for r in rows if r["group"] == group]
             if g:
                 ax.scatter([r[kx] for r in g], [r[ky] for r in g], marker=marker, label=group)
@@ -938,13 +954,11 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
         md_table(head, table, align="l" + "r" * 9 + "l"),
         "",
         "Per group (mean over its runs): open = open economy with the curriculum, none = open "
-        "without it, closed = closed economy with the curriculum, export = export variations, "
-        "continuous = open economy with the curriculum and continuous actions (not the paper's "
-        "game).",
+        "without it, closed = closed economy with the curriculum, export = export variations.",
         "",
     ]
     groups = []
-    for group in ("open", "none", "closed", "export", "continuous"):
+    for group in ("open", "none", "closed", "export"):
         g = [r for r in rows if r["group"] == group]
         if not g:
             continue
@@ -973,9 +987,52 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
             for key in OUTCOME_KEYS[:3] + ("econ/hours_mean", "econ/production_mean")
         ]
         lines.append(md_table(["quantity", "curriculum higher", "seeds"], wins, align="lrr"))
+    lines += [
+        "",
+        "Price and wage over training (open runs with the curriculum: first iteration → end), "
+        "against the paper's Figure 3:",
+        "",
+    ]
+    opened = [r for r in rows if r["group"] == "open"]
+    moves = []
+    for key, paper in PAPER_DIRECTION.items():
+        if not opened:
+            break
+        start = _mean(r[f"start/{key}"] for r in opened)
+        end = _mean(r[key] for r in opened)
+        direction = "up" if end > start else "down" if end < start else "flat"
+        moves.append([key, _fmt(start), _fmt(end), direction, str(paper)])
+    head = ["quantity", "ours: start", "ours: end", "direction", "paper"]
+    lines.append(md_table(head, moves, align="lrrll"))
+    return "\n".join(lines) + "\n"
+
+
+def _continuous_table(
+    records: list[dict[str, Any]], grid_rows: list[dict[str, Any]], header: str
+) -> str:
+    """The continuous-action runs (not the paper's game) next to the grid runs of their seeds."""
+    rows = [r["outcome"] for r in records]
+    lines = [
+        "### Continuous actions (not in the paper)",
+        "",
+        header,
+        " The open economy with the curriculum and `economy.action_space=continuous`: values on",
+        "the grids' ranges, a Gaussian policy squashed onto them (docs/howto/train.md). End of",
+        f"training: the last {TAIL:.0%} of iterations.",
+        "",
+    ]
+    keys = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
+    keys += ("econ/price_mean", "econ/wage_mean", "econ/hours_mean", "econ/consumption_mean")
+    keys += ("econ/production_mean", "econ/tax_mean")
+    head = ["run", "consumer reward", "firm reward", "welfare", "price", "wage", "hours"]
+    head += ["consumption", "production", "tax", "trivial?"]
+    table = [
+        [str(r["run"]), *(_fmt(r[k]) for k in keys), "yes" if _trivial(r) else "no"] for r in rows
+    ]
+    lines.append(md_table(head, table, align="l" + "r" * 9 + "l"))
     pairs = [
         (r, c)
-        for r in rows
+        for r in grid_rows
         if r["group"] == "open"
         for c in rows
         if c["group"] == "continuous" and c["run"] == r["run"].replace("open_", "continuous_", 1)
@@ -1000,23 +1057,27 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
         ]
         head = ["quantity", "continuous higher", "seeds", "grid: mean", "continuous: mean"]
         lines.append(md_table(head, table, align="lrrrr"))
-    lines += [
-        "",
-        "Price and wage over training (open runs with the curriculum: first iteration → end), "
-        "against the paper's Figure 3:",
-        "",
-    ]
-    opened = [r for r in rows if r["group"] == "open"]
-    moves = []
-    for key, paper in PAPER_DIRECTION.items():
-        if not opened:
-            break
-        start = _mean(r[f"start/{key}"] for r in opened)
-        end = _mean(r[key] for r in opened)
-        direction = "up" if end > start else "down" if end < start else "flat"
-        moves.append([key, _fmt(start), _fmt(end), direction, str(paper)])
-    head = ["quantity", "ours: start", "ours: end", "direction", "paper"]
-    lines.append(md_table(head, moves, align="lrrll"))
+    eps = [e for rec in records for e in rec["epsilon"] if e["agent_index"] < 0]
+    if eps:
+        lines += [
+            "",
+            "Type-level best responses of the continuous runs (ε⁺ with its 95% interval; "
+            "method as in the ε table):",
+            "",
+        ]
+        table = [
+            [
+                str(e["run"]),
+                str(e["agent_type"]),
+                str(e["method"]),
+                _fmt(e["before_mean"]),
+                _fmt(e["eps_plus"]),
+                f"[{_fmt(e['eps_plus_low'])}, {_fmt(e['eps_plus_high'])}]",
+            ]
+            for e in eps
+        ]
+        head = ["run", "type", "method", "J before", "ε⁺", "ε⁺ 95% CI"]
+        lines.append(md_table(head, table, align="lllrrl"))
     return "\n".join(lines) + "\n"
 
 

@@ -51,8 +51,9 @@ def test_reproduce_paper_quick(tmp_path: Path) -> None:
     policies = [r["policy"] for r in raw["taxes"] if r["run"] == "none_seed0"]
     assert policies == ["learned", *(f"fixed {r}%" for r in (0, 20, 40, 60, 80, 100))]
     assert all(r["eps_plus"] >= 0 and r["eps_plus_low"] >= 0 for r in raw["epsilon"])
-    outcomes = (tmp_path / "outcomes.md").read_text()
-    assert "| continuous_seed0 |" in outcomes and "Continuous vs grid actions" in outcomes
+    continuous = (tmp_path / "continuous.md").read_text()
+    assert "| continuous_seed0 |" in continuous and "Continuous vs grid actions" in continuous
+    assert "continuous_seed0" not in (tmp_path / "outcomes.md").read_text()  # the paper's game
     assert not (tmp_path / "runs").exists()  # checkpoints are not kept
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == sorted(
         f"{run}.csv" for run in runs

@@ -37,6 +37,7 @@ from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observation_specs
 from rbc_env.growth.economy import action_dims
 from trainers.growth_config import GrowthTrainConfig
+from trainers.rllib.heads import GaussianHeads
 from trainers.rllib.rollout import gae_truncated
 
 __all__ = [
@@ -118,6 +119,7 @@ class GrowthSampler:
         )
         self._obs = self.economy.reset()
         self.types = self.economy.agent_types
+        self.heads = GaussianHeads(tc.economy.action_bound)  # every type's policy
         self.env_steps_lifetime = 0
 
     @property
@@ -160,7 +162,6 @@ class GrowthSampler:
         tc = self.train_config
         econ = self.economy
         horizon = tc.rollout_length
-        bound = tc.economy.action_bound
         buffers: dict[str, dict[str, Any]] = {t: {} for t in self.types}
         sums: dict[str, torch.Tensor] = {}
         cuts = torch.zeros(horizon, dtype=torch.bool, device=self.device)
@@ -171,13 +172,7 @@ class GrowthSampler:
                 x = self._rows(obs, t)
                 module = self.modules[t]
                 dist_in = module.forward_train({Columns.OBS: x})[Columns.ACTION_DIST_INPUTS]
-                mean, log_std = dist_in.chunk(2, dim=-1)
-                std = log_std.exp()
-                noise = torch.randn(
-                    mean.shape, generator=econ.generator, device=mean.device, dtype=mean.dtype
-                )
-                a = mean + std * noise
-                logp = (-0.5 * noise.square() - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+                a, logp = self.heads.sample(dist_in, econ.generator)
                 values = module.compute_values({Columns.OBS: x})
                 buf = buffers[t]
                 if not buf:
@@ -185,7 +180,7 @@ class GrowthSampler:
                 buf["obs"][step], buf["actions"][step], buf["logp"][step] = x, a, logp
                 buf["dist"][step], buf["values"][step] = dist_in, values
                 n = obs[t].shape[1]
-                actions[t] = a.clamp(-bound, bound).reshape(tc.batch_size, n, -1)
+                actions[t] = self.heads.to_economy(a).reshape(tc.batch_size, n, -1)
             out = econ.step({t: a.to(econ.state.capital.dtype) for t, a in actions.items()})
             for t in self.types:
                 buffers[t]["rewards"][step] = out.rewards[t].reshape(-1).float()

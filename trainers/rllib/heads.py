@@ -16,6 +16,10 @@ The economy's action space (``RBCConfig.action_space``) picks the kind, per agen
   and 3.30 with the clip, 3.69 and 3.84 with the squash; acting by the means, 0.004 and 0.23
   with the clip, 1.08 and 0.67 with the squash).
 
+The growth family's policies are ``GaussianHeads``: a diagonal Gaussian over raw actions in the
+economy's own units (its constraint maps them into the controls), clamped to
+``[-action_bound, action_bound]``.
+
 Every draw uses the generator it is given (the economy's), so runs are reproducible.
 """
 
@@ -33,6 +37,7 @@ from trainers.rllib.modules import bounded_log_std, grouped_log_probs, mode_acti
 __all__ = [
     "BoxHeads",
     "CategoricalHeads",
+    "GaussianHeads",
     "action_heads",
     "sample_multi_discrete",
 ]
@@ -100,6 +105,40 @@ class CategoricalHeads:
         return actions
 
 
+def _gaussian_draw(
+    mean: torch.Tensor, log_std: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draws a = μ + σ ξ, ξ ~ N(0, 1) from ``generator``, and log π(a) = Σ (-ξ²/2 - log σ√(2π))."""
+    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    actions = mean + log_std.exp() * noise
+    logp = (-0.5 * noise.square() - log_std - _HALF_LOG_2PI).sum(-1)
+    return actions, logp
+
+
+@dataclass(frozen=True)
+class GaussianHeads:
+    """A diagonal Gaussian over raw actions (inputs ``[μ, log σ]``), clamped to ±``bound``."""
+
+    bound: float
+
+    def sample(
+        self, dist_inputs: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(raw draws a [M, A], log-probabilities [M])``."""
+        mean, log_std = dist_inputs.chunk(2, dim=-1)
+        return _gaussian_draw(mean, log_std, generator)
+
+    def mode(self, dist_inputs: torch.Tensor) -> torch.Tensor:
+        """The mean μ, [M, A]."""
+        return dist_inputs.chunk(2, dim=-1)[0]
+
+    def to_economy(
+        self, actions: torch.Tensor, bounds: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """The raw draws clamped to [-bound, bound] (the economy's action box)."""
+        return actions.clamp(-self.bound, self.bound)
+
+
 @dataclass(frozen=True)
 class BoxHeads:
     """A diagonal Gaussian on [-1, 1]^H, mapped onto the economy's box (module docstring).
@@ -117,11 +156,7 @@ class BoxHeads:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(raw draws a [M, H], log-probabilities [M])`` of ``BoundedDiagGaussian``."""
         mean, raw = dist_inputs.chunk(2, dim=-1)
-        log_std = bounded_log_std(raw)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        actions = mean + log_std.exp() * noise
-        logp = (-0.5 * noise.square() - log_std - _HALF_LOG_2PI).sum(-1)
-        return actions, logp
+        return _gaussian_draw(mean, bounded_log_std(raw), generator)
 
     def mode(self, dist_inputs: torch.Tensor) -> torch.Tensor:
         """The mean μ, [M, H]."""
