@@ -935,13 +935,8 @@ def _tax_table(rows: list[dict[str, Any]], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
-    lines = [
-        f"### End of training (last {TAIL:.0%} of iterations)",
-        "",
-        header,
-        "",
-    ]
+def _run_table(rows: list[dict[str, Any]]) -> str:
+    """One row per run: end-of-training rewards, prices, activity, taxes, collapse flag."""
     keys = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
     keys += ("econ/price_mean", "econ/wage_mean", "econ/hours_mean", "econ/consumption_mean")
     keys += ("econ/production_mean", "econ/tax_mean")
@@ -950,8 +945,18 @@ def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
     table = [
         [str(r["run"]), *(_fmt(r[k]) for k in keys), "yes" if _trivial(r) else "no"] for r in rows
     ]
+    return md_table(head, table, align="l" + "r" * 9 + "l")
+
+
+def _outcome_table(rows: list[dict[str, Any]], header: str) -> str:
+    lines = [
+        f"### End of training (last {TAIL:.0%} of iterations)",
+        "",
+        header,
+        "",
+    ]
     lines += [
-        md_table(head, table, align="l" + "r" * 9 + "l"),
+        _run_table(rows),
         "",
         "Per group (mean over its runs): open = open economy with the curriculum, none = open "
         "without it, closed = closed economy with the curriculum, export = export variations.",
@@ -1021,15 +1026,7 @@ def _continuous_table(
         f"training: the last {TAIL:.0%} of iterations.",
         "",
     ]
-    keys = ("reward/consumer_mean", "reward/firm_mean", "reward/government_mean")
-    keys += ("econ/price_mean", "econ/wage_mean", "econ/hours_mean", "econ/consumption_mean")
-    keys += ("econ/production_mean", "econ/tax_mean")
-    head = ["run", "consumer reward", "firm reward", "welfare", "price", "wage", "hours"]
-    head += ["consumption", "production", "tax", "trivial?"]
-    table = [
-        [str(r["run"]), *(_fmt(r[k]) for k in keys), "yes" if _trivial(r) else "no"] for r in rows
-    ]
-    lines.append(md_table(head, table, align="l" + "r" * 9 + "l"))
+    lines.append(_run_table(rows))
     pairs = [
         (r, c)
         for r in grid_rows

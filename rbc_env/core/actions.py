@@ -68,15 +68,18 @@ def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> No
                 f"{agent_type} actions must be a torch.Tensor of shape {expected}; "
                 f"got {type(a).__name__}"
             )
+        if tuple(a.shape) != expected:
+            raise ValueError(
+                f"{agent_type} actions must have shape {expected}; got {tuple(a.shape)}"
+            )
     if config.action_space == "continuous":
-        _validate_continuous(config, actions, batch_size)
+        _validate_continuous(config, actions)
         return
     nvecs = action_nvec(config)
     heads = action_head_names(config)
     out_of_range = []
     for agent_type in AGENT_TYPES:
         a = actions[agent_type]
-        expected = action_shape(config, agent_type, batch_size)
         if a.is_floating_point() or a.is_complex() or a.dtype == torch.bool:
             nan = (
                 " (it contains NaN)" if a.is_floating_point() and bool(torch.isnan(a).any()) else ""
@@ -84,10 +87,6 @@ def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> No
             raise ValueError(
                 f"{agent_type} actions must have an integer dtype (indices into the action grids); "
                 f"got {a.dtype}{nan}"
-            )
-        if tuple(a.shape) != expected:
-            raise ValueError(
-                f"{agent_type} actions must have shape {expected}; got {tuple(a.shape)}"
             )
         if a.numel() == 0:
             continue
@@ -99,19 +98,31 @@ def validate_actions(config: RBCConfig, actions: Actions, batch_size: int) -> No
     for agent_type in AGENT_TYPES:
         a = actions[agent_type]
         upper = torch.tensor(nvecs[agent_type], device=a.device)
-        bad = (a < 0) | (a >= upper)
-        if bool(bad.any()):
-            where = bad.nonzero()[0].tolist()
-            head = where[-1]
-            agent = "" if agent_type == "government" else f", agent {where[1]}"
-            value = int(a[tuple(where)])
-            raise ValueError(
-                f"{agent_type} action {heads[agent_type][head]!r} must be in "
-                f"[0, {nvecs[agent_type][head] - 1}]; got {value} (economy {where[0]}{agent})"
-            )
+        ranges = [f"[0, {n - 1}]" for n in nvecs[agent_type]]
+        _raise_first(agent_type, a, (a < 0) | (a >= upper), heads[agent_type], ranges)
 
 
-def _validate_continuous(config: RBCConfig, actions: Actions, batch_size: int) -> None:
+def _raise_first(
+    agent_type: str,
+    a: torch.Tensor,
+    bad: torch.Tensor,
+    head_names: tuple[str, ...],
+    ranges: list[str],
+) -> None:
+    """Raise ``ValueError`` naming the first entry where ``bad`` holds (nothing if none)."""
+    if not bool(bad.any()):
+        return
+    where = bad.nonzero()[0].tolist()
+    head = where[-1]
+    agent = "" if agent_type == "government" else f", agent {where[1]}"
+    value = a[tuple(where)].item()
+    raise ValueError(
+        f"{agent_type} action {head_names[head]!r} must be in {ranges[head]}; got {value} "
+        f"(economy {where[0]}{agent})"
+    )
+
+
+def _validate_continuous(config: RBCConfig, actions: Actions) -> None:
     """``validate_actions`` for ``action_space="continuous"``: real values inside the box.
 
     One device sync for all types (as the discrete check); NaN fails the range test too.
@@ -121,15 +132,10 @@ def _validate_continuous(config: RBCConfig, actions: Actions, batch_size: int) -
     outside = []
     for agent_type in AGENT_TYPES:
         a = actions[agent_type]
-        expected = action_shape(config, agent_type, batch_size)
         if not a.is_floating_point():
             raise ValueError(
                 f"{agent_type} actions must have a floating dtype (values in economic units, "
                 f"RBCConfig.action_space='continuous'); got {a.dtype}"
-            )
-        if tuple(a.shape) != expected:
-            raise ValueError(
-                f"{agent_type} actions must have shape {expected}; got {tuple(a.shape)}"
             )
         low, high = (torch.tensor(b, device=a.device, dtype=a.dtype) for b in boxes[agent_type])
         outside.append(~((a >= low) & (a <= high)).all())
@@ -138,16 +144,8 @@ def _validate_continuous(config: RBCConfig, actions: Actions, batch_size: int) -
     for agent_type in AGENT_TYPES:
         a = actions[agent_type]
         low, high = (torch.tensor(b, device=a.device, dtype=a.dtype) for b in boxes[agent_type])
-        bad = ~((a >= low) & (a <= high))
-        if bool(bad.any()):
-            where = bad.nonzero()[0].tolist()
-            head = where[-1]
-            agent = "" if agent_type == "government" else f", agent {where[1]}"
-            raise ValueError(
-                f"{agent_type} action {heads[agent_type][head]!r} must be in "
-                f"[{boxes[agent_type][0][head]:g}, {boxes[agent_type][1][head]:g}]; "
-                f"got {float(a[tuple(where)])} (economy {where[0]}{agent})"
-            )
+        ranges = [f"[{lo:g}, {hi:g}]" for lo, hi in zip(*boxes[agent_type], strict=True)]
+        _raise_first(agent_type, a, ~((a >= low) & (a <= high)), heads[agent_type], ranges)
 
 
 @dataclass(frozen=True, slots=True)
