@@ -35,6 +35,7 @@ from typing import Any
 
 from rbc_env.tables import markdown_table
 from trainers.growth_config import GrowthTrainConfig
+from trainers.runfolder import RunPaths
 
 __all__ = ["LAMBDA_TARGET", "TruthPaths", "format_rows", "run_truth"]
 
@@ -42,20 +43,12 @@ LAMBDA_TARGET = 1e-3  # the spec's welfare-loss target: cost is measured to reac
 
 
 @dataclass(frozen=True)
-class TruthPaths:
-    """Where a ground-truth run keeps its files."""
+class TruthPaths(RunPaths):
+    """Where a ground-truth run keeps its files.
 
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        """The resolved ``GrowthTrainConfig``."""
-        return self.root / "config.yaml"
-
-    @property
-    def metrics(self) -> Path:
-        """One row per training iteration."""
-        return self.root / "metrics.csv"
+    A run folder's ``config`` and ``metrics`` (``RunPaths``), plus the accuracy row, the final
+    checkpoint and the averaged policy.
+    """
 
     @property
     def accuracy_json(self) -> Path:
