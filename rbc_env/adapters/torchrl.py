@@ -341,11 +341,10 @@ class RBCTorchRLEnv(CurriculumIteration, EconomyTorchRLEnv):
             raise ValueError(f"validate must be a bool; got {validate!r}")
         economy = BatchedEconomy(config, batch_size, device=device, seed=seed, validate=validate)
         self.config: RBCConfig = economy.config
-        if self.config.action_space != "discrete":
+        if action_masks and self.config.action_space != "discrete":
             raise ValueError(
-                f"RBCTorchRLEnv needs RBCConfig.action_space='discrete'; got "
-                f"{self.config.action_space!r} (continuous actions: use "
-                "rbc_env.adapters.pettingzoo.parallel_env or BatchedEconomy)"
+                "action_masks=True needs RBCConfig.action_space='discrete'; continuous actions "
+                "have no mask (the curriculum bounds them: rbc_env.core.action_bounds)"
             )
         self._action_masks = action_masks
         self._iteration: int | None = None

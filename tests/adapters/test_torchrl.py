@@ -460,3 +460,36 @@ def test_repr_names_the_economy() -> None:
     text = repr(make(batch_size=2, variant="closed"))
     assert text.startswith("RBCTorchRLEnv(variant='closed', batch_size=[2]")
     assert "'consumer': 4, 'firm': 2, 'government': 1" in text
+
+
+# ---- continuous actions (RBCConfig.action_space="continuous") ------------------------------
+def test_continuous_actions_give_bounded_specs_and_step_the_core() -> None:
+    """Box specs on the grids' ranges; the env's steps are the core's with the same actions."""
+    from torchrl.data import Bounded
+
+    from rbc_env.core import action_box
+
+    config = RBCConfig(n_consumers=3, n_firms=2, horizon=4, action_space="continuous")
+    env = trl_module.torchrl_env(config, batch_size=4, seed=0)
+    check_env_specs(env)
+    box = action_box(config)
+    for t, (low, high) in box.items():
+        spec = env.full_action_spec[t, "action"]
+        assert isinstance(spec, Bounded) and spec.dtype == torch.float32
+        torch.testing.assert_close(spec.space.low[0, 0], torch.tensor(low))
+        torch.testing.assert_close(spec.space.high[0, 0], torch.tensor(high))
+    core = BatchedEconomy(config, 4, seed=0)
+    td = env.reset()
+    core.reset()
+    for _ in range(config.horizon):
+        actions = core.sample_actions()
+        for t, a in actions.items():
+            td[t, "action"] = a if t != "government" else a.unsqueeze(1)
+        td = env.step(td)
+        out = core.step(actions)
+        for t in box:
+            reward = out.rewards[t] if t != "government" else out.rewards[t].unsqueeze(1)
+            torch.testing.assert_close(td["next", t, "reward"].squeeze(-1), reward)
+        td = td["next"]
+    with pytest.raises(ValueError, match="action_masks=True needs RBCConfig.action_space"):
+        trl_module.torchrl_env(config, action_masks=True)
