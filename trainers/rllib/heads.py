@@ -141,7 +141,7 @@ class GaussianHeads:
 
 @dataclass(frozen=True)
 class BoxHeads:
-    """A diagonal Gaussian on [-1, 1]^H, mapped onto the economy's box (module docstring).
+    """A diagonal Gaussian over raw actions, squashed onto the economy's box (module docstring).
 
     Attributes:
         low: [H] the box's lower bounds, economic units, in the economy's dtype and device.
@@ -168,7 +168,7 @@ class BoxHeads:
         """Values v = low + (high - low) (tanh(a) + 1) / 2, clipped into ``bounds``.
 
         Args:
-            actions: [..., H] normalized actions.
+            actions: [..., H] raw actions (any real values).
             bounds: ``(low [H], high [H])`` allowed values this iteration (inside the box).
 
         Returns:
