@@ -44,7 +44,7 @@ from rbc_env.config import (
     RBCConfig,
     param,
 )
-from rbc_env.core import AGENT_TYPES, action_bounds, action_masks, theta_factor
+from rbc_env.core import AGENT_TYPES, action_bounds, action_box, action_masks, theta_factor
 
 __all__ = [
     "CurriculumPreset",
@@ -191,6 +191,21 @@ class CurriculumStage:
     def trains(self, agent_type: str) -> bool:
         """Whether ``agent_type`` updates its policy this iteration."""
         return agent_type in self.training
+
+    def allowed_share(self, agent_type: str, economy: RBCConfig) -> float:
+        """How much of a type's action space the stage allows, in [0, 1].
+
+        Discrete actions: the share of the heads' choices the masks allow. Continuous actions:
+        the mean over heads of the bounds' width over the box's width (a head of zero width
+        counts as fully allowed).
+        """
+        if economy.action_space == "discrete":
+            return float(self.masks[agent_type].float().mean())
+        lo, hi = self.bounds[agent_type]
+        box_lo, box_hi = (torch.tensor(b, dtype=lo.dtype) for b in action_box(economy)[agent_type])
+        width = (box_hi - box_lo).to(lo.device)
+        share = torch.where(width > 0, (hi - lo) / width.clamp(min=1e-300), torch.ones_like(lo))
+        return float(share.mean())
 
 
 def _check_iteration(iteration: int) -> None:

@@ -143,3 +143,19 @@ def _weights(algo: object, module_id: str) -> dict[str, torch.Tensor]:
 def test_the_env_runner_sampler_refuses_continuous_actions() -> None:
     with pytest.raises(NotImplementedError, match="action_space='continuous' is implemented by"):
         build_config(_config(sampler="env_runner"))
+
+
+def test_allowed_share_is_the_bounds_share_of_the_box() -> None:
+    """Continuous: mean over heads of the bounds' width over the box's; discrete: the masks'."""
+    from trainers.curriculum import stage
+
+    tc = _config()
+    econ = tc.economy  # mask_anneal_iters 4, tax_mask_start 1
+    first = stage(tc.curriculum, 0, econ)
+    assert first.allowed_share("consumer", econ) == 1.0
+    assert first.allowed_share("firm", econ) == 0.0  # the centres only
+    half = stage(tc.curriculum, 2, econ)  # the firm windows half open
+    assert half.allowed_share("firm", econ) == pytest.approx(0.5)
+    discrete = econ.override({"action_space": "discrete"})
+    grid = stage(tc.curriculum, 0, discrete)
+    assert grid.allowed_share("firm", discrete) == float(grid.masks["firm"].float().mean())

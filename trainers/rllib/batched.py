@@ -526,8 +526,8 @@ class BatchedPPO(PPO):
                 f"curriculum/entropy_coeff/{t}", current.entropy_coeff[t], window=1
             )
             self.metrics.log_value(f"curriculum/training/{t}", float(current.trains(t)), window=1)
-            allowed = current.masks[t].float().mean()
-            self.metrics.log_value(f"curriculum/allowed_share/{t}", float(allowed), window=1)
+            allowed = current.allowed_share(t, tc.economy)
+            self.metrics.log_value(f"curriculum/allowed_share/{t}", allowed, window=1)
 
     # ---- checkpoints ------------------------------------------------------------------------
     def get_state(
