@@ -53,7 +53,7 @@ from gymnasium.vector.utils import batch_space
 from pettingzoo import ParallelEnv
 
 from rbc_env.adapters.agents import CurriculumIteration, agent_index, resolve_config
-from rbc_env.adapters.spaces import action_space, numpy_dtype
+from rbc_env.adapters.spaces import numpy_dtype, protocol_action_space
 from rbc_env.config import RBCConfig
 from rbc_env.core import (
     AGENT_TYPES,
@@ -63,6 +63,8 @@ from rbc_env.core import (
     action_head_names,
     action_nvec,
     agent_counts,
+    agent_specs,
+    grid_values,
     has_agent_axis,
     observation_specs,
     torch_dtype,
@@ -239,6 +241,8 @@ class _Others:
         if self.policy is None:
             if self.heuristic is not None:
                 every = self.heuristic.act(economy.config, economy.state, economy.generator)
+                if economy.config.action_space == "continuous":
+                    every = grid_values(economy.config, every)  # its grid points, as values
             else:
                 every = economy.sample_actions(iteration=iteration)
             return {t: every[t] for t in types}
@@ -270,7 +274,10 @@ class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray,
     ``single_action_space`` is the type's ``MultiDiscrete`` of the PettingZoo face (consumer: F
     heads of ``consumer.n_units``, then ``consumer.n_hours``, then F; firm: ``firm.n_prices``,
     ``firm.n_wages``; government: ``government.n_tax_levels`` twice); ``action_space`` is its
-    batch, int64 ``[num_envs, heads]``.
+    batch, int64 ``[num_envs, heads]``. With ``RBCConfig.action_space="continuous"`` it is the
+    type's ``Box`` of values on the grids' ranges (``rbc_env.core.action_box``), in the config's
+    float dtype; a heuristic ``others`` then plays its grid points as values
+    (``rbc_env.core.grid_values``).
 
     ## Observation Space
 
@@ -368,7 +375,6 @@ class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray,
             config, batch_size=batch_size, device=device, seed=_as_seed(seed), validate=validate
         )
         self.config: RBCConfig = self.economy.config
-        _check_discrete(self.config, type(self).__name__)
         self._others = _Others(others, self.config)
         self.batch_size = self.economy.batch_size
         self.n_agents = agent_counts(self.config)[self.agent_type]
@@ -379,12 +385,14 @@ class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray,
         self.metadata = {"autoreset_mode": mode, "render_modes": []}
         self.render_mode = None
         self.single_observation_space: spaces.Box = _observation_space(self.config, agent_type)
-        self.single_action_space: spaces.MultiDiscrete = action_space(
-            action_nvec(self.config)[agent_type]
+        spec = next(x for x in agent_specs(self.config) if x.agent_type == agent_type)
+        # MultiDiscrete grid indices, or a Box of values (action_space="continuous")
+        self.single_action_space: spaces.Space[Any] = protocol_action_space(
+            spec, numpy_dtype(self.config)
         )
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._nvec = self.single_action_space.nvec
+        self._heads = len(action_nvec(self.config)[agent_type])
         self._ids = agent_index(self.config).ids[agent_type]
         self._iteration: int | None = None
         self._obs: dict[str, torch.Tensor] | None = None
@@ -504,11 +512,13 @@ class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray,
         return f"sub-environment {k} (economy {b}, {self._ids[i]})"
 
     def _check_indices(self, actions: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
-        """``actions`` as an integer array of ``shape`` [..., heads] with every index in range.
+        """``actions`` as an array of ``shape`` [..., heads] with every head in range.
+
+        Integer grid indices, or real values inside the box with continuous actions.
 
         Raises:
             ValueError: naming ``what`` for a bad shape or dtype, and the sub-environment, head
-                and range for an out-of-range index.
+                and range for an out-of-range value.
         """
         if isinstance(actions, torch.Tensor):
             actions = actions.detach().cpu().numpy()
@@ -517,26 +527,37 @@ class SingleTypeVectorEnv(CurriculumIteration, VectorEnv[np.ndarray, np.ndarray,
         except ValueError:  # ragged rows
             arr = np.asarray(actions, dtype=object)
         names = action_head_names(self.config)[self.agent_type]
-        if arr.shape != shape or arr.dtype.kind not in "iu":
+        space = self.single_action_space
+        if isinstance(space, spaces.Box):
+            kinds, what_kind = "iuf", "real values"
+            low, high = space.low, space.high
+        else:
+            kinds, what_kind = "iu", "integer grid indices"
+            low, high = np.zeros_like(space.nvec), space.nvec - 1
+        if arr.shape != shape or arr.dtype.kind not in kinds:
             raise ValueError(
-                f"{what} must be integer grid indices of shape {shape} (heads {list(names)}); "
+                f"{what} must be {what_kind} of shape {shape} (heads {list(names)}); "
                 f"got shape {arr.shape}, dtype {arr.dtype}"
             )
-        bad = (arr < 0) | (arr >= self._nvec)
+        bad = ~((arr >= low) & (arr <= high))  # NaN is out of range too
         if bad.any():
             *row, head = (int(i) for i in np.argwhere(bad)[0])
             where = self._sub_env_name(row[0]) if row else what
             raise ValueError(
                 f"action of {where}: head {names[head]!r} must be in "
-                f"[0, {self._nvec[head] - 1}]; got {int(arr[(*row, head)])}"
+                f"[{low[head]:g}, {high[head]:g}]; got {arr[(*row, head)]}"
             )
         return arr
 
+    def _as_core(self, arr: np.ndarray) -> torch.Tensor:
+        """A checked action array as a core tensor (int64 indices or the config's floats)."""
+        dtype = np.int64 if self.config.action_space == "discrete" else numpy_dtype(self.config)
+        return torch.from_numpy(arr.astype(dtype, copy=False)).to(self.economy.device)
+
     def _own_actions(self, actions: Any) -> torch.Tensor:
         """Check the learner's ``[num_envs, heads]`` indices; return them with the core's shape."""
-        heads = len(self._nvec)
-        arr = self._check_indices(actions, (self.num_envs, heads), "actions")
-        tensor = torch.from_numpy(arr.astype(np.int64, copy=False)).to(self.economy.device)
+        heads = self._heads
+        tensor = self._as_core(self._check_indices(actions, (self.num_envs, heads), "actions"))
         if has_agent_axis(self.agent_type):
             return tensor.view(self.batch_size, self.n_agents, heads)
         return tensor
@@ -653,10 +674,10 @@ class SingleAgentEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         if not self._live:
             raise ValueError("the episode is over or has not started: call reset() before step()")
         vec = self._vec
-        row = vec._check_indices(action, (len(vec._nvec),), f"the action of {self.agent_id}")
+        row = vec._check_indices(action, (vec._heads,), f"the action of {self.agent_id}")
         played = vec._others.act(vec.economy, vec._obs, AGENT_TYPES, vec.iteration)
         own = played.pop(self.agent_type).clone()
-        mine = torch.as_tensor(row.astype(np.int64), device=own.device)
+        mine = vec._as_core(row).to(own.dtype)
         if has_agent_axis(self.agent_type):
             own[0, self.index] = mine
         else:
@@ -795,9 +816,7 @@ class SingleTypeParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         try:
             rows = np.stack([np.asarray(actions[a]) for a in self.agents])
         except ValueError as err:
-            raise ValueError(
-                f"every action must be {len(self._vec._nvec)} indices: {err}"
-            ) from None
+            raise ValueError(f"every action must be {self._vec._heads} values: {err}") from None
         obs, rewards, terminated, truncated, _ = self._vec.step(rows)
         agents = self.agents
         if terminated.any():
@@ -823,15 +842,6 @@ class SingleTypeParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
 
 
 # ---- factories -------------------------------------------------------------------------------
-def _check_discrete(config: RBCConfig, face: str) -> None:
-    """Refuse continuous actions, which this face does not implement yet."""
-    if config.action_space != "discrete":
-        raise ValueError(
-            f"{face} needs RBCConfig.action_space='discrete'; got {config.action_space!r} "
-            "(continuous actions: use rbc_env.adapters.pettingzoo.parallel_env or BatchedEconomy)"
-        )
-
-
 def _as_seed(seed: Any) -> Any:
     """Accept numpy integers as seeds; the core checks the range."""
     return int(seed) if isinstance(seed, np.integer) else seed

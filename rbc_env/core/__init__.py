@@ -6,6 +6,7 @@ from rbc_env.core.actions import (
     DecodedActions,
     action_shape,
     decode_actions,
+    grid_values,
     sample_uniform_actions,
     validate_actions,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "consumer_thetas",
     "decode_actions",
     "goods_residual",
+    "grid_values",
     "has_agent_axis",
     "initial_state",
     "money_residual",

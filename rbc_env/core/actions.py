@@ -202,6 +202,38 @@ def decode_actions(config: RBCConfig, actions: Actions, dtype: torch.dtype) -> D
     )
 
 
+def grid_values(config: RBCConfig, actions: Actions) -> Actions:
+    """Continuous actions at the grid points of index actions (the same economy step).
+
+    Value = index × grid step for units, hours, prices, wages and taxes; employer k becomes
+    k + 0.5, the middle of firm k's interval. With these values a continuous economy steps
+    exactly as the discrete one with the indices (``tests/core/test_continuous.py``).
+
+    Args:
+        config: the economy (its grids; its ``dtype`` is the values' dtype).
+        actions: index tensors of every type, in the core's shapes.
+
+    Returns:
+        Value tensors of the same shapes.
+    """
+    dtype = getattr(torch, config.dtype)
+    f = config.n_firms
+    c = actions["consumer"].to(dtype)
+    steps = torch.tensor(
+        (config.consumer.units_step,) * f + (config.consumer.hours_step, 1.0),
+        dtype=dtype,
+        device=c.device,
+    )
+    consumer = c * steps
+    consumer[..., f + 1] += 0.5
+    firm_steps = torch.tensor([config.firm.price_step, config.firm.wage_step], dtype=dtype)
+    return {
+        "consumer": consumer,
+        "firm": actions["firm"].to(dtype) * firm_steps.to(c.device),
+        "government": actions["government"].to(dtype) * config.government.tax_step,
+    }
+
+
 def sample_uniform_actions(
     config: RBCConfig,
     batch_size: int,

@@ -705,14 +705,9 @@ def test_continuous_actions_give_boxes_and_step() -> None:
         env.step(bad)
 
 
-def test_continuous_actions_refuse_masks_and_discrete_only_faces() -> None:
-    from rbc_env.adapters.single_type import SingleTypeVectorEnv
-
+def test_continuous_actions_refuse_masks() -> None:
     with pytest.raises(ValueError, match="action_masks=True needs RBCConfig.action_space"):
         parallel_env(n_consumers=3, n_firms=2, action_space="continuous", action_masks=True)
-    config = RBCConfig(n_consumers=3, n_firms=2, action_space="continuous")
-    with pytest.raises(ValueError, match="SingleTypeVectorEnv needs RBCConfig.action_space"):
-        SingleTypeVectorEnv(config)
 
 
 # ---- one class for every economy of the protocol ----------------------------------------------

@@ -580,3 +580,35 @@ def test_gymnasium_vector_env_base_class():
     env = single_type_env(**SMALL)
     assert isinstance(env, gymnasium.vector.VectorEnv)
     assert "consumer" in repr(env) and "num_envs=4" in repr(env)
+
+
+# ---- continuous actions (RBCConfig.action_space="continuous") ------------------------------
+@pytest.mark.parametrize("others", ["random", "heuristic"])
+def test_continuous_actions_give_boxes_and_step(others: str) -> None:
+    """Box spaces on the type's ranges; the others act by values; bad values name the head."""
+    from rbc_env.core import action_box
+
+    config = RBCConfig(n_consumers=4, n_firms=2, horizon=3, action_space="continuous")
+    env = single_type_env(config, agent_type="firm", others=others, batch_size=2, seed=0)
+    low, high = action_box(config)["firm"]
+    assert isinstance(env.single_action_space, gymnasium.spaces.Box)
+    np.testing.assert_array_equal(env.single_action_space.low, low)
+    np.testing.assert_array_equal(env.single_action_space.high, high)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(config.horizon):
+        obs, rewards, terminated, truncated, _ = env.step(env.action_space.sample())
+        assert np.isfinite(rewards).all()
+    assert terminated.all()
+    env.reset(seed=1)
+    bad = env.action_space.sample()
+    bad[3, 1] = -1.0
+    with pytest.raises(ValueError, match=r"sub-environment 3 .*head 'wage' must be in \[0, 44\]"):
+        env.step(bad)
+
+
+def test_continuous_single_agent_env_passes_check_env() -> None:
+    config = RBCConfig(n_consumers=3, n_firms=2, horizon=4, action_space="continuous")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # advisories about the unbounded observation box
+        check_env(single_agent_env(config, agent_type="consumer", seed=0), skip_render_check=True)

@@ -19,6 +19,7 @@ from rbc_env.core import (
     action_masks,
     action_nvec,
     agent_specs,
+    grid_values,
     sample_uniform_actions,
     validate_actions,
 )
@@ -37,20 +38,9 @@ def _config(**overrides: object) -> RBCConfig:
 
 def _values_of(config: RBCConfig, index: dict[str, torch.Tensor], employer_shift: float):
     """The continuous actions at the grid points of ``index`` (employer k -> k + shift)."""
-    f, dtype = config.n_firms, torch.float64
-    c = index["consumer"].to(dtype)
-    consumer = torch.cat(
-        [
-            c[..., :f] * config.consumer.units_step,
-            c[..., f : f + 1] * config.consumer.hours_step,
-            c[..., f + 1 :] + employer_shift,
-        ],
-        -1,
-    )
-    steps = torch.tensor([config.firm.price_step, config.firm.wage_step], dtype=dtype)
-    firm = index["firm"].to(dtype) * steps
-    government = index["government"].to(dtype) * config.government.tax_step
-    return {"consumer": consumer, "firm": firm, "government": government}
+    values = grid_values(config, index)
+    values["consumer"][..., -1] += employer_shift - 0.5
+    return values
 
 
 @settings(max_examples=20, deadline=None)
