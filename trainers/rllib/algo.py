@@ -149,50 +149,87 @@ def _shared_settings(
                 "TrainConfig.best_response.every > 0 (the periodic ε check) is implemented by "
                 "the batched sampler only; use sampler='batched'"
             )
+    config = config.rbc(tc).framework(
+        "torch",
+        torch_compile_learner=tc.compile,
+        torch_compile_learner_what_to_compile="forward_train",
+    )
+    return _modules_learner_ppo(
+        config,
+        specs,
+        overrides,
+        policies_to_train=None if trained is None else list(trained),
+        seed=tc.seed,
+        learners={
+            # num_learners = 0: one learner in the driver process, on the GPU where there is
+            # one; N >= 1: N learner actors that split each update's rows (data parallel).
+            "num_learners": tc.num_learners,
+            "num_gpus_per_learner": 1 if gpu else 0,
+            "learner_class": learner_class,
+            "learner_config_dict": {
+                NUM_MINIBATCHES_KEY: tc.num_minibatches,
+                AUTOCAST_KEY: tc.precision == "bf16",
+                **learner_extra,
+            },
+        },
+        training={
+            "num_epochs": tc.num_epochs,
+            "shuffle_batch_per_epoch": tc.shuffle,
+            "train_batch_size_per_learner": tc.batch_size * tc.economy.horizon,
+        },
+    )
+
+
+def _modules_learner_ppo(
+    config: BatchedPPOConfig,
+    specs: dict[str, RLModuleSpec],
+    overrides: dict[str, Any],
+    *,
+    policies_to_train: list[str] | None,
+    seed: int,
+    learners: dict[str, Any],
+    training: dict[str, Any],
+) -> BatchedPPOConfig:
+    """The settings every run shares, RBC or growth, either sampler.
+
+    One module per id (agents mapped by their id's type prefix), the per-module overrides, the
+    learner, PPO without a KL term and with full-batch updates (the proportional learner splits
+    them), per-iteration reporting and the seed.
+
+    Args:
+        config: the run's config so far (environment, EnvRunners, framework, run config).
+        specs: ``{module id: RLModuleSpec}``.
+        overrides: ``{module id: per-module AlgorithmConfig overrides}``.
+        policies_to_train: the modules the learner updates (``None``: all).
+        seed: the run's seed.
+        learners: keyword arguments of ``.learners``.
+        training: the run's own keyword arguments of ``.training`` (epochs, shuffling, batch).
+    """
     return (
-        config.rbc(tc)
-        .framework(
-            "torch",
-            torch_compile_learner=tc.compile,
-            torch_compile_learner_what_to_compile="forward_train",
-        )
-        .multi_agent(
-            policies=list(tc.module_ids),
+        config.multi_agent(
+            policies=list(specs),
             policy_mapping_fn=policy_mapping_fn,
-            policies_to_train=None if trained is None else list(trained),
+            policies_to_train=policies_to_train,
         )
         .rl_module(
             rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
             algorithm_config_overrides_per_module=overrides,
         )
-        .learners(
-            # num_learners = 0: one learner in the driver process, on the GPU where there is
-            # one; N >= 1: N learner actors that split each update's rows (data parallel).
-            num_learners=tc.num_learners,
-            num_gpus_per_learner=1 if gpu else 0,
-            learner_class=learner_class,
-            learner_config_dict={
-                NUM_MINIBATCHES_KEY: tc.num_minibatches,
-                AUTOCAST_KEY: tc.precision == "bf16",
-                **learner_extra,
-            },
-        )
+        .learners(**learners)
         .training(
-            num_epochs=tc.num_epochs,
             minibatch_size=None,
-            shuffle_batch_per_epoch=tc.shuffle,
-            train_batch_size_per_learner=tc.batch_size * tc.economy.horizon,
             use_kl_loss=False,
             kl_coeff=0.0,
             grad_clip_by="global_norm",
             entropy_coeff=0.0,
+            **training,
         )
         .reporting(
             min_time_s_per_iteration=None,
             min_sample_timesteps_per_iteration=0,
             min_train_timesteps_per_iteration=0,
         )
-        .debugging(seed=tc.seed)
+        .debugging(seed=seed)
     )
 
 
@@ -234,40 +271,31 @@ def _growth_config(tc: GrowthTrainConfig) -> BatchedPPOConfig:
             lambda_=ppo.gae_lambda,
         )
     gpu = tc.resolved_device == "cuda"
-    return (
+    config = (
         BatchedPPOConfig()
         .growth(tc)
         .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
         .env_runners(num_env_runners=0)
         .framework("torch")
-        .multi_agent(policies=list(spaces), policy_mapping_fn=policy_mapping_fn)
-        .rl_module(
-            rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs),
-            algorithm_config_overrides_per_module=overrides,
-        )
-        .learners(
-            num_learners=0,
-            num_gpus_per_learner=1 if gpu else 0,
-            learner_class=ProportionalPPOTorchLearner,
-            learner_config_dict={NUM_MINIBATCHES_KEY: tc.num_minibatches},
-        )
-        .training(
-            num_epochs=tc.num_epochs,
-            minibatch_size=None,
-            shuffle_batch_per_epoch=True,
-            train_batch_size_per_learner=tc.batch_size * tc.rollout_length,
-            use_kl_loss=False,
-            kl_coeff=0.0,
-            grad_clip_by="global_norm",
-            entropy_coeff=0.0,
-            vf_clip_param=float("inf"),
-        )
-        .reporting(
-            min_time_s_per_iteration=None,
-            min_sample_timesteps_per_iteration=0,
-            min_train_timesteps_per_iteration=0,
-        )
-        .debugging(seed=tc.seed)
+    )
+    return _modules_learner_ppo(
+        config,
+        specs,
+        overrides,
+        policies_to_train=None,
+        seed=tc.seed,
+        learners={
+            "num_learners": 0,
+            "num_gpus_per_learner": 1 if gpu else 0,
+            "learner_class": ProportionalPPOTorchLearner,
+            "learner_config_dict": {NUM_MINIBATCHES_KEY: tc.num_minibatches},
+        },
+        training={
+            "num_epochs": tc.num_epochs,
+            "shuffle_batch_per_epoch": True,
+            "train_batch_size_per_learner": tc.batch_size * tc.rollout_length,
+            "vf_clip_param": float("inf"),
+        },
     )
 
 

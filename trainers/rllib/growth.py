@@ -82,7 +82,7 @@ def module_policy(
         ``policy(obs) -> raw actions`` per type, ``[B, n, A]`` clamped to the action bound,
         in the observations' dtype.
     """
-    bound = config.action_bound
+    heads = GaussianHeads(config.action_bound)
 
     @torch.no_grad()
     def policy(obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -91,7 +91,7 @@ def module_policy(
             module = modules[t]
             param = next(module.parameters())
             rows = x.reshape(-1, x.shape[-1]).to(param.device, param.dtype)
-            mean = module.mean(rows).clamp(-bound, bound)
+            mean = heads.to_economy(module.mean(rows))
             out[t] = mean.reshape(x.shape[0], x.shape[1], -1).to(x.device, x.dtype)
         return out
 
