@@ -12,7 +12,7 @@ How to run:
 horizons and initial spreads, where rollouts scheduled like training put capital
 (``rbc_env.truth.metrics.training_coverage``): the share of visited states inside the truth's
 ergodic range and inside the wide grid, and quantiles of k/k_ss. The presets' coverage
-settings (``trainers.growth_config.TRAINING_COVERAGE``) cite these numbers.
+settings (``trainers.presets.TRAINING_COVERAGE``) cite these numbers.
 
 Each row is one ``trainers.truth.run_truth`` call, i.e. exactly what
 ``python -m trainers truth --economy <preset> --set ...`` runs (the command of every row is in
@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import machine, results_dir  # noqa: E402
 from rbc_env import tables  # noqa: E402
-from trainers.growth_config import FLOOR_OFF  # noqa: E402
+from trainers.config import FLOOR_OFF  # noqa: E402
 
 HEADLINE_SEEDS = (0, 1, 2)
 
@@ -404,8 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from rbc_env.perf import keep_freed_memory
-    from trainers.cli import resolve_growth_config
     from trainers.lifecycle import start_ray, stop_ray
+    from trainers.settings import resolve_config
     from trainers.truth import run_truth
 
     keep_freed_memory()
@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             sets = [f"{k}={_yaml(v)}" for k, v in exp.sets.items()] + [f"seed={seed}"]
             if args.quick:
                 sets += ["iterations=5", "eval_states=128"]
-            tc = resolve_growth_config(exp.preset, sets)
+            tc = resolve_config(exp.preset, sets, option="--economy")
             command = exp.command(seed)
             print(f"[{exp.label}, seed {seed}] {command}", flush=True)
             every = 0 if args.quick else args.eval_every

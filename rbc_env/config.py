@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import math
 import re
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,9 +99,11 @@ def _validate(obj: Any) -> None:
         value = getattr(obj, f.name)
         name = f"{owner}.{f.name}"
         hint = hints[f.name]
-        if dataclasses.is_dataclass(hint):
-            if not isinstance(value, hint):
-                raise ValueError(f"{name} must be a {hint.__name__}; got {value!r}")
+        classes = sections(hint)
+        if classes:
+            if not isinstance(value, classes):
+                kinds = " or ".join(c.__name__ for c in classes)
+                raise ValueError(f"{name} must be a {kinds}; got {value!r}")
             continue
         if typing.get_origin(hint) is Literal:
             choices = typing.get_args(hint)
@@ -121,6 +124,28 @@ def _validate(obj: Any) -> None:
             integer = typing.get_args(hint)[0] is int
             for i, item in enumerate(value):
                 _check_number(f"{name}[{i}]", item, range_, integer=integer)
+
+
+def sections(hint: Any) -> tuple[type, ...]:
+    """The config classes a field's type hint names: ``(C,)``, the members of ``A | B``, or ()."""
+    members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return tuple(m for m in members if dataclasses.is_dataclass(m))
+
+
+def section_class(hint: Any, data: Mapping[str, Any]) -> Any:
+    """The config class of a section that nested ``data`` is meant for.
+
+    For a union (``RBCConfig | GrowthConfig``) the first member that has a field named by
+    ``data`` which the others lack; the first member whose fields hold every key of ``data``
+    when no key tells them apart (e.g. ``{}``, or only ``horizon``); ``None`` if none does.
+    """
+    classes = sections(hint)
+    names = [{f.name for f in dataclasses.fields(c)} for c in classes]
+    for i, own in enumerate(names):
+        others = set().union(*(n for j, n in enumerate(names) if j != i))
+        if set(data) <= own and set(data) & (own - others):
+            return classes[i]
+    return next((c for c, own in zip(classes, names, strict=True) if set(data) <= own), None)
 
 
 def _check_number(name: str, value: Any, range_: Interval | None, *, integer: bool) -> None:
@@ -287,8 +312,9 @@ class Params:
             if key not in names:
                 raise ValueError(f"{cls.__name__} has no field {key!r}; allowed: {names}")
             hint = hints[key]
-            if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-                value = hint.from_dict(value)  # type: ignore[attr-defined]
+            if sections(hint) and isinstance(value, dict):
+                section = section_class(hint, value) or sections(hint)[0]
+                value = section.from_dict(value)
             elif typing.get_origin(hint) is tuple and isinstance(value, list):
                 value = tuple(value)
             elif hint is float and isinstance(value, int) and not isinstance(value, bool):
@@ -340,10 +366,21 @@ class Params:
         """
         missing: list[str] = []
         _walk_keys(cls, data, "", missing)
+        optional = cls.optional_fields(data)
+        missing = [k for k in missing if k.partition(".")[0] not in optional]
         if complete and missing:
             shown = ", ".join(missing[:_MAX_LISTED])
             more = f" and {len(missing) - _MAX_LISTED} more" if len(missing) > _MAX_LISTED else ""
             raise ValueError(f"missing {len(missing)} key(s): {shown}{more}")
+
+    @classmethod
+    def optional_fields(cls, data: Mapping[str, Any]) -> frozenset[str]:
+        """Top-level fields that a complete mapping like ``data`` may leave out (none here).
+
+        A class whose fields depend on another field's kind (``TrainConfig``: the economy's
+        family) names those that do not apply, which ``to_dict`` leaves out too.
+        """
+        return frozenset()
 
     @classmethod
     def leaves(cls, config: Params | None = None) -> list[tuple[str, dataclasses.Field, Any, Any]]:
@@ -353,13 +390,17 @@ class Params:
             config: whose values to report; the class defaults when ``None``.
 
         Returns:
-            ``(dotted key, field, type hint, value)`` per leaf field (not per section); the
-            field's ``metadata`` holds its symbol, unit, range and doc.
+            ``(dotted key, field, type hint, value)`` per leaf field (not per section, nor
+            the fields ``optional_fields`` says do not apply); the field's ``metadata`` holds
+            its symbol, unit, range and doc.
         """
         config = cls() if config is None else config
         out: list[tuple[str, dataclasses.Field, Any, Any]] = []
         hints = typing.get_type_hints(type(config))
+        skip = type(config).optional_fields(config.to_dict())
         for f in dataclasses.fields(config):  # type: ignore[arg-type]
+            if f.name in skip:
+                continue
             value = getattr(config, f.name)
             if isinstance(value, Params):
                 out += [(f"{f.name}.{k}", *rest) for k, *rest in type(value).leaves(value)]
@@ -430,14 +471,19 @@ def _walk_keys(cls: Any, data: dict[str, Any], prefix: str, missing: list[str]) 
                 f"allowed{where}: {', '.join(names)}"
             )
     for name in names:
-        hint = hints[name]
+        classes = sections(hints[name])
         if name not in data:
-            if dataclasses.is_dataclass(hint):
-                missing += [f"{prefix}{name}.{k}" for k, *_ in hint.leaves()]  # type: ignore[attr-defined]
+            if classes:
+                missing += [f"{prefix}{name}.{k}" for k, *_ in classes[0].leaves()]
             else:
                 missing.append(f"{prefix}{name}")
-        elif dataclasses.is_dataclass(hint) and isinstance(data[name], dict):
-            _walk_keys(hint, data[name], f"{prefix}{name}.", missing)
+        elif classes and isinstance(data[name], dict):
+            # No member has all the keys: the closest one names the first unknown key.
+            section = section_class(hints[name], data[name]) or max(
+                classes,
+                key=lambda c: len(set(data[name]) & {f.name for f in dataclasses.fields(c)}),
+            )
+            _walk_keys(section, data[name], f"{prefix}{name}.", missing)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -42,7 +42,7 @@ from typing import Any
 import torch
 
 from rbc_env.tables import markdown_table
-from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
+from trainers.config import AGENT_TYPES, RBC, BestResponseParams, TrainConfig
 from trainers.rllib import build_config
 from trainers.runfolder import RunPaths, read_metrics, verify_checkpoint
 
@@ -278,9 +278,12 @@ def load_run(run_dir: str | Path) -> tuple[TrainConfig, Path]:
     try:
         config = TrainConfig.load(paths.config)
     except (ValueError, TypeError) as err:
+        raise ValueError(f"{paths.config} is not a TrainConfig: {err}") from err
+    if config.family != RBC:
         raise ValueError(
-            f"{paths.config} is not an RBC TrainConfig (a ground-truth run?): {err}"
-        ) from err
+            f"{paths.config} is not an RBC TrainConfig (a ground-truth run of "
+            f"{config.economy.economy}): best responses and tax policies are the RBC economy's"
+        )
     if paths.latest_checkpoint() is None:
         raise ValueError(
             f"{paths.root} has no checkpoints; train with --checkpoint-every N so that "

@@ -1,13 +1,13 @@
 """Command line: ``python -m trainers train|sweep|truth|best-response ...``.
 
-``train --config cpu_small --set key=value`` trains the RBC economy; ``best-response RUN_DIR``
-checks a trained run's ε-meta-equilibrium (``trainers.best_response``).
+``train --config cpu_small --set key=value`` trains the RBC economy; ``train --config g1``
+trains a ground-truth economy of the growth family and prints its accuracy row
+(``trainers.truth``), and ``truth --economy g1`` is its alias (run name ``truth_g1``).
+``best-response RUN_DIR`` checks a trained RBC run's ε-meta-equilibrium
+(``trainers.best_response``).
 
-``truth --economy g1`` trains on a ground-truth economy of the growth family and prints its
-accuracy row (``trainers.truth``); its ``--set`` keys are ``GrowthTrainConfig`` fields
-(``--set economy.action=quantity --set batch_size=512``).
-
-``--config`` takes a preset name (``cpu_small``, ``paper_open``, ``paper_closed``) or a YAML file
+``--config`` takes a preset name (``trainers.presets``: ``cpu_small``, ``paper_open``, ``g1``,
+``g4_h100``, ...) or a YAML file
 written by ``TrainConfig.dump``; ``--set a.b=value`` overrides any field by its dotted path (the
 value is parsed as YAML: ``--set economy.n_firms=3 --set sampler=env_runner``). Bad keys, values
 or presets fail before any work, naming the key and the allowed values.
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rbc_env.tables import markdown_table
-from trainers.config import AGENT_TYPES, BestResponseParams, TrainConfig
-from trainers.growth_config import GrowthTrainConfig
+from trainers.config import AGENT_TYPES, GROWTH, RBC, BestResponseParams, TrainConfig
 from trainers.lifecycle import GracefulStop, RayStartError, check_address, start_ray, stop_ray
+from trainers.presets import GROWTH_NAMES, RBC_PRESETS
 from trainers.runfolder import (
     RunFolderError,
     RunLock,
@@ -33,9 +33,10 @@ from trainers.runfolder import (
     check_runs_dir,
     is_run_folder,
     open_run_folder,
+    read_metrics,
     verify_checkpoint,
 )
-from trainers.settings import PRESETS, resolve_config, resolve_growth_config
+from trainers.settings import resolve_config
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--config",
         default=None,
-        help=f"preset {sorted(PRESETS)} or YAML (default: cpu_small; not with --resume)",
+        help=f"preset {sorted(RBC_PRESETS)} or YAML (default: cpu_small; not with --resume)",
     )
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     train.add_argument("--name", default=None, help="run name (default: the preset or file stem)")
@@ -96,12 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="growth economies: measure λ against the truth every N iterations",
+    )
 
     sweep = sub.add_parser(
         "sweep", help="a Tune grid over seeds and settings, trials in parallel", epilog=files_epilog
     )
     sweep.add_argument(
-        "--config", default=None, help=f"preset {sorted(PRESETS)} or YAML (default: cpu_small)"
+        "--config", default=None, help=f"preset {sorted(RBC_PRESETS)} or YAML (default: cpu_small)"
     )
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1], metavar="SEED")
@@ -133,14 +141,14 @@ def _parser() -> argparse.ArgumentParser:
 
     truth = sub.add_parser(
         "truth",
-        help="train on a ground-truth economy and score the policy against the truth",
+        help="train on a ground-truth economy and score the policy against the truth "
+        "(an alias of train --config <growth preset>)",
         epilog=files_epilog.replace("config` prints", "config --growth g1` prints"),
     )
     truth.add_argument(
         "--economy",
         default="g1",
-        help="preset (g1, g2, g3, g3_log, g4_h<H>, g5_n<N>, g6_n<N>, g7_restricted, g7_half) "
-        "or a GrowthTrainConfig YAML file",
+        help=f"preset ({GROWTH_NAMES}) or a YAML file of a growth economy's TrainConfig",
     )
     truth.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help=growth_set_help
@@ -155,8 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     truth.add_argument(
         "--overwrite", action="store_true", help="delete an existing run of this name first"
     )
+    truth.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
     truth.add_argument("--no-progress", action="store_true", help="no progress bar")
     truth.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    truth.set_defaults(resume=False, address=None)
 
     br = sub.add_parser(
         "best-response",
@@ -219,13 +229,13 @@ def _parser() -> argparse.ArgumentParser:
     cfg.add_argument(
         "--config",
         default=None,
-        help=f"preset {sorted(PRESETS)} or YAML, as train's --config (default: cpu_small)",
+        help=f"preset {sorted(RBC_PRESETS)} or YAML, as train's --config (default: cpu_small)",
     )
     cfg.add_argument(
         "--growth",
         default=None,
         metavar="ECONOMY",
-        help="the GrowthTrainConfig of truth instead: a preset (g1, g4_h100, ...) or YAML",
+        help="truth's --economy instead: a growth preset (g1, g4_h100, ...) or YAML",
     )
     cfg.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     return parser
@@ -300,6 +310,16 @@ def _check_common(args: argparse.Namespace) -> None:
         raise ValueError("--resume and --overwrite exclude each other")
 
 
+def _check_family(config: TrainConfig, family: str, command: str, other: str) -> None:
+    """``ValueError`` unless the run's economy is of ``family``, pointing to the other command."""
+    if config.family != family:
+        kind = "an RBC" if family == RBC else "a growth"
+        raise ValueError(
+            f"{command} takes {kind} economy; this one is a {type(config.economy).__name__} "
+            f"(use {other})"
+        )
+
+
 def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "fixed-taxes":
         return fixed_taxes_command(args, parser)
@@ -307,15 +327,18 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return best_response_command(args, parser)
     if args.command == "truth":
         try:
-            growth_config = resolve_growth_config(
-                args.economy, args.set, seconds=args.seconds, iterations=args.iterations
+            growth_config = resolve_config(
+                args.economy,
+                args.set,
+                seconds=args.seconds,
+                iterations=args.iterations,
+                option="--economy",
             )
-            if args.eval_every < 0:
-                raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
+            _check_family(growth_config, GROWTH, "truth --economy", "train --config")
             name = check_name(args.name or f"truth_{Path(args.economy).stem}")
         except ValueError as err:
             parser.error(str(err))
-        return truth(growth_config, name=name, args=args)
+        return train(growth_config, name=name, args=args)
     if args.command == "sweep":
         return sweep_command(args, parser)
     return train_command(args, parser)
@@ -347,6 +370,10 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         from rbc_env.core.economy import available_device
 
         available_device(train_config.resolved_device)
+        if args.eval_every < 0:
+            raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
+        if args.eval_every and train_config.family != GROWTH:
+            raise ValueError("--eval-every measures λ against a growth economy's truth")
     except RunFolderError:
         raise
     except ValueError as err:
@@ -362,19 +389,29 @@ def _progress_bar(total: int, desc: str, *, disable: bool) -> Any:
 
 
 def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> int:
-    """Run ``train`` and print the summary table last (or one line after a graceful stop)."""
+    """Run ``train`` (or ``truth``) and print the summary table last (one line after a stop).
+
+    RBC economy: ``summary.md`` and ``plots/training.png``. Growth economy: the truth
+    evaluation (``trainers.truth.TruthEvaluation``) writes the accuracy row, which is the
+    summary.
+    """
     import torch
 
     from rbc_env.perf import keep_freed_memory
     from trainers.run import (
+        RunHook,
         RunPaths,
         iterate_training,
         plan_resume,
         plot_training,
-        read_metrics,
         summary_table,
     )
+    from trainers.truth import TruthEvaluation, format_rows
 
+    growth = train_config.family == GROWTH
+    hooks: list[RunHook] = []
+    if growth:
+        hooks.append(TruthEvaluation(train_config, eval_every=args.eval_every, label=name))
     if args.resume:  # every check that needs no Ray comes first
         with RunLock(Path(args.runs_dir) / name, purpose="resume"):
             plan_resume(train_config, RunPaths(Path(args.runs_dir) / name))
@@ -387,16 +424,25 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
         keep_freed_memory()
         if args.threads:
             torch.set_num_threads(args.threads)
-        bar = _progress_bar(train_config.iterations, f"train {name}", disable=args.no_progress)
+        bar = _progress_bar(
+            train_config.iterations, f"{args.command} {name}", disable=args.no_progress
+        )
 
         def progress(row: dict[str, float]) -> None:
             bar.n = int(row["iteration"])
-            bar.set_postfix(
-                consumer=f"{row.get('reward/consumer_mean', float('nan')):.3g}",
-                firm=f"{row.get('reward/firm_mean', float('nan')):.3g}",
-                price=f"{row.get('econ/price_mean', float('nan')):.0f}",
-                refresh=False,
-            )
+            nan = float("nan")
+            if growth:
+                shown = {
+                    "s": f"{row.get('econ/saving_share_mean', nan):.4f}",
+                    "t": f"{row.get('train_s', nan):.0f}s",
+                }
+            else:
+                shown = {
+                    "consumer": f"{row.get('reward/consumer_mean', nan):.3g}",
+                    "firm": f"{row.get('reward/firm_mean', nan):.3g}",
+                    "price": f"{row.get('econ/price_mean', nan):.0f}",
+                }
+            bar.set_postfix(shown, refresh=False)
             bar.refresh()
 
         with GracefulStop() as stop:
@@ -405,30 +451,50 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
                 paths,
                 resume=args.resume,
                 checkpoint_every=args.checkpoint_every,
+                hooks=hooks,
                 on_iteration=progress,
                 should_stop=lambda: stop.requested,
             ):
                 pass
         bar.close()
-        rows = read_metrics(paths.metrics) if paths.metrics.exists() else []
-        if rows:
-            plot_training(rows, paths.plot, f"{name}: {train_config.economy.variant} economy")
-        table = summary_table(rows)
-        paths.summary.write_text(table + "\n", encoding="utf-8")
         if stop.exit_code is not None:
             latest = paths.latest_checkpoint()
             at = latest[0] if latest else 0
+            if growth:
+                saved = "checkpoint saved"
+                how = "a growth run starts again with --overwrite"
+            else:
+                paths.summary.write_text(summary_table(_rows(paths)) + "\n", encoding="utf-8")
+                saved = "checkpoint and summary saved"
+                how = (
+                    f"continue with `python -m trainers train --name {name} --runs-dir "
+                    f"{args.runs_dir} --resume`"
+                )
             print(
                 f"stopped by {stop.signal.name if stop.signal else 'signal'} at iteration {at}: "
-                f"checkpoint and summary saved in {paths.root}; continue with "
-                f"`python -m trainers train --name {name} --runs-dir {args.runs_dir} --resume`"
+                f"{saved} in {paths.root}; {how}"
             )
             return stop.exit_code
-        print(f"run folder: {paths.root}  (metrics.csv, checkpoints/, plots/training.png)")
+        if growth:
+            table = format_rows([hooks[0].result])  # type: ignore[attr-defined]
+            files = "accuracy.md, metrics.csv, checkpoints/, plots/truth.png"
+        else:
+            rows = _rows(paths)
+            if rows:
+                plot_training(rows, paths.plot, f"{name}: {train_config.economy.variant} economy")
+            table = summary_table(rows)
+            files = "metrics.csv, checkpoints/, plots/training.png"
+        paths.summary.write_text(table + "\n", encoding="utf-8")
+        print(f"run folder: {paths.root}  ({files})")
         print(table)
         return 0
     finally:
         lock.release()
+
+
+def _rows(paths: Any) -> list[dict[str, str]]:
+    """The run's metrics rows (none before the first iteration)."""
+    return read_metrics(paths.metrics) if paths.metrics.exists() else []
 
 
 def best_response_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -506,48 +572,6 @@ def fixed_taxes_command(args: argparse.Namespace, parser: argparse.ArgumentParse
     return 0
 
 
-def truth(train_config: GrowthTrainConfig, *, name: str, args: argparse.Namespace) -> int:
-    """Run ``truth``: train, evaluate against the exact solution, print the row last."""
-    import torch
-
-    from rbc_env.perf import keep_freed_memory
-    from trainers.truth import TruthPaths, format_rows, run_truth
-
-    root, lock = open_run_folder(
-        args.runs_dir, name, "truth", overwrite=args.overwrite, resume=False
-    )
-    paths = TruthPaths(root)
-    try:
-        keep_freed_memory()
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        start_ray(None)
-        bar = _progress_bar(train_config.iterations, f"truth {name}", disable=args.no_progress)
-
-        def progress(iteration: int, row: dict[str, float]) -> None:
-            bar.n = iteration
-            bar.set_postfix(
-                s=f"{row.get('econ/saving_share_mean', float('nan')):.4f}",
-                t=f"{row.get('train_s', float('nan')):.0f}s",
-                refresh=False,
-            )
-            bar.refresh()
-
-        row = run_truth(
-            train_config,
-            paths=paths,
-            eval_every=args.eval_every,
-            on_iteration=progress,
-            label=name,
-        )
-        bar.close()
-        print(f"run folder: {paths.root}  (accuracy.md, metrics.csv, checkpoint/, plots/truth.png)")
-        print(format_rows([row]))
-        return 0
-    finally:
-        lock.release()
-
-
 def _sweep_trial(params: dict[str, Any]) -> None:
     """One Tune trial: a full training run in its own run folder, reporting every iteration.
 
@@ -605,7 +629,7 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.resume is None:
         try:
             config = args.config or "cpu_small"
-            resolve_config(config, args.set)
+            _check_family(resolve_config(config, args.set), RBC, "sweep --config", "truth")
             combos = grid_settings(args.seeds, args.grid)
             for combo in combos:  # every trial's config is checked before any work
                 resolve_config(config, args.set + combo)
@@ -783,7 +807,7 @@ def config_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
             raise ValueError("--config and --growth exclude each other")
         if args.growth is not None:
             source = f"truth --economy {args.growth}"
-            config: TrainConfig | GrowthTrainConfig = resolve_growth_config(args.growth, args.set)
+            config = resolve_config(args.growth, args.set, option="--growth")
         else:
             source = f"train --config {args.config or 'cpu_small'}"
             config = resolve_config(args.config or "cpu_small", args.set)

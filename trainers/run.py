@@ -20,13 +20,14 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from rbc_env.tables import markdown_table
 from trainers.best_response import periodic_best_response
-from trainers.config import TrainConfig
+from trainers.config import GROWTH, TrainConfig
 from trainers.rllib import build_config
 from trainers.runfolder import (
     CHECKPOINT_PREFIX,
@@ -266,6 +267,12 @@ def plan_resume(train_config: TrainConfig, paths: RunPaths) -> tuple[int, Path] 
     """
     metrics = MetricsFile(paths.metrics)
     saved = resume_config(paths, {})
+    if saved.family == GROWTH:
+        raise RunFolderError(
+            f"cannot resume {paths.root}: a growth run's truth evaluation (the iterate "
+            "average, the time budget, the λ checks) is not in its checkpoints; start it "
+            "again with --overwrite"
+        )
     if saved.replace(iterations=train_config.iterations) != train_config:
         diff = _diff(saved.to_dict(), train_config.to_dict())
         raise RunFolderError(
@@ -291,40 +298,69 @@ def plan_resume(train_config: TrainConfig, paths: RunPaths) -> tuple[int, Path] 
     return latest
 
 
+class RunHook:
+    """An evaluation attached to a training run: ``iterate_training`` calls it at three points.
+
+    Subclasses override what they need (``trainers.truth.TruthEvaluation`` scores a growth run
+    against its exact solution); the base class does nothing.
+    """
+
+    def on_start(self, algo: Any) -> None:
+        """After the algorithm is built (or restored), before the first iteration."""
+
+    def on_iteration(self, algo: Any, row: dict[str, float], train_s: float) -> None:
+        """After each iteration, before its row is written; may add columns to ``row``.
+
+        ``train_s`` is the run's time in ``algo.train()`` so far (s).
+        """
+
+    def on_end(self, algo: Any, paths: RunPaths | None) -> None:
+        """After the last iteration, or the time budget's (not after a requested stop)."""
+
+
 def iterate_training(
     train_config: TrainConfig,
-    paths: RunPaths,
+    paths: RunPaths | None,
     *,
-    resume: bool,
-    checkpoint_every: int,
+    resume: bool = False,
+    checkpoint_every: int = 10,
     keep_checkpoints: int = 3,
+    hooks: Sequence[RunHook] = (),
     on_iteration: Callable[[dict[str, float]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[dict[str, float]]:
-    """Train, writing the run folder; yields each iteration's metrics row.
+    """Train either economy family, writing the run folder; yields each iteration's metrics row.
 
-    ``paths.root`` must exist (see ``trainers.runfolder.open_run_folder``). With ``resume``,
-    training continues from the newest intact checkpoint (damaged newer ones are skipped with a
-    warning), metrics rows after it are dropped, and ``train_config`` may differ from the saved
-    config only in ``iterations``. ``should_stop`` is polled after every iteration: when it
-    returns True, a checkpoint of that iteration is saved and the generator ends.
+    ``paths.root`` must exist (see ``trainers.runfolder.open_run_folder``); with ``paths=None``
+    nothing is written (no resume, no checkpoints). With ``resume``, training continues from
+    the newest intact checkpoint (damaged newer ones are skipped with a warning), metrics rows
+    after it are dropped, and ``train_config`` may differ from the saved config only in
+    ``iterations``. Training ends after ``iterations``, or once the time spent in
+    ``algo.train()`` reaches ``max_seconds`` (growth runs), with a checkpoint and the
+    ``hooks``' ``on_end``. ``should_stop`` is polled after every iteration: when it returns
+    True, a checkpoint of that iteration is saved and the generator ends (no ``on_end``).
 
     Raises:
         RunFolderError: when resuming a run whose config differs from ``train_config`` beyond
             ``iterations``, that has metrics rows but no intact checkpoint, or whose
-            ``iterations`` is below its last checkpoint; or when not resuming a folder that
-            already holds a run.
+            ``iterations`` is below its last checkpoint; when resuming a growth run; or when
+            not resuming a folder that already holds a run.
     """
-    metrics = MetricsFile(paths.metrics)
-    latest = plan_resume(train_config, paths) if resume else None
-    if not resume and (paths.metrics.exists() or paths.latest_checkpoint()):
-        raise RunFolderError(
-            f"{paths.root} already holds a run; pass --resume to continue it or pick a new --name"
-        )
-    train_config.dump(paths.config)
+    if paths is None and resume:
+        raise ValueError("iterate_training: resume needs the run's paths")
+    metrics = MetricsFile(paths.metrics) if paths is not None else None
+    latest = plan_resume(train_config, paths) if resume and paths is not None else None
+    if not resume and paths is not None:
+        if paths.metrics.exists() or paths.latest_checkpoint():
+            raise RunFolderError(
+                f"{paths.root} already holds a run; pass --resume to continue it or pick a "
+                "new --name"
+            )
+    if paths is not None:
+        train_config.dump(paths.config)
     config_dict = train_config.to_dict()
 
-    if latest is not None:
+    if latest is not None and metrics is not None:
         from ray.rllib.algorithms.algorithm import Algorithm
 
         start, checkpoint = latest
@@ -339,25 +375,38 @@ def iterate_training(
             # check itself (trainers.best_response) must not run it again.
             algo_config = algo_config.callbacks(on_train_result=periodic_best_response)
         algo = algo_config.build_algo()
-    writer = _tensorboard(paths.tensorboard)
+    writer = _tensorboard(paths.tensorboard) if paths is not None else None
+    train_s = 0.0
     try:
+        for hook in hooks:
+            hook.on_start(algo)
         for iteration in range(start + 1, train_config.iterations + 1):
+            started = time.perf_counter()
             result = algo.train()
+            train_s += time.perf_counter() - started
             row = metrics_row(result)
             row["iteration"] = iteration
-            metrics.append(row)
-            if writer is not None:
-                for key, value in row.items():
-                    if key != "iteration" and math.isfinite(value):
-                        writer.add_scalar(key, value, iteration)
+            for hook in hooks:
+                hook.on_iteration(algo, row, train_s)
+            last = iteration == train_config.iterations or train_s >= train_config.max_seconds
             stop = should_stop is not None and should_stop()
-            if iteration % checkpoint_every == 0 or iteration == train_config.iterations or stop:
-                save_checkpoint(algo, paths, iteration, keep_checkpoints, config_dict)
+            if paths is not None and metrics is not None:
+                metrics.append(row)
+                if writer is not None:
+                    for key, value in row.items():
+                        if key != "iteration" and math.isfinite(value):
+                            writer.add_scalar(key, value, iteration)
+                if iteration % checkpoint_every == 0 or last or stop:
+                    save_checkpoint(algo, paths, iteration, keep_checkpoints, config_dict)
             if on_iteration is not None:
                 on_iteration(row)
             yield row
             if stop:
                 return
+            if last:
+                break
+        for hook in hooks:
+            hook.on_end(algo, paths)
     finally:
         if writer is not None:
             writer.close()

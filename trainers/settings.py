@@ -1,8 +1,8 @@
 """Settings from the command line: presets, YAML files and ``--set key=value`` overrides.
 
-``resolve_config`` builds the RBC ``TrainConfig`` of ``train`` and ``sweep``;
-``resolve_growth_config`` the ``GrowthTrainConfig`` of ``truth``; ``settings_table`` lists
-every key of either for ``python -m trainers config --list``. Bad keys, values, presets or
+``resolve_config`` builds the ``TrainConfig`` of ``train``, ``truth`` and ``sweep`` from a
+preset (``trainers.presets``, either economy family) or a YAML file; ``settings_table`` lists
+every key of a run for ``python -m trainers config --list``. Bad keys, values, presets or
 files raise one ``ValueError`` naming the key or file and what is allowed, before any work.
 
 A YAML file given as ``--config`` (or ``--economy``) is one of two kinds, never a silent mix
@@ -27,84 +27,59 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
-from rbc_env.config import Params, load_yaml, read_yaml
+from rbc_env.config import Params, load_yaml, read_yaml, section_class
 from rbc_env.tables import markdown_table
 from trainers.config import TrainConfig
-from trainers.growth_config import GrowthTrainConfig
+from trainers.presets import preset
 
 __all__ = [
     "BASE_KEY",
-    "PRESETS",
     "load_settings_file",
     "resolve_config",
-    "resolve_growth_config",
     "settings_table",
 ]
 
-PRESETS: dict[str, Callable[[], TrainConfig]] = {
-    "cpu_small": lambda: TrainConfig.cpu_small("open"),
-    "paper_open": lambda: TrainConfig.paper("open"),
-    "paper_cpu": lambda: TrainConfig.paper_cpu("open"),
-    "paper_cpu_closed": lambda: TrainConfig.paper_cpu("closed"),
-    "paper_closed": lambda: TrainConfig.paper("closed"),
-}
 BASE_KEY = "base"  # top-level key of a YAML file that extends a preset
 YAML_SUFFIXES = (".yaml", ".yml")
 
 P = TypeVar("P", bound=Params)
 
 
-def resolve_config(config: str, sets: list[str]) -> TrainConfig:
-    """The ``TrainConfig`` named by ``--config`` with the ``--set`` overrides applied.
+def resolve_config(
+    config: str,
+    sets: list[str],
+    *,
+    seconds: float | None = None,
+    iterations: int | None = None,
+    option: str = "--config",
+) -> TrainConfig:
+    """The ``TrainConfig`` named by ``--config`` with the ``--set`` and budget overrides applied.
 
     Args:
-        config: a preset name (``PRESETS``) or a YAML file (``.yaml``/``.yml``).
+        config: a preset name (``trainers.presets.preset``) or a YAML file (``.yaml``/``.yml``).
         sets: ``KEY=VALUE`` items; KEY is a dotted path, VALUE is parsed as YAML.
+        seconds: ``--seconds``, the training time budget (``max_seconds``), if given.
+        iterations: ``--iterations``, if given.
+        option: the command-line option that named ``config``, for messages.
 
     Raises:
         ValueError: for an unknown preset, a bad file, a malformed ``--set`` or a bad field.
     """
     if config.endswith(YAML_SUFFIXES):
-        base = load_settings_file(config, TrainConfig, _train_preset, option="--config")
-    elif config in PRESETS:
-        base = PRESETS[config]()
+        base = load_settings_file(config, TrainConfig, preset, option=option)
     else:
-        raise ValueError(
-            f"--config must be a preset {sorted(PRESETS)} or a .yaml file; got {config!r}"
-        )
-    return _apply_sets(base, sets)
-
-
-def resolve_growth_config(
-    economy: str,
-    sets: list[str],
-    *,
-    seconds: float | None = None,
-    iterations: int | None = None,
-) -> GrowthTrainConfig:
-    """The ``GrowthTrainConfig`` named by ``--economy`` with ``--set`` and budget overrides.
-
-    Args:
-        economy: a ``GrowthTrainConfig.preset`` name (``g1``, ``g4_h100``, ...) or a YAML file.
-        sets: ``KEY=VALUE`` items; KEY is a dotted path, VALUE is parsed as YAML.
-        seconds: ``--seconds``, the training time budget (``max_seconds``), if given.
-        iterations: ``--iterations``, if given.
-
-    Raises:
-        ValueError: for an unknown preset, a bad file, a malformed ``--set`` or a bad field.
-    """
-    if economy.endswith(YAML_SUFFIXES):
-        base = load_settings_file(economy, GrowthTrainConfig, _growth_preset, option="--economy")
-    else:
-        base = GrowthTrainConfig.preset(economy)
-    config = _apply_sets(base, sets)
+        try:
+            base = preset(config)
+        except ValueError as err:
+            raise ValueError(f"{option}: {err}; or give a .yaml file") from None
+    config_ = _apply_sets(base, sets)
     budget: dict[str, Any] = {}
     if seconds is not None:
         budget["max_seconds"] = seconds
     if iterations is not None:
         budget["iterations"] = iterations
     labels = {"max_seconds": f"--seconds {seconds}", "iterations": f"--iterations {iterations}"}
-    return _override(config, budget, lambda keys: ", ".join(labels[k] for k in keys))
+    return _override(config_, budget, lambda keys: ", ".join(labels[k] for k in keys))
 
 
 def load_settings_file(
@@ -114,7 +89,7 @@ def load_settings_file(
 
     Args:
         path: the YAML file.
-        cls: the config class (``TrainConfig`` or ``GrowthTrainConfig``).
+        cls: the config class (``TrainConfig``).
         preset: returns the named preset, raising ``ValueError`` for an unknown name.
         option: the command-line option that named the file, for messages.
 
@@ -195,18 +170,6 @@ def settings_table(config: Params) -> str:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-def _train_preset(name: str) -> TrainConfig:
-    """The ``TrainConfig`` preset of that name; ``ValueError`` listing the presets otherwise."""
-    if name not in PRESETS:
-        raise ValueError(f"{BASE_KEY} must be a preset {sorted(PRESETS)}; got {name!r}")
-    return PRESETS[name]()
-
-
-def _growth_preset(name: str) -> GrowthTrainConfig:
-    """The ``GrowthTrainConfig`` preset of that name (``GrowthConfig.preset`` names)."""
-    return GrowthTrainConfig.preset(name)
-
-
 def _apply_sets(base: P, sets: list[str]) -> P:
     """``base`` with the ``--set KEY=VALUE`` items applied; errors name the item."""
     updates = parse_sets(sets)
@@ -241,9 +204,9 @@ def _flatten(cls: type[Params], data: dict[str, Any], prefix: str = "") -> dict[
     hints = typing.get_type_hints(cls)
     out: dict[str, Any] = {}
     for key, value in data.items():
-        hint = hints[key]
-        if isinstance(value, dict) and isinstance(hint, type) and issubclass(hint, Params):
-            out |= _flatten(hint, value, f"{prefix}{key}.")
+        section = section_class(hints[key], value) if isinstance(value, dict) else None
+        if section is not None:
+            out |= _flatten(section, value, f"{prefix}{key}.")
         else:
             out[f"{prefix}{key}"] = value
     return out

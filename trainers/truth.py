@@ -1,20 +1,23 @@
 """Train on a ground-truth economy and score the learned policy against the exact solution.
 
-``python -m trainers truth --economy g1`` runs ``run_truth``: it trains ``BatchedPPO`` on the
-economy (until ``iterations`` or ``max_seconds`` of training wall time), evaluates the
-deterministic policy with ``rbc_env.truth.metrics.evaluate`` (policy error and Euler-equation
-errors over the truth's ergodic set and over a fixed wide grid of 0.3-1.6 k_ss times the shock
-states, consumption-equivalent welfare loss λ with a 95% confidence interval from common random
+``python -m trainers train --config g1`` (or its alias ``truth --economy g1``) trains
+``BatchedPPO`` on a growth economy through the one training loop,
+``trainers.run.iterate_training`` (until ``iterations`` or ``max_seconds`` of training wall
+time), with ``TruthEvaluation`` as its hook. The hook evaluates the deterministic policy with
+``rbc_env.truth.metrics.evaluate`` (policy error and Euler-equation errors over the truth's
+ergodic set and over a fixed wide grid of 0.3-1.6 k_ss times the shock states,
+consumption-equivalent welfare loss λ with a 95% confidence interval from common random
 numbers, and for G6 the markup over own marginal cost against the competitive benchmark and
 the range of Bertrand equilibria of the posted-price game) and adds the cost (training seconds
 and environment steps, and the first training time at which λ < ``LAMBDA_TARGET`` when
-``eval_every`` is set).
+``eval_every`` is set). ``run_truth`` is the same without a command line (and, with
+``paths=None``, without files).
 
-Files, under ``runs/<name>/``: ``config.yaml`` (the ``GrowthTrainConfig``), ``metrics.csv``
-(one row per iteration), ``accuracy.json`` and ``accuracy.md`` (the row), ``checkpoint/`` (the
-final RLlib checkpoint), ``policy_average.pt`` (the evaluated policy's weights when
-``average_last > 0``) and ``plots/truth.png`` (the saving share over training against the
-truth).
+Files, under ``runs/<name>/``: those of every run (``config.yaml``, ``metrics.csv``,
+``checkpoints/``, ``tensorboard/``; ``trainers.run``), plus ``accuracy.json`` and
+``accuracy.md`` (the row, also ``summary.md``), ``policy_average.pt`` (the evaluated policy's
+weights when ``average_last > 0``) and ``plots/truth.png`` (the saving share over training
+against the truth).
 
 The evaluated policy is the Polyak-Ruppert average of the networks' weights over the last
 ``average_last`` fraction of the iterations (default half): measured on G1 (seeds 0-5), the
@@ -27,17 +30,22 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from rbc_env.growth import agent_counts
 from rbc_env.tables import markdown_table
-from trainers.growth_config import GrowthTrainConfig
+from rbc_env.truth import metrics as truth_metrics
+from trainers.config import GROWTH, TrainConfig
+from trainers.rllib.growth import module_policy
+from trainers.run import RunHook, iterate_training
 from trainers.runfolder import RunPaths
 
-__all__ = ["LAMBDA_TARGET", "TruthPaths", "format_rows", "run_truth"]
+__all__ = ["LAMBDA_TARGET", "TruthEvaluation", "TruthPaths", "format_rows", "run_truth"]
 
 LAMBDA_TARGET = 1e-3  # the spec's welfare-loss target: cost is measured to reach it
 
@@ -46,8 +54,8 @@ LAMBDA_TARGET = 1e-3  # the spec's welfare-loss target: cost is measured to reac
 class TruthPaths(RunPaths):
     """Where a ground-truth run keeps its files.
 
-    A run folder's ``config`` and ``metrics`` (``RunPaths``), plus the accuracy row, the final
-    checkpoint and the averaged policy.
+    A run folder (``RunPaths``: config, metrics, checkpoints, TensorBoard), plus the accuracy
+    row and the averaged policy.
     """
 
     @property
@@ -61,11 +69,6 @@ class TruthPaths(RunPaths):
         return self.root / "accuracy.md"
 
     @property
-    def checkpoint(self) -> Path:
-        """The final RLlib checkpoint."""
-        return self.root / "checkpoint"
-
-    @property
     def averaged_policy(self) -> Path:
         """The evaluated policy's averaged weights, ``{type: state_dict}``.
 
@@ -74,15 +77,115 @@ class TruthPaths(RunPaths):
         return self.root / "policy_average.pt"
 
     @property
-    def plot(self) -> Path:
+    def truth_plot(self) -> Path:
         """Saving share over training against the truth."""
         return self.root / "plots" / "truth.png"
 
 
+class TruthEvaluation(RunHook):
+    """The truth metrics of a growth run, as a hook of ``trainers.run.iterate_training``.
+
+    Each iteration it adds ``train_s`` (time in ``algo.train()``) to the row, folds the
+    weights into the iterate average over the last ``average_last`` of the iterations and,
+    every ``eval_every`` iterations until λ < ``LAMBDA_TARGET``, scores the current iterate
+    (``truth/lambda``, NaN in between). At the end it scores the averaged policy on
+    ``eval_states`` ergodic states and sets ``result``, the accuracy row; with a run folder
+    it writes ``accuracy.json``, ``accuracy.md``, ``policy_average.pt`` and
+    ``plots/truth.png``.
+    """
+
+    def __init__(
+        self, train_config: TrainConfig, *, eval_every: int = 0, label: str | None = None
+    ) -> None:
+        tc = train_config
+        if tc.family != GROWTH:
+            raise ValueError(
+                "the truth evaluation scores a growth economy against its truth; this run's "
+                f"economy is a {type(tc.economy).__name__}"
+            )
+        if eval_every < 0:
+            raise ValueError(f"eval_every must be >= 0; got {eval_every}")
+        self.train_config = tc
+        self.eval_every = eval_every
+        self.label = label or tc.economy.economy
+        self.solution = _solution(tc.economy)
+        self.average_from = tc.iterations - round(tc.average_last * tc.iterations)
+        self.averaged: dict[str, Any] = {}
+        self.history: list[dict[str, float]] = []
+        self.train_s = 0.0
+        self.env_steps = 0
+        self.iterations = 0
+        self.s_to_target = self.steps_to_target = math.nan
+        self.result: dict[str, Any] | None = None
+
+    def on_start(self, algo: Any) -> None:
+        """Wrap the driver-side modules as the policy the λ checks score."""
+        self.policy = module_policy(algo.rollout_module, self.train_config.economy)
+
+    def on_iteration(self, algo: Any, row: dict[str, float], train_s: float) -> None:
+        """Count the cost, average the weights, and check λ every ``eval_every`` iterations."""
+        tc = self.train_config
+        self.iterations = iteration = int(row["iteration"])
+        self.train_s = train_s
+        self.env_steps += tc.batch_size * tc.rollout_length
+        row["train_s"] = train_s
+        if iteration > self.average_from:
+            _average(self.averaged, algo.rollout_module)
+        if self.eval_every:
+            row["truth/lambda"] = math.nan
+            if iteration % self.eval_every == 0 and math.isnan(self.s_to_target):
+                quick = truth_metrics.evaluate(
+                    tc.economy,
+                    self.policy,
+                    n_states=min(tc.eval_states, 512),
+                    seed=tc.seed + 1,
+                    solution=self.solution,
+                )
+                row["truth/lambda"] = quick.welfare_loss
+                if quick.welfare_loss < LAMBDA_TARGET:
+                    self.s_to_target, self.steps_to_target = train_s, self.env_steps
+        self.history.append(row)
+
+    def on_end(self, algo: Any, paths: RunPaths | None) -> None:
+        """Score the evaluated policy; write the accuracy files into a run folder."""
+        tc, econ = self.train_config, self.train_config.economy
+        policy = self.policy
+        if self.averaged:
+            policy = module_policy({t: m.module for t, m in self.averaged.items()}, econ)
+        result = truth_metrics.evaluate(
+            econ, policy, n_states=tc.eval_states, seed=tc.seed + 1, solution=self.solution
+        )
+        out: dict[str, Any] = {"label": self.label, **result.to_dict()}
+        if math.isnan(self.s_to_target) and result.welfare_loss < LAMBDA_TARGET:
+            self.s_to_target, self.steps_to_target = self.train_s, self.env_steps
+        out.update(
+            critic=tc.critic,
+            seed=tc.seed,
+            averaged_iterations=_averaged_count(self.averaged),
+            train_s=self.train_s,
+            iterations=self.iterations,
+            env_steps=self.env_steps,
+            agent_steps=self.env_steps * sum(agent_counts(econ).values()),
+            s_to_target=self.s_to_target,
+            steps_to_target=self.steps_to_target,
+            device=tc.resolved_device,
+        )
+        self.result = out
+        if paths is None:
+            return
+        files = TruthPaths(paths.root)
+        if self.averaged:
+            weights = {t: m.module.state_dict() for t, m in self.averaged.items()}
+            torch.save(weights, files.averaged_policy)
+        files.accuracy_json.write_text(json.dumps(out, indent=2, default=float) + "\n")
+        files.accuracy_md.write_text(format_rows([out]) + "\n", encoding="utf-8")
+        _plot(self.history, econ, files.truth_plot, self.label)
+
+
 def run_truth(
-    train_config: GrowthTrainConfig,
+    train_config: TrainConfig,
     *,
-    paths: TruthPaths | None = None,
+    paths: RunPaths | None = None,
     eval_every: int = 0,
     on_iteration: Callable[[int, dict[str, float]], None] | None = None,
     label: str | None = None,
@@ -90,8 +193,9 @@ def run_truth(
     """Train, evaluate against the truth, and return the accuracy row.
 
     Args:
-        train_config: the run.
-        paths: where to write the run's files (``None``: write nothing).
+        train_config: the run (a growth economy).
+        paths: the run folder to write (it must exist and hold no run; ``None``: write
+            nothing).
         eval_every: evaluate λ every this many iterations (0: only at the end) to measure the
             training time until λ < ``LAMBDA_TARGET``; evaluation time is not counted.
         on_iteration: called with (iteration, metrics row) after each iteration.
@@ -102,95 +206,14 @@ def run_truth(
         ``train_s``, ``iterations``, ``env_steps``, ``agent_steps``, ``s_to_target``,
         ``steps_to_target`` and ``device``.
     """
-    from rbc_env.truth import metrics as truth_metrics
-    from trainers.rllib import build_config
-    from trainers.rllib.growth import module_policy
-    from trainers.run import MetricsFile, metrics_row
-
-    tc = train_config
-    if eval_every < 0:
-        raise ValueError(f"eval_every must be >= 0; got {eval_every}")
-    metrics = None
+    hook = TruthEvaluation(train_config, eval_every=eval_every, label=label)
     if paths is not None:
         paths.root.mkdir(parents=True, exist_ok=True)
-        tc.dump(paths.config)
-        metrics = MetricsFile(paths.metrics)
-    algo = build_config(tc).build_algo()
-    econ = tc.economy
-    solution = _solution(econ)
-    modules = algo.rollout_module
-    policy = module_policy(modules, econ)
-    average_from = tc.iterations - round(tc.average_last * tc.iterations)
-    averaged: dict[str, Any] = {}
-    train_s = 0.0
-    env_steps = 0
-    s_to_target = steps_to_target = math.nan
-    history: list[dict[str, float]] = []
-    iteration = 0
-    try:
-        for iteration in range(1, tc.iterations + 1):
-            started = time.perf_counter()
-            row = metrics_row(algo.train())
-            train_s += time.perf_counter() - started
-            env_steps += tc.batch_size * tc.rollout_length
-            row["iteration"] = iteration
-            row["train_s"] = train_s
-            if iteration > average_from:
-                _average(averaged, modules)
-            if eval_every:
-                row["truth/lambda"] = math.nan
-            if eval_every and iteration % eval_every == 0 and math.isnan(s_to_target):
-                quick = truth_metrics.evaluate(
-                    econ,
-                    policy,
-                    n_states=min(tc.eval_states, 512),
-                    seed=tc.seed + 1,
-                    solution=solution,
-                )
-                row["truth/lambda"] = quick.welfare_loss
-                if quick.welfare_loss < LAMBDA_TARGET:
-                    s_to_target, steps_to_target = train_s, env_steps
-            history.append(row)
-            if metrics is not None:
-                metrics.append(row)
-            if on_iteration is not None:
-                on_iteration(iteration, row)
-            if train_s >= tc.max_seconds:
-                break
-        if averaged:
-            policy = module_policy({t: m.module for t, m in averaged.items()}, econ)
-        result = truth_metrics.evaluate(
-            econ, policy, n_states=tc.eval_states, seed=tc.seed + 1, solution=solution
-        )
-        if paths is not None:
-            algo.save_to_path(str(paths.checkpoint.resolve()))
-            if averaged:
-                import torch
-
-                weights = {t: m.module.state_dict() for t, m in averaged.items()}
-                torch.save(weights, paths.averaged_policy)
-    finally:
-        algo.stop()
-    out: dict[str, Any] = {"label": label or econ.economy, **result.to_dict()}
-    if math.isnan(s_to_target) and result.welfare_loss < LAMBDA_TARGET:
-        s_to_target, steps_to_target = train_s, env_steps
-    out.update(
-        critic=tc.critic,
-        seed=tc.seed,
-        averaged_iterations=_averaged_count(averaged),
-        train_s=train_s,
-        iterations=iteration,
-        env_steps=env_steps,
-        agent_steps=env_steps * sum(_counts(tc).values()),
-        s_to_target=s_to_target,
-        steps_to_target=steps_to_target,
-        device=tc.resolved_device,
-    )
-    if paths is not None:
-        paths.accuracy_json.write_text(json.dumps(out, indent=2, default=float) + "\n")
-        paths.accuracy_md.write_text(format_rows([out]) + "\n", encoding="utf-8")
-        _plot(history, econ, paths.plot, label or econ.economy)
-    return out
+    for row in iterate_training(train_config, paths, hooks=[hook]):
+        if on_iteration is not None:
+            on_iteration(int(row["iteration"]), row)
+    assert hook.result is not None  # iterate_training ends with on_end
+    return hook.result
 
 
 def _average(averaged: dict[str, Any], modules: Any) -> None:
@@ -228,12 +251,6 @@ def _solution(econ: Any) -> Any:
     from rbc_env.truth import solve_growth
 
     return solve_growth(econ.params)
-
-
-def _counts(tc: GrowthTrainConfig) -> dict[str, int]:
-    from rbc_env.growth import agent_counts
-
-    return agent_counts(tc.economy)
 
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (

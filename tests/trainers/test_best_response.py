@@ -192,14 +192,14 @@ def test_bad_run_folders_get_clear_errors(tmp_path: Path, capsys: pytest.Capture
     with pytest.raises(ValueError, match="no config.yaml"):
         load_run(tmp_path / "empty")
     from trainers.config import TrainConfig
-    from trainers.growth_config import GrowthTrainConfig
+    from trainers.presets import growth_preset
 
     (tmp_path / "nockpt").mkdir()
     TrainConfig.cpu_small().dump(tmp_path / "nockpt" / "config.yaml")
     with pytest.raises(ValueError, match="no checkpoints"):
         load_run(tmp_path / "nockpt")
     (tmp_path / "truth").mkdir()
-    GrowthTrainConfig.preset("g1").dump(tmp_path / "truth" / "config.yaml")
+    growth_preset("g1").dump(tmp_path / "truth" / "config.yaml")
     with pytest.raises(ValueError, match="not an RBC TrainConfig"):
         load_run(tmp_path / "truth")
     # The CLI turns them into a usage error (exit 2), not a traceback.

@@ -12,10 +12,12 @@ import pytest
 import torch
 from ray.rllib.core.columns import Columns
 
-from trainers.cli import main, resolve_growth_config
-from trainers.growth_config import GrowthTrainConfig
+from trainers.cli import main
+from trainers.config import TrainConfig
+from trainers.presets import growth_preset
 from trainers.rllib.batched import gae_truncated
 from trainers.rllib.gaussian import GaussianPPOTorchRLModule
+from trainers.settings import resolve_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,22 +110,23 @@ def test_log_std_floor_in_control_units_warns() -> None:
     units, so building such a run warns and names the setting that turns it off."""
     import warnings
 
-    from trainers.growth_config import FLOOR_OFF, HOUSEHOLD_FLOOR, MIN_LOG_STD
+    from trainers.config import FLOOR_OFF, MIN_LOG_STD
+    from trainers.presets import HOUSEHOLD_FLOOR
     from trainers.rllib import build_config
 
-    assert GrowthTrainConfig.preset("g1").planner.min_log_std == MIN_LOG_STD > FLOOR_OFF
-    assert GrowthTrainConfig.preset("g4_h100").household.min_log_std == HOUSEHOLD_FLOOR["g4"]
-    assert GrowthTrainConfig.preset("g6_n2").household.min_log_std == MIN_LOG_STD
-    assert GrowthTrainConfig.preset("g7_half").household.min_log_std == HOUSEHOLD_FLOOR["g7_half"]
-    assert GrowthTrainConfig.preset("g7_restricted").household.min_log_std == MIN_LOG_STD
-    assert GrowthTrainConfig.preset("g6_n2").producer.min_log_std == FLOOR_OFF
+    assert growth_preset("g1").planner.min_log_std == MIN_LOG_STD > FLOOR_OFF
+    assert growth_preset("g4_h100").household.min_log_std == HOUSEHOLD_FLOOR["g4"]
+    assert growth_preset("g6_n2").household.min_log_std == MIN_LOG_STD
+    assert growth_preset("g7_half").household.min_log_std == HOUSEHOLD_FLOOR["g7_half"]
+    assert growth_preset("g7_restricted").household.min_log_std == MIN_LOG_STD
+    assert growth_preset("g6_n2").producer.min_log_std == FLOOR_OFF
     for constraint in ("clip", "penalty"):
-        tc = resolve_growth_config("g1", [f"economy.constraint={constraint}"])
+        tc = resolve_config("g1", [f"economy.constraint={constraint}"])
         with pytest.warns(UserWarning, match=f"planner.min_log_std={FLOOR_OFF}"):
             build_config(tc)
     quiet = [
-        resolve_growth_config("g1", []),
-        resolve_growth_config("g1", ["economy.constraint=clip", f"planner.min_log_std={-10}"]),
+        resolve_config("g1", []),
+        resolve_config("g1", ["economy.constraint=clip", f"planner.min_log_std={-10}"]),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
@@ -148,26 +151,26 @@ def test_module_rejects_bad_model_config() -> None:
 @pytest.mark.parametrize("name", ["g1", "g2", "g4_h100"])
 def test_growth_config_files_equal_the_presets(name: str) -> None:
     path = ROOT / "configs" / f"growth_{name}.yaml"
-    assert GrowthTrainConfig.load(path) == GrowthTrainConfig.preset(name)
-    assert resolve_growth_config(str(path), []) == resolve_growth_config(name, [])
+    assert TrainConfig.load(path) == growth_preset(name)
+    assert resolve_config(str(path), []) == resolve_config(name, [])
 
 
 def test_short_episode_presets_restart_within_each_rollout_for_coverage() -> None:
     """G3 and G7 half train on short episodes (issue 11: coverage); other presets unchanged."""
     from rbc_env.config import GrowthConfig
-    from trainers.growth_config import TRAINING_COVERAGE
+    from trainers.presets import TRAINING_COVERAGE
 
     for name in ("g3", "g3_log"):
-        tc = GrowthTrainConfig.preset(name)
+        tc = growth_preset(name)
         assert tc.economy == GrowthConfig.preset(name).replace(**TRAINING_COVERAGE["g3"])
         assert tc.economy.horizon <= tc.rollout_length < GrowthConfig.preset(name).horizon
-        assert resolve_growth_config(name, []) == tc
-        assert resolve_growth_config(name, ["economy.horizon=400"]).economy.horizon == 400
+        assert resolve_config(name, []) == tc
+        assert resolve_config(name, ["economy.horizon=400"]).economy.horizon == 400
     for name in ("g1", "g2", "g4_h100", "g6_n2", "g7_restricted"):
-        assert GrowthTrainConfig.preset(name).economy == GrowthConfig.preset(name)
+        assert growth_preset(name).economy == GrowthConfig.preset(name)
     # G7 half restarts from equal capital every 8 periods, so the information groups' wealth
     # cannot drift apart (a preset-name entry; its base's other preset is unchanged).
-    half = GrowthTrainConfig.preset("g7_half")
+    half = growth_preset("g7_half")
     assert half.economy == GrowthConfig.preset("g7_half").replace(**TRAINING_COVERAGE["g7_half"])
     assert half.economy.horizon == 8 and half.economy.init_dispersion == 0
 
@@ -189,14 +192,14 @@ def test_truth_table_has_the_wide_grid_columns() -> None:
 
 
 def test_growth_config_errors_name_the_field() -> None:
-    with pytest.raises(ValueError, match="preset name must be one of"):
-        resolve_growth_config("g9", [])
+    with pytest.raises(ValueError, match="unknown preset .g9."):
+        resolve_config("g9", [])
     with pytest.raises(ValueError, match="batch_size must be in"):
-        resolve_growth_config("g1", ["batch_size=0"])
+        resolve_config("g1", ["batch_size=0"])
     with pytest.raises(ValueError, match="critic must be one of"):
-        resolve_growth_config("g1", ["critic=shared"])
+        resolve_config("g1", ["critic=shared"])
     with pytest.raises(ValueError, match="n_households must be 1"):
-        resolve_growth_config("g1", ["economy.n_households=4"])
+        resolve_config("g1", ["economy.n_households=4"])
 
 
 def test_truth_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture) -> None:
@@ -212,6 +215,52 @@ def test_truth_cli_rejects_bad_arguments(capsys: pytest.CaptureFixture) -> None:
     assert "no field 'delta'" in capsys.readouterr().err
 
 
+def test_one_train_command_refuses_what_a_family_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """train takes both families; what only one family has is refused before any work."""
+    runs = str(tmp_path)
+    with pytest.raises(SystemExit) as err:
+        main(["train", "--config", "cpu_small", "--eval-every", "5", "--runs-dir", runs])
+    assert err.value.code == 2 and "--eval-every measures λ" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--config", "g1", "--set", "curriculum.firm.entropy_floor=0.1"])
+    assert "has no field 'curriculum'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["truth", "--economy", "cpu_small", "--runs-dir", runs])
+    assert "truth --economy takes a growth economy" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sweep", "--config", "g1", "--runs-dir", runs])
+    assert "sweep --config takes an RBC economy" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing was created
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_train_command_runs_a_growth_economy(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``train --config g1`` is the truth run: its accuracy row is the summary, printed last."""
+    argv = ["train", "--config", "g1", "--set", "iterations=4", "--set", "eval_states=128"]
+    argv += ["--runs-dir", str(tmp_path), "--name", "g1run", "--no-progress"]
+    assert main(argv + ["--checkpoint-every", "2"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    root = tmp_path / "g1run"
+    assert out[-1].startswith("| g1run | share | squash |")
+    summary = (root / "summary.md").read_text()
+    assert summary == (root / "accuracy.md").read_text() and out[-1] in summary
+    row = json.loads((root / "accuracy.json").read_text())
+    assert row["iterations"] == 4 and row["averaged_iterations"] == 2
+    assert sorted(p.name for p in (root / "checkpoints").iterdir()) == [
+        "iter_0000002",
+        "iter_0000004",
+    ]
+    assert TrainConfig.load(root / "config.yaml", complete=True) == resolve_config(
+        "g1", ["iterations=4", "eval_states=128"]
+    )
+    assert main(["train", "--name", "g1run", "--runs-dir", str(tmp_path), "--resume"]) == 2
+    assert "a growth run's truth evaluation" in capsys.readouterr().err
+
+
 # ---- a real, short training run ----------------------------------------------------------------
 @pytest.mark.usefixtures("ray_session")
 def test_g1_learns_toward_the_truth_and_writes_the_run(tmp_path: Path) -> None:
@@ -222,7 +271,7 @@ def test_g1_learns_toward_the_truth_and_writes_the_run(tmp_path: Path) -> None:
     """
     from trainers.truth import TruthPaths, run_truth
 
-    tc = resolve_growth_config("g1", ["iterations=25", "eval_states=256"])
+    tc = resolve_config("g1", ["iterations=25", "eval_states=256"])
     paths = TruthPaths(tmp_path / "g1")
     row = run_truth(tc, paths=paths, eval_every=25)
     p = tc.economy.params
@@ -236,9 +285,11 @@ def test_g1_learns_toward_the_truth_and_writes_the_run(tmp_path: Path) -> None:
     saved = json.loads(paths.accuracy_json.read_text())
     assert saved["welfare_loss"] == pytest.approx(row["welfare_loss"])
     assert "saving err mean (pp)" in paths.accuracy_md.read_text()
-    assert paths.plot.exists() and (paths.checkpoint / "algorithm_state.pkl").exists()
+    latest = paths.latest_intact_checkpoint()  # the one loop's checkpoints, with manifests
+    assert paths.truth_plot.exists() and latest is not None and latest[0] == 25
+    assert (latest[1] / "algorithm_state.pkl").exists() and paths.tensorboard.is_dir()
     assert len(paths.metrics.read_text().splitlines()) == 26  # header + one row per iteration
-    assert GrowthTrainConfig.load(paths.config) == tc
+    assert TrainConfig.load(paths.config) == tc
     # The evaluated policy averages the last half of the iterates (25 - round(12.5) = 13 < i).
     assert tc.average_last == 0.5 and row["averaged_iterations"] == 12 and row["seed"] == 0
     weights = torch.load(paths.averaged_policy, weights_only=True)
@@ -254,7 +305,7 @@ def test_growth_ppo_is_deterministic_and_resumes(tmp_path: Path) -> None:
 
     from trainers.rllib import build_config
 
-    tc = resolve_growth_config(
+    tc = resolve_config(
         "g6_n2", ["batch_size=4", "rollout_length=8", "iterations=3", "critic=centralized"]
     )
 

@@ -9,8 +9,8 @@ import pytest
 from rbc_env.config import load_yaml
 from trainers.cli import main
 from trainers.config import TrainConfig
-from trainers.growth_config import GrowthTrainConfig
-from trainers.settings import resolve_config, resolve_growth_config, settings_table
+from trainers.presets import growth_preset
+from trainers.settings import resolve_config, settings_table
 
 
 def _write(tmp_path: Path, text: str, name: str = "settings.yaml") -> str:
@@ -75,8 +75,8 @@ def test_file_extending_a_preset(tmp_path: Path) -> None:
 
 def test_growth_file_extending_a_preset(tmp_path: Path) -> None:
     path = _write(tmp_path, "base: g1\nplanner:\n  lr: 5e-4\n")
-    config = resolve_growth_config(path, [], iterations=3)
-    assert config == GrowthTrainConfig.preset("g1").override({"planner.lr": 5e-4, "iterations": 3})
+    config = resolve_config(path, [], iterations=3)
+    assert config == growth_preset("g1").override({"planner.lr": 5e-4, "iterations": 3})
 
 
 @pytest.mark.parametrize("resolve", ["train", "growth"])
@@ -87,9 +87,9 @@ def test_dump_loads_back(tmp_path: Path, resolve: str) -> None:
         assert resolve_config(str(tmp_path / "x.yaml"), []) == config
         assert TrainConfig.load(tmp_path / "x.yaml", complete=True) == config
     else:
-        growth = GrowthTrainConfig.preset("g4_h4").override({"planner.lr": 5e-4})
+        growth = growth_preset("g4_h4").override({"planner.lr": 5e-4})
         growth.dump(tmp_path / "x.yaml")
-        assert resolve_growth_config(str(tmp_path / "x.yaml"), []) == growth
+        assert resolve_config(str(tmp_path / "x.yaml"), []) == growth
 
 
 def test_config_command_prints_a_complete_file(
@@ -114,7 +114,7 @@ def test_config_command_prints_a_complete_file(
             ["unknown key firm.lrr", "allowed under 'firm'", "lr"],
         ),
         ("base: cpu_small\nbogus: 1\n", ["unknown key bogus", "allowed", "economy"]),
-        ("base: cpu_tiny\n", ["base must be a preset", "cpu_small", "cpu_tiny"]),
+        ("base: cpu_tiny\n", ["unknown preset", "cpu_small", "cpu_tiny"]),
         ("seed: 1\nbogus: 2\n", ["unknown key bogus", "allowed", "economy"]),
         ("base:\nseed: 1\n", ["base must name a preset", "None"]),
         ("base: cpu_small\nfirm:\n  lr: -1\n", ["key firm.lr", "PPOParams.lr must be in"]),
@@ -160,7 +160,7 @@ def test_missing_file_and_directory_are_named(
 def test_truth_economy_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = _write(tmp_path, "batch_size: 8\n")
     line = _cli_error(["truth", "--economy", path, "--runs-dir", str(tmp_path / "r")], capsys)
-    assert f"--economy {path}" in line and "missing" in line and "economy.economy" in line
+    assert f"--economy {path}" in line and "missing" in line and "economy." in line
 
 
 # ---- --set -------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_config_list_shows_the_values_of_config_and_growth(
 
 
 def test_settings_table_has_seven_cells_per_row() -> None:
-    table = settings_table(GrowthTrainConfig.preset("g1")).splitlines()
+    table = settings_table(growth_preset("g1")).splitlines()
     assert all(line.count(" | ") == 6 for line in table[2:])
     assert "| max_seconds | float | (0, inf) | s |  | inf |" in "\n".join(table)
 
@@ -233,3 +233,41 @@ def test_help_explains_set(capsys: pytest.CaptureFixture) -> None:
         out = " ".join(capsys.readouterr().out.split())
         assert "dotted path" in out and "parsed as YAML" in out and "5e-4" in out
         assert "python -m trainers config --list" in out
+
+
+def test_one_train_config_serves_both_families() -> None:
+    """The economy's keys pick its class; the other family's fields are left out and refused."""
+    from rbc_env.config import GrowthConfig, RBCConfig
+    from trainers.config import GROWTH, RBC
+    from trainers.rllib.batched import BatchedPPOConfig
+
+    growth = TrainConfig.from_dict({"economy": {"economy": "g4", "n_households": 4}})
+    assert isinstance(growth.economy, GrowthConfig) and growth.family == GROWTH
+    assert growth.agent_types == ("planner", "household", "producer")
+    assert TrainConfig.from_dict({"economy": {"n_firms": 3}}).family == RBC
+    assert isinstance(TrainConfig.from_dict({"economy": {"horizon": 8}}).economy, RBCConfig)
+    g1 = growth_preset("g1")
+    data = g1.to_dict()
+    assert "consumer" not in data and "curriculum" not in data and "planner" in data
+    TrainConfig.check_keys(data, complete=True)  # a complete growth file needs no RBC keys
+    assert TrainConfig.from_dict(data) == g1
+    assert g1.gamma == g1.economy.params.beta
+    with pytest.raises(ValueError, match="TrainConfig.deviation applies to rbc economies only"):
+        g1.replace(deviation=TrainConfig().deviation.replace(agent_type="firm"))
+    with pytest.raises(ValueError, match="TrainConfig.rollout_length applies to growth"):
+        TrainConfig(rollout_length=8)
+    with pytest.raises(ValueError, match="has no field 'consumer'"):
+        g1.override({"consumer.lr": 1e-3})
+    with pytest.raises(ValueError, match="agent type must be one of"):
+        g1.ppo("firm")
+    with pytest.raises(ValueError, match="growth family"):
+        _ = TrainConfig().gamma
+    keys = {k.partition(".")[0] for k, *_ in TrainConfig.leaves(g1)}
+    assert keys == set(data)
+    # Checkpoints written before the merge carry the dict under the old attribute names.
+    old = BatchedPPOConfig()
+    old.growth_train_config = data
+    assert old.train_config == g1
+    old = BatchedPPOConfig()
+    old.rbc_train_config = TrainConfig.cpu_small().to_dict()
+    assert old.train_config == TrainConfig.cpu_small()

@@ -1,9 +1,8 @@
 """The RLlib AlgorithmConfig of a training run: three modules, per-type settings, samplers.
 
-``build_config`` turns a ``trainers.config.TrainConfig`` (the RBC economy) or a
-``trainers.growth_config.GrowthTrainConfig`` (a growth economy: Gaussian modules of
-``trainers.rllib.gaussian``, one per type of the economy, the batched sampler) into a ray 2.60
-(new API stack) ``AlgorithmConfig``. For the RBC economy:
+``build_config`` turns a ``trainers.config.TrainConfig`` into a ray 2.60 (new API stack)
+``AlgorithmConfig``. For a growth economy: Gaussian modules of ``trainers.rllib.gaussian``, one
+per type of the economy, the batched sampler. For the RBC economy:
 
 - one module per agent type (``consumer``, ``firm``, ``government``), agents mapped by their id's
   prefix (``"firm_3" -> "firm"``, ``"government_0" -> "government"``);
@@ -42,9 +41,8 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rbc_env.core import AGENT_TYPES, observation_specs
 from rbc_env.growth import observation_specs as growth_observation_specs
-from trainers.config import TrainConfig
+from trainers.config import FLOOR_OFF, GROWTH, TrainConfig
 from trainers.curriculum import masked_types
-from trainers.growth_config import FLOOR_OFF, GrowthTrainConfig
 from trainers.rllib import env_runner as er
 from trainers.rllib.batched import BatchedPPOConfig
 from trainers.rllib.gaussian import GaussianPPOTorchRLModule
@@ -60,7 +58,7 @@ from trainers.rllib.spaces import SpacesOnlyEnv, module_spaces, policy_mapping_f
 __all__ = ["build_config"]
 
 
-def build_config(train_config: TrainConfig | GrowthTrainConfig) -> BatchedPPOConfig:
+def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
     """The AlgorithmConfig of a run (see the module docstring).
 
     Args:
@@ -77,7 +75,7 @@ def build_config(train_config: TrainConfig | GrowthTrainConfig) -> BatchedPPOCon
             not implement (``parity.returns="reference"``, ``sampling="fixed_quantile"``,
             ``value_loss="reference"``).
     """
-    if isinstance(train_config, GrowthTrainConfig):
+    if train_config.family == GROWTH:
         return _growth_config(train_config)
     tc = train_config
     spaces = module_spaces(tc.economy)
@@ -149,7 +147,7 @@ def _shared_settings(
                 "TrainConfig.best_response.every > 0 (the periodic ε check) is implemented by "
                 "the batched sampler only; use sampler='batched'"
             )
-    config = config.rbc(tc).framework(
+    config = config.run(tc).framework(
         "torch",
         torch_compile_learner=tc.compile,
         torch_compile_learner_what_to_compile="forward_train",
@@ -233,7 +231,7 @@ def _modules_learner_ppo(
     )
 
 
-def _growth_config(tc: GrowthTrainConfig) -> BatchedPPOConfig:
+def _growth_config(tc: TrainConfig) -> BatchedPPOConfig:
     """The AlgorithmConfig of a growth run (``.build_algo()`` gives a ``BatchedPPO``)."""
     spaces = growth_module_spaces(tc)
     specs, overrides = {}, {}
@@ -273,7 +271,7 @@ def _growth_config(tc: GrowthTrainConfig) -> BatchedPPOConfig:
     gpu = tc.resolved_device == "cuda"
     config = (
         BatchedPPOConfig()
-        .growth(tc)
+        .run(tc)
         .environment(SpacesOnlyEnv, env_config={"spaces": spaces}, disable_env_checking=True)
         .env_runners(num_env_runners=0)
         .framework("torch")

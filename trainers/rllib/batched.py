@@ -1,10 +1,10 @@
 """BatchedPPO: RLlib's PPO with tensor rollouts on the economy instead of EnvRunners.
 
-One PPO class for both economy families. With a ``trainers.config.TrainConfig`` it rolls out
-the RBC economy (``BatchedEconomy``, below); with a ``trainers.growth_config.GrowthTrainConfig``
-a growth economy, through ``trainers.rllib.growth.GrowthSampler`` (continuing economies,
-truncation at the horizon, Gaussian policies). Both share the learner update, the driver-side
-modules and their synchronization, the metrics of steps and throughput, and checkpoints.
+One PPO class for both economy families of ``trainers.config.TrainConfig``. With an RBC
+economy it rolls out ``BatchedEconomy`` (below); with a growth economy it rolls out through
+``trainers.rllib.growth.GrowthSampler`` (continuing economies, truncation at the horizon,
+Gaussian policies). Both share the learner update, the driver-side modules and their
+synchronization, the metrics of steps and throughput, and checkpoints.
 
 One training iteration (spec 9.5) on the RBC economy:
 
@@ -74,9 +74,8 @@ from ray.rllib.utils.metrics import (
 
 from rbc_env import BatchedEconomy
 from rbc_env.core import AGENT_TYPES, has_agent_axis
-from trainers.config import Deviator, TrainConfig
+from trainers.config import GROWTH, Deviator, TrainConfig
 from trainers.curriculum import CurriculumStage, deviation_rewards, deviation_stage, stage
-from trainers.growth_config import GrowthTrainConfig
 from trainers.rllib.growth import GROWTH_SAMPLER_STATE_KEY, GrowthSampler
 from trainers.rllib.heads import action_heads, sample_multi_discrete
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY
@@ -98,41 +97,32 @@ _ADV_EPS = 1e-6
 
 
 class BatchedPPOConfig(PPOConfig):
-    """``PPOConfig`` that also carries the run's config (as a plain dict).
+    """``PPOConfig`` that also carries the run's ``TrainConfig`` (as a plain dict, ``.run``).
 
-    A ``TrainConfig`` (the RBC economy, ``.rbc``) or a ``GrowthTrainConfig`` (the growth family,
-    ``.growth``). The dict survives RLlib's config copies, checkpoints
-    (``get_state``/``from_state``) and Tune's dict round trip (``update_from_dict`` keeps
-    unknown keys).
+    The dict survives RLlib's config copies, checkpoints (``get_state``/``from_state``) and
+    Tune's dict round trip (``update_from_dict`` keeps unknown keys). Checkpoints written
+    before the two families shared ``TrainConfig`` hold it as ``rbc_train_config`` or
+    ``growth_train_config``, whose layouts ``TrainConfig.from_dict`` reads unchanged.
     """
 
     def __init__(self, algo_class: type | None = None) -> None:
         super().__init__(algo_class=algo_class or BatchedPPO)
-        self.rbc_train_config: dict[str, Any] | None = None
-        self.growth_train_config: dict[str, Any] | None = None
+        self.run_config: dict[str, Any] | None = None
 
-    def rbc(self, train_config: TrainConfig) -> BatchedPPOConfig:
+    def run(self, train_config: TrainConfig) -> BatchedPPOConfig:
         """Attach the run's ``TrainConfig``."""
-        self._value_error_if_frozen("rbc_train_config")
-        self.rbc_train_config = train_config.to_dict()
-        return self
-
-    def growth(self, train_config: GrowthTrainConfig) -> BatchedPPOConfig:
-        """Attach the run's ``GrowthTrainConfig``."""
-        self._value_error_if_frozen("growth_train_config")
-        self.growth_train_config = train_config.to_dict()
+        self._value_error_if_frozen("run_config")
+        self.run_config = train_config.to_dict()
         return self
 
     @property
-    def train_config(self) -> Any:
-        """The run's ``TrainConfig`` or ``GrowthTrainConfig``."""
-        if getattr(self, "growth_train_config", None) is not None:
-            return GrowthTrainConfig.from_dict(self.growth_train_config)
-        if self.rbc_train_config is None:
-            raise ValueError(
-                "BatchedPPOConfig has no run config; call .rbc(train_config) or .growth(...)"
-            )
-        return TrainConfig.from_dict(self.rbc_train_config)
+    def train_config(self) -> TrainConfig:
+        """The run's ``TrainConfig``."""
+        for name in ("run_config", "rbc_train_config", "growth_train_config"):
+            data = getattr(self, name, None)
+            if data is not None:
+                return TrainConfig.from_dict(data)
+        raise ValueError("BatchedPPOConfig has no run config; call .run(train_config)")
 
     def _value_error_if_frozen(self, name: str) -> None:
         if self._is_frozen:
@@ -156,8 +146,7 @@ class BatchedPPO(PPO):
     def setup(self, config: Any) -> None:
         """Build RLlib's components, then the economy and the driver-side modules."""
         super().setup(config)
-        self.train_config: Any = self.config.train_config
-        tc = self.train_config
+        self.train_config = tc = self.config.train_config
         self.device = learner_device(tc.resolved_device)
         spaces = self.env_runner_group.get_spaces()
         spec = self.config.get_multi_rl_module_spec(spaces=spaces, inference_only=False)
@@ -166,7 +155,7 @@ class BatchedPPO(PPO):
             self.rollout_module[mid].to(self.device).eval()
         # The growth family's rollouts, or None for the RBC economy.
         self.growth: GrowthSampler | None = None
-        if isinstance(tc, GrowthTrainConfig):
+        if tc.family == GROWTH:
             self.growth = GrowthSampler(tc, self.device, self.rollout_module)
             self.economy: Any = self.growth.economy
             return

@@ -1,6 +1,6 @@
 """The growth family's rollouts for ``BatchedPPO`` (continuous actions, Gaussian policies).
 
-``BatchedPPO`` trains both economy families: for a ``GrowthTrainConfig`` (the ground-truth
+``BatchedPPO`` trains both economy families: for a growth ``TrainConfig`` (the ground-truth
 economies G1-G7) its iterations are those of ``GrowthSampler``, on a
 ``rbc_env.growth.GrowthEconomy``:
 
@@ -36,7 +36,7 @@ from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from rbc_env.config import GrowthConfig
 from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observation_specs
 from rbc_env.growth.economy import action_dims
-from trainers.growth_config import GrowthTrainConfig
+from trainers.config import TrainConfig
 from trainers.rllib.heads import GaussianHeads
 from trainers.rllib.rollout import gae_truncated
 
@@ -51,7 +51,7 @@ GROWTH_SAMPLER_STATE_KEY = "growth_sampler"  # the sampler's part of a checkpoin
 _ADV_EPS = 1e-8
 
 
-def growth_module_spaces(tc: GrowthTrainConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
+def growth_module_spaces(tc: TrainConfig) -> dict[str, tuple[gym.Space, gym.Space]]:
     """Observation (own obs, plus the global state for a centralized critic) and action boxes."""
     econ = tc.economy
     specs = observation_specs(econ)
@@ -109,7 +109,7 @@ class GrowthSampler:
             learner by ``BatchedPPO``.
     """
 
-    def __init__(self, train_config: GrowthTrainConfig, device: torch.device, modules: Any) -> None:
+    def __init__(self, train_config: TrainConfig, device: torch.device, modules: Any) -> None:
         self.train_config = train_config
         self.device = device
         self.modules = modules
