@@ -419,17 +419,26 @@ class TrainConfig(Params):
         skip = _FAMILY_FIELDS[GROWTH if self.family == RBC else RBC]
         return {k: v for k, v in Params.to_dict(self).items() if k not in skip}
 
+    def override(self, updates: dict[str, Any]) -> Any:
+        """``Params.override``; a key of the other family's fields is refused by name."""
+        for path in updates:
+            self._refuse(path.partition(".")[0])
+        return Params.override(self, updates)
+
+    def _refuse(self, name: str) -> None:
+        """``ValueError`` if field ``name`` belongs to the other family than the economy's."""
+        family = _FAMILY_OF.get(name, self.family)
+        if family != self.family:
+            raise ValueError(
+                f"TrainConfig.{name} applies to {_FAMILY_TEXT[family]} economies only; this "
+                f"run's economy is a {type(self.economy).__name__}"
+            )
+
     def _check(self) -> None:
         for f in fields(self):
-            if f.metadata.get("family", self.family) == self.family:
-                continue
-            name = f.name
             default = f.default if f.default_factory is MISSING else f.default_factory()
-            if getattr(self, name) != default:
-                raise ValueError(
-                    f"TrainConfig.{name} applies to {_FAMILY_OF[name]} economies only; this "
-                    f"run's economy is a {type(self.economy).__name__}: leave {name} out"
-                )
+            if getattr(self, f.name) != default:
+                self._refuse(f.name)
         if self.family == GROWTH:
             return
         dev = self.deviation
@@ -538,6 +547,7 @@ class TrainConfig(Params):
 _FAMILY_OF: dict[str, str] = {
     f.name: f.metadata["family"] for f in fields(TrainConfig) if "family" in f.metadata
 }
+_FAMILY_TEXT = {RBC: "RBC", GROWTH: "growth"}
 _FAMILY_FIELDS: dict[str, frozenset[str]] = {
     family: frozenset(n for n, fam in _FAMILY_OF.items() if fam == family)
     for family in (RBC, GROWTH)

@@ -225,7 +225,7 @@ def test_one_train_command_refuses_what_a_family_lacks(
     assert err.value.code == 2 and "--eval-every measures λ" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--config", "g1", "--set", "curriculum.firm.entropy_floor=0.1"])
-    assert "has no field 'curriculum'" in capsys.readouterr().err
+    assert "curriculum applies to RBC economies only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["truth", "--economy", "cpu_small", "--runs-dir", runs])
     assert "truth --economy takes a growth economy" in capsys.readouterr().err

@@ -252,11 +252,11 @@ def test_one_train_config_serves_both_families() -> None:
     TrainConfig.check_keys(data, complete=True)  # a complete growth file needs no RBC keys
     assert TrainConfig.from_dict(data) == g1
     assert g1.gamma == g1.economy.params.beta
-    with pytest.raises(ValueError, match="TrainConfig.deviation applies to rbc economies only"):
+    with pytest.raises(ValueError, match="TrainConfig.deviation applies to RBC economies only"):
         g1.replace(deviation=TrainConfig().deviation.replace(agent_type="firm"))
     with pytest.raises(ValueError, match="TrainConfig.rollout_length applies to growth"):
         TrainConfig(rollout_length=8)
-    with pytest.raises(ValueError, match="has no field 'consumer'"):
+    with pytest.raises(ValueError, match="consumer applies to RBC economies only"):
         g1.override({"consumer.lr": 1e-3})
     with pytest.raises(ValueError, match="agent type must be one of"):
         g1.ppo("firm")

@@ -79,7 +79,13 @@ from trainers.curriculum import CurriculumStage, deviation_rewards, deviation_st
 from trainers.rllib.growth import GROWTH_SAMPLER_STATE_KEY, GrowthSampler
 from trainers.rllib.heads import action_heads, sample_multi_discrete
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY
-from trainers.rllib.rollout import gae, gae_truncated, learner_device, reference_returns
+from trainers.rllib.rollout import (
+    allocate,
+    gae,
+    gae_truncated,
+    learner_device,
+    reference_returns,
+)
 
 __all__ = [
     "BatchedPPO",
@@ -381,7 +387,7 @@ class BatchedPPO(PPO):
         def record(mid: str, step: int, x: Any, g: Any, a: Any, logp: Any, logits: Any, v: Any):
             buf = buffers.get(mid)
             if buf is None:
-                buf = buffers[mid] = _allocate(horizon, x, a, logits)
+                buf = buffers[mid] = allocate(horizon, x, a, logits, continuing=False)
             buf["obs"][step] = x
             if g is not None:
                 if "global" not in buf:
@@ -389,7 +395,7 @@ class BatchedPPO(PPO):
                 buf["global"][step] = g
             buf["actions"][step] = a
             buf["logp"][step] = logp
-            buf["logits"][step] = logits
+            buf["dist"][step] = logits
             buf["values"][step] = v
 
         dev = tc.deviation
@@ -474,7 +480,7 @@ class BatchedPPO(PPO):
                     Columns.OBS: self._module_input(self.base_type(t), obs, mask),
                     Columns.ACTIONS: buf["actions"].flatten(0, 1),
                     Columns.ACTION_LOGP: buf["logp"].flatten(0, 1),
-                    Columns.ACTION_DIST_INPUTS: buf["logits"].flatten(0, 1),
+                    Columns.ACTION_DIST_INPUTS: buf["dist"].flatten(0, 1),
                     Postprocessing.ADVANTAGES: advantages.flatten(),
                     Postprocessing.VALUE_TARGETS: targets.flatten(),
                 }
@@ -568,20 +574,6 @@ def _unrows(a: torch.Tensor, like: torch.Tensor, agent_axis: bool) -> torch.Tens
     if agent_axis:
         return a.reshape(like.shape[0], like.shape[1], a.shape[-1])
     return a
-
-
-def _allocate(
-    horizon: int, x: torch.Tensor, a: torch.Tensor, logits: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    rows = x.shape[0]
-    return {
-        "obs": x.new_empty((horizon, rows, x.shape[-1])),
-        "actions": a.new_empty((horizon, rows, a.shape[-1])),
-        "logp": logits.new_empty((horizon, rows)),
-        "logits": logits.new_empty((horizon, rows, logits.shape[-1])),
-        "values": logits.new_empty((horizon + 1, rows)),
-        "rewards": logits.new_empty((horizon, rows)),
-    }
 
 
 def accumulate_econ(sums: dict[str, torch.Tensor], state: Any, out: Any) -> None:

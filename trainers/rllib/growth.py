@@ -38,7 +38,7 @@ from rbc_env.growth import GrowthEconomy, GrowthState, global_state_dim, observa
 from rbc_env.growth.economy import action_dims
 from trainers.config import TrainConfig
 from trainers.rllib.heads import GaussianHeads
-from trainers.rllib.rollout import gae_truncated
+from trainers.rllib.rollout import allocate, gae_truncated
 
 __all__ = [
     "GROWTH_SAMPLER_STATE_KEY",
@@ -176,7 +176,7 @@ class GrowthSampler:
                 values = module.compute_values({Columns.OBS: x})
                 buf = buffers[t]
                 if not buf:
-                    buf.update(_allocate(horizon, x, a, dist_in))
+                    buf.update(allocate(horizon, x, a, dist_in, continuing=True))
                 buf["obs"][step], buf["actions"][step], buf["logp"][step] = x, a, logp
                 buf["dist"][step], buf["values"][step] = dist_in, values
                 n = obs[t].shape[1]
@@ -277,18 +277,3 @@ def _accumulate(sums: dict[str, torch.Tensor], flows: dict[str, torch.Tensor]) -
         if name in flows:
             mean = flows[name].float().mean()
             sums[name] = sums[name] + mean if name in sums else mean
-
-
-def _allocate(
-    horizon: int, x: torch.Tensor, a: torch.Tensor, dist_in: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    rows = x.shape[0]
-    return {
-        "obs": x.new_empty((horizon, rows, x.shape[-1])),
-        "actions": a.new_empty((horizon, rows, a.shape[-1])),
-        "logp": a.new_empty((horizon, rows)),
-        "dist": dist_in.new_empty((horizon, rows, dist_in.shape[-1])),
-        "values": a.new_empty((horizon, rows)),
-        "next_values": a.new_empty((horizon, rows)),
-        "rewards": a.new_empty((horizon, rows)),
-    }

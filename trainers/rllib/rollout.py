@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["gae", "gae_truncated", "learner_device", "reference_returns"]
+__all__ = ["allocate", "gae", "gae_truncated", "learner_device", "reference_returns"]
 
 
 def reference_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -95,3 +95,36 @@ def learner_device(resolved: str) -> torch.device:
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
     return device
+
+
+def allocate(
+    steps: int, x: torch.Tensor, a: torch.Tensor, dist: torch.Tensor, *, continuing: bool
+) -> dict[str, torch.Tensor]:
+    """Empty rollout buffers of one module for ``steps`` steps of M rows.
+
+    Args:
+        steps: T, the rollout's steps.
+        x: one step's observations [M, obs].
+        a: one step's actions [M, heads] (indices or raw values).
+        dist: one step's action-distribution inputs [M, D] (their dtype is the buffers').
+        continuing: economies that continue across iterations (growth): ``values`` [T, M]
+            and ``next_values`` [T, M], V of the state after each step (a restart's last
+            state where one happened). Episodic (RBC): ``values`` [T + 1, M], the last row
+            V(s_T) or 0.
+
+    Returns:
+        ``obs``, ``actions``, ``logp``, ``dist``, ``values``, ``rewards`` (and
+        ``next_values``), uninitialized.
+    """
+    rows = x.shape[0]
+    out = {
+        "obs": x.new_empty((steps, rows, x.shape[-1])),
+        "actions": a.new_empty((steps, rows, a.shape[-1])),
+        "logp": dist.new_empty((steps, rows)),
+        "dist": dist.new_empty((steps, rows, dist.shape[-1])),
+        "values": dist.new_empty((steps if continuing else steps + 1, rows)),
+        "rewards": dist.new_empty((steps, rows)),
+    }
+    if continuing:
+        out["next_values"] = dist.new_empty((steps, rows))
+    return out
