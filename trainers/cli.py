@@ -460,19 +460,13 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
         if stop.exit_code is not None:
             latest = paths.latest_checkpoint()
             at = latest[0] if latest else 0
-            if growth:
-                saved = "checkpoint saved"
-                how = "a growth run starts again with --overwrite"
-            else:
+            if not growth:
                 paths.summary.write_text(summary_table(_rows(paths)) + "\n", encoding="utf-8")
-                saved = "checkpoint and summary saved"
-                how = (
-                    f"continue with `python -m trainers train --name {name} --runs-dir "
-                    f"{args.runs_dir} --resume`"
-                )
             print(
                 f"stopped by {stop.signal.name if stop.signal else 'signal'} at iteration {at}: "
-                f"{saved} in {paths.root}; {how}"
+                f"checkpoint{'' if growth else ' and summary'} saved in {paths.root}; continue "
+                f"with `python -m trainers train --name {name} --runs-dir {args.runs_dir} "
+                "--resume`"
             )
             return stop.exit_code
         if growth:

@@ -25,9 +25,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from rbc_env.tables import markdown_table
 from trainers.best_response import periodic_best_response
-from trainers.config import GROWTH, TrainConfig
+from trainers.config import TrainConfig
 from trainers.rllib import build_config
 from trainers.runfolder import (
     CHECKPOINT_PREFIX,
@@ -39,6 +41,8 @@ from trainers.runfolder import (
 )
 
 logger = logging.getLogger(__name__)
+
+RUN_STATE = "run_state.pt"  # in each checkpoint: training time so far and the hooks' state
 
 PLOTTED = (
     ("reward/consumer_mean", "consumer reward / step"),
@@ -149,18 +153,26 @@ def _iteration(row: dict[str, str], path: Path) -> float:
 
 
 def save_checkpoint(
-    algo: Any, paths: RunPaths, iteration: int, keep: int, config: dict[str, Any]
+    algo: Any,
+    paths: RunPaths,
+    iteration: int,
+    keep: int,
+    config: dict[str, Any],
+    run_state: dict[str, Any] | None = None,
 ) -> Path:
     """Save one checkpoint atomically and keep the newest ``keep``.
 
-    The save goes into a temp folder, gets its SHA-256 manifest (with ``config``), and is then
-    renamed into place, so a crash leaves either the whole checkpoint or none.
+    The save goes into a temp folder, with ``run_state`` (the loop's and its hooks' state,
+    ``RUN_STATE``, written by ``torch.save``), gets its SHA-256 manifest (with ``config``), and
+    is then renamed into place, so a crash leaves either the whole checkpoint or none.
     """
     paths.checkpoints.mkdir(parents=True, exist_ok=True)
     final = paths.checkpoints / f"{CHECKPOINT_PREFIX}{iteration:07d}"
     tmp = paths.checkpoints / f".tmp_{CHECKPOINT_PREFIX}{iteration:07d}"
     shutil.rmtree(tmp, ignore_errors=True)
     algo.save_to_path(str(tmp.resolve()))
+    if run_state is not None:
+        torch.save(run_state, tmp / RUN_STATE)
     write_manifest(tmp, config, iteration=iteration)
     if final.exists():
         shutil.rmtree(final)
@@ -267,12 +279,6 @@ def plan_resume(train_config: TrainConfig, paths: RunPaths) -> tuple[int, Path] 
     """
     metrics = MetricsFile(paths.metrics)
     saved = resume_config(paths, {})
-    if saved.family == GROWTH:
-        raise RunFolderError(
-            f"cannot resume {paths.root}: a growth run's truth evaluation (the iterate "
-            "average, the time budget, the λ checks) is not in its checkpoints; start it "
-            "again with --overwrite"
-        )
     if saved.replace(iterations=train_config.iterations) != train_config:
         diff = _diff(saved.to_dict(), train_config.to_dict())
         raise RunFolderError(
@@ -308,6 +314,16 @@ class RunHook:
     def on_start(self, algo: Any) -> None:
         """After the algorithm is built (or restored), before the first iteration."""
 
+    def get_state(self) -> dict[str, Any]:
+        """What a resumed run needs to continue the hook exactly (tensors, numbers, lists).
+
+        Saved in every checkpoint and read back with ``torch.load(weights_only=True)``.
+        """
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore ``get_state``'s values (after ``on_start``, when a run resumes)."""
+
     def on_iteration(self, algo: Any, row: dict[str, float], train_s: float) -> None:
         """After each iteration, before its row is written; may add columns to ``row``.
 
@@ -339,12 +355,14 @@ def iterate_training(
     ``algo.train()`` reaches ``max_seconds`` (growth runs), with a checkpoint and the
     ``hooks``' ``on_end``. ``should_stop`` is polled after every iteration: when it returns
     True, a checkpoint of that iteration is saved and the generator ends (no ``on_end``).
+    Every checkpoint holds the training time so far and the hooks' state (``RunHook.get_state``),
+    so a resumed run continues the time budget and the hooks where they were.
 
     Raises:
         RunFolderError: when resuming a run whose config differs from ``train_config`` beyond
             ``iterations``, that has metrics rows but no intact checkpoint, or whose
-            ``iterations`` is below its last checkpoint; when resuming a growth run; or when
-            not resuming a folder that already holds a run.
+            ``iterations`` is below its last checkpoint; or when not resuming a folder that
+            already holds a run.
     """
     if paths is None and resume:
         raise ValueError("iterate_training: resume needs the run's paths")
@@ -380,7 +398,10 @@ def iterate_training(
     try:
         for hook in hooks:
             hook.on_start(algo)
-        for iteration in range(start + 1, train_config.iterations + 1):
+        if latest is not None:
+            train_s = _restore_run_state(latest[1], hooks)
+        first = start + 1 if train_s < train_config.max_seconds else train_config.iterations + 1
+        for iteration in range(first, train_config.iterations + 1):
             started = time.perf_counter()
             result = algo.train()
             train_s += time.perf_counter() - started
@@ -397,7 +418,10 @@ def iterate_training(
                         if key != "iteration" and math.isfinite(value):
                             writer.add_scalar(key, value, iteration)
                 if iteration % checkpoint_every == 0 or last or stop:
-                    save_checkpoint(algo, paths, iteration, keep_checkpoints, config_dict)
+                    run_state = {"train_s": train_s, "hooks": [h.get_state() for h in hooks]}
+                    save_checkpoint(
+                        algo, paths, iteration, keep_checkpoints, config_dict, run_state
+                    )
             if on_iteration is not None:
                 on_iteration(row)
             yield row
@@ -411,6 +435,29 @@ def iterate_training(
         if writer is not None:
             writer.close()
         algo.stop()
+
+
+def _restore_run_state(checkpoint: Path, hooks: Sequence[RunHook]) -> float:
+    """The training time (s) saved with a verified checkpoint, after restoring its hooks.
+
+    A checkpoint without ``RUN_STATE`` (saved before the loop kept one) restarts the clock
+    at 0; one whose hooks differ from ``hooks`` is refused.
+    """
+    path = checkpoint / RUN_STATE
+    if not path.exists():
+        if hooks:
+            raise RunFolderError(f"cannot resume from {checkpoint}: it has no {RUN_STATE}")
+        return 0.0
+    state = torch.load(path, weights_only=True)  # the manifest's SHA-256 was checked
+    saved = state.get("hooks", [])
+    if len(saved) != len(hooks):
+        raise RunFolderError(
+            f"cannot resume from {checkpoint}: it holds the state of {len(saved)} evaluation "
+            f"hook(s), this run has {len(hooks)}"
+        )
+    for hook, hook_state in zip(hooks, saved, strict=True):
+        hook.set_state(hook_state)
+    return float(state["train_s"])
 
 
 def _tensorboard(path: Path) -> Any:

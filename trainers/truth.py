@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from rbc_env.growth import agent_counts
 from rbc_env.tables import markdown_table
@@ -43,7 +44,7 @@ from rbc_env.truth import metrics as truth_metrics
 from trainers.config import GROWTH, TrainConfig
 from trainers.rllib.growth import module_policy
 from trainers.run import RunHook, iterate_training
-from trainers.runfolder import RunPaths
+from trainers.runfolder import RunFolderError, RunPaths
 
 __all__ = ["LAMBDA_TARGET", "TruthEvaluation", "TruthPaths", "format_rows", "run_truth"]
 
@@ -111,7 +112,7 @@ class TruthEvaluation(RunHook):
         self.solution = _solution(tc.economy)
         self.average_from = tc.iterations - round(tc.average_last * tc.iterations)
         self.averaged: dict[str, Any] = {}
-        self.history: list[dict[str, float]] = []
+        self.history: list[tuple[float, float]] = []  # (iteration, mean saving share)
         self.train_s = 0.0
         self.env_steps = 0
         self.iterations = 0
@@ -120,7 +121,44 @@ class TruthEvaluation(RunHook):
 
     def on_start(self, algo: Any) -> None:
         """Wrap the driver-side modules as the policy the λ checks score."""
-        self.policy = module_policy(algo.rollout_module, self.train_config.economy)
+        self.modules = algo.rollout_module
+        self.policy = module_policy(self.modules, self.train_config.economy)
+
+    def get_state(self) -> dict[str, Any]:
+        """The averages' weights and counts, the cost so far, the λ target and the history."""
+        return {
+            "average_from": self.average_from,
+            "averaged": {t: m.state_dict() for t, m in self.averaged.items()},
+            "train_s": self.train_s,
+            "env_steps": self.env_steps,
+            "iterations": self.iterations,
+            "s_to_target": self.s_to_target,
+            "steps_to_target": self.steps_to_target,
+            "history": [list(h) for h in self.history],
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from ``get_state``'s values (the modules are those of ``on_start``).
+
+        Raises:
+            RunFolderError: when the iterate average has begun and the run's ``iterations``
+                changed, which would change the iterates it averages.
+        """
+        if state["averaged"] and state["average_from"] != self.average_from:
+            raise RunFolderError(
+                f"cannot resume with iterations={self.train_config.iterations}: the iterate "
+                f"average already covers iterations after {state['average_from']}, and this "
+                f"length would average those after {self.average_from}; start a new run"
+            )
+        for t, weights in state["averaged"].items():
+            self.averaged[t] = AveragedModel(self.modules[t], use_buffers=True)
+            self.averaged[t].load_state_dict(weights)
+        self.train_s = float(state["train_s"])
+        self.env_steps = int(state["env_steps"])
+        self.iterations = int(state["iterations"])
+        self.s_to_target = state["s_to_target"]
+        self.steps_to_target = state["steps_to_target"]
+        self.history = [(float(i), float(v)) for i, v in state["history"]]
 
     def on_iteration(self, algo: Any, row: dict[str, float], train_s: float) -> None:
         """Count the cost, average the weights, and check λ every ``eval_every`` iterations."""
@@ -144,7 +182,7 @@ class TruthEvaluation(RunHook):
                 row["truth/lambda"] = quick.welfare_loss
                 if quick.welfare_loss < LAMBDA_TARGET:
                     self.s_to_target, self.steps_to_target = train_s, self.env_steps
-        self.history.append(row)
+        self.history.append((row["iteration"], row.get("econ/saving_share_mean", math.nan)))
 
     def on_end(self, algo: Any, paths: RunPaths | None) -> None:
         """Score the evaluated policy; write the accuracy files into a run folder."""
@@ -223,8 +261,6 @@ def _average(averaged: dict[str, Any], modules: Any) -> None:
     (Polyak-Ruppert averaging): near the optimum the PPO iterates wander with the gradient
     noise, and their mean is a lower-variance estimate of the policy than the last one.
     """
-    from torch.optim.swa_utils import AveragedModel
-
     for t in modules.keys():
         if t not in averaged:
             averaged[t] = AveragedModel(modules[t], use_buffers=True)
@@ -315,7 +351,7 @@ def _cell(value: Any, fmt: str) -> str:
     return fmt.format(value)
 
 
-def _plot(history: list[dict[str, float]], econ: Any, out: Path, title: str) -> None:
+def _plot(history: list[tuple[float, float]], econ: Any, out: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -323,8 +359,8 @@ def _plot(history: list[dict[str, float]], econ: Any, out: Path, title: str) -> 
 
     out.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    its = [r["iteration"] for r in history]
-    shares = [r.get("econ/saving_share_mean", math.nan) for r in history]
+    its = [h[0] for h in history]
+    shares = [h[1] for h in history]
     ax.plot(its, shares, label="saving share (sampled actions)")
     if econ.params.is_closed_form and econ.economy != "g6":  # G6's truth s*(m, z) varies
         truth = econ.params.alpha * econ.params.beta

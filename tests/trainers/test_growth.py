@@ -236,9 +236,7 @@ def test_one_train_command_refuses_what_a_family_lacks(
 
 
 @pytest.mark.usefixtures("ray_session")
-def test_train_command_runs_a_growth_economy(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_train_command_runs_a_growth_economy(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """``train --config g1`` is the truth run: its accuracy row is the summary, printed last."""
     argv = ["train", "--config", "g1", "--set", "iterations=4", "--set", "eval_states=128"]
     argv += ["--runs-dir", str(tmp_path), "--name", "g1run", "--no-progress"]
@@ -257,8 +255,50 @@ def test_train_command_runs_a_growth_economy(
     assert TrainConfig.load(root / "config.yaml", complete=True) == resolve_config(
         "g1", ["iterations=4", "eval_states=128"]
     )
-    assert main(["train", "--name", "g1run", "--runs-dir", str(tmp_path), "--resume"]) == 2
-    assert "a growth run's truth evaluation" in capsys.readouterr().err
+    resume = ["train", "--name", "g1run", "--runs-dir", str(tmp_path), "--resume"]
+    assert main(resume + ["--set", "iterations=8"]) == 2  # the average began at iteration 3
+    assert "the iterate average already covers iterations after 2" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_growth_run_resumes_exactly(tmp_path: Path) -> None:
+    """Stopped after 3 of 6 iterations and resumed: the accuracy row of the straight run.
+
+    The checkpoint carries the sampler's state (RLlib's checkpoint), the training time and the
+    truth hook's state: the iterate average (iterations 4-6 here), the cost so far and the λ
+    history.
+    """
+    from trainers.run import RunPaths, iterate_training
+    from trainers.truth import TruthEvaluation
+
+    tc = resolve_config("g1", ["iterations=6", "eval_states=128", "batch_size=16"])
+
+    def run(name: str, stop_after: int | None, resume: bool = False) -> TruthEvaluation:
+        paths = RunPaths(tmp_path / name)
+        paths.root.mkdir(exist_ok=True)
+        hook = TruthEvaluation(tc, eval_every=2)
+        for _ in iterate_training(
+            tc,
+            paths,
+            resume=resume,
+            checkpoint_every=100,
+            hooks=[hook],
+            should_stop=lambda: stop_after is not None and hook.iterations >= stop_after,
+        ):
+            pass
+        return hook
+
+    straight = run("straight", None).result
+    stopped = run("split", 3)
+    assert stopped.result is None and stopped.iterations == 3  # stopped: no evaluation yet
+    resumed = run("split", None, resume=True).result
+    assert straight is not None and resumed is not None
+    assert resumed["averaged_iterations"] == straight["averaged_iterations"] == 3
+    timing = {"train_s", "s_to_target"}
+    assert {k: v for k, v in resumed.items() if k not in timing} == {
+        k: v for k, v in straight.items() if k not in timing
+    }
+    assert resumed["train_s"] > 0
 
 
 # ---- a real, short training run ----------------------------------------------------------------
