@@ -32,6 +32,7 @@ SCRIPTS = (
     "env_runner_profile",
     "ground_truth",
     "critic_rbc",
+    "finite_game",
     "reproduce_paper",
 )
 
