@@ -578,10 +578,14 @@ def _sweep_trial(params: dict[str, Any]) -> None:
     import torch
     from ray import tune
 
-    from trainers.run import RunPaths, iterate_training
+    from trainers.run import RunHook, RunPaths, iterate_training
+    from trainers.truth import TruthEvaluation
 
     torch.set_num_threads(params["cpus"])
     config = resolve_config(params["config"], params["sets"])
+    hooks: list[RunHook] = []
+    if config.family == GROWTH:
+        hooks.append(TruthEvaluation(config, label=params["trial"]))
     root = Path(params["root"]) / params["trial"]  # on the node that runs the trial
     root, lock = open_run_folder(
         root.parent, root.name, "train", overwrite=False, resume=is_run_folder(root)
@@ -600,14 +604,19 @@ def _sweep_trial(params: dict[str, Any]) -> None:
         resume = paths.latest_checkpoint() is not None
         if not paths.config.exists():
             config.dump(paths.config)
+        row: dict[str, float] = {}
         for row in iterate_training(
-            config, paths, resume=resume, checkpoint_every=params["checkpoint_every"]
+            config, paths, resume=resume, checkpoint_every=params["checkpoint_every"], hooks=hooks
         ):
             latest = paths.latest_checkpoint()
             if latest is not None and latest[0] == int(row["iteration"]):
                 tune.report(row, checkpoint=tune.Checkpoint.from_directory(str(latest[1])))
             else:
                 tune.report(row)
+        accuracy = hooks[0].result if hooks else None  # type: ignore[attr-defined]
+        if accuracy is not None:  # the truth evaluation, after the last iteration
+            scores = {f"truth/{k}": v for k, v in accuracy.items() if _is_number(v)}
+            tune.report({"iteration": float(accuracy["iterations"]), **row, **scores})
     finally:
         lock.release()
 
@@ -623,7 +632,7 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.resume is None:
         try:
             config = args.config or "cpu_small"
-            _check_family(resolve_config(config, args.set), RBC, "sweep --config", "truth")
+            resolve_config(config, args.set)
             combos = grid_settings(args.seeds, args.grid)
             for combo in combos:  # every trial's config is checked before any work
                 resolve_config(config, args.set + combo)
@@ -664,15 +673,24 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         lock.release()
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def sweep_table(
-    targets: dict[str, int], last: dict[str, dict[str, Any]], errors: dict[str, str]
+    targets: dict[str, int],
+    last: dict[str, dict[str, Any]],
+    errors: dict[str, str],
+    columns: tuple[str, ...] = (),
 ) -> tuple[str, list[str]]:
     """The sweep.md table, one row per trial, and the trials that are missing or failed.
 
     ``targets`` maps each trial to the iterations it should reach; ``last`` to its last
-    reported metrics row; ``errors`` to its error's first line. A trial with an error, without a
+    reported metrics row; ``errors`` to its error's first line; ``columns`` are the metrics
+    shown (default ``SWEEP_COLUMNS``, the RBC economy's). A trial with an error, without a
     row, or short of its target (an interrupted sweep) is listed as ``missing (<why>)``.
     """
+    columns = columns or SWEEP_COLUMNS
     rows, missing = [], []
     for trial, target in sorted(targets.items()):
         done = int(last[trial]["iteration"]) if trial in last else 0
@@ -680,13 +698,13 @@ def sweep_table(
             errors = {**errors, trial: f"stopped at {done} of {target} iterations"}
         if trial in last and trial not in errors:
             row = last[trial]
-            values = [f"{float(row.get(k, 'nan')):,.4g}" for k in SWEEP_COLUMNS]
+            values = [f"{float(row.get(k, 'nan')):,.4g}" for k in columns]
             rows.append([trial, "ok", str(int(row["iteration"])), *values])
         else:
             missing.append(trial)
             why = errors.get(trial, "no result")
-            rows.append([trial, f"missing ({why})", "", *([""] * len(SWEEP_COLUMNS))])
-    header = ["trial", "status", "iterations", *SWEEP_COLUMNS]
+            rows.append([trial, f"missing ({why})", "", *([""] * len(columns))])
+    header = ["trial", "status", "iterations", *columns]
     return markdown_table(header, rows), missing
 
 
@@ -750,11 +768,12 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
             errors[trial] = str(result.error).splitlines()[0][:200]
         if result.metrics and "iteration" in result.metrics:
             last[trial] = result.metrics
-    targets = {
-        t: resolve_config(spec["config"], spec["sets"] + combo).iterations
-        for t, combo in trials.items()
-    }
-    table, missing = sweep_table(targets, last, errors)
+    configs = {t: resolve_config(spec["config"], spec["sets"] + c) for t, c in trials.items()}
+    targets = {t: c.iterations for t, c in configs.items()}
+    growth = any(c.family == GROWTH for c in configs.values())
+    table, missing = sweep_table(
+        targets, last, errors, GROWTH_SWEEP_COLUMNS if growth else SWEEP_COLUMNS
+    )
     (root / "sweep.md").write_text(table + "\n", encoding="utf-8")
     print(
         f"sweep folder: {root}  (sweep.md, one run folder per trial on the node that ran it; "
@@ -775,6 +794,12 @@ SWEEP_COLUMNS = (
     "reward/government_mean",
     "econ/price_mean",
     "econ/wage_mean",
+)
+GROWTH_SWEEP_COLUMNS = (  # a growth trial's accuracy row (trainers.truth.TruthEvaluation)
+    "truth/saving_error_mean",
+    "truth/welfare_loss",
+    "truth/euler_mean",
+    "truth/train_s",
 )
 
 

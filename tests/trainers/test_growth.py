@@ -230,8 +230,8 @@ def test_one_train_command_refuses_what_a_family_lacks(
         main(["truth", "--economy", "cpu_small", "--runs-dir", runs])
     assert "truth --economy takes a growth economy" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["sweep", "--config", "g1", "--runs-dir", runs])
-    assert "sweep --config takes an RBC economy" in capsys.readouterr().err
+        main(["sweep", "--config", "g1", "--set", "deviation.agent_type=firm", "--runs-dir", runs])
+    assert "deviation applies to RBC economies only" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing was created
 
 
@@ -258,6 +258,26 @@ def test_train_command_runs_a_growth_economy(tmp_path: Path, capsys: pytest.Capt
     resume = ["train", "--name", "g1run", "--runs-dir", str(tmp_path), "--resume"]
     assert main(resume + ["--set", "iterations=8"]) == 2  # the average began at iteration 3
     assert "the iterate average already covers iterations after 2" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_sweep_of_a_growth_economy_reports_its_accuracy(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """One Tune trial per seed; each trial's truth evaluation is its sweep.md row."""
+    args = ["sweep", "--config", "g1", "--seeds", "0", "1", "--runs-dir", str(tmp_path)]
+    args += ["--set", "iterations=2", "--set", "eval_states=64", "--set", "batch_size=8"]
+    assert main([*args, "--name", "s"]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert "truth/welfare_loss" in table[-4] and table[-1].startswith("| seed-1 | ok | 2 |")
+    losses = set()
+    for trial in ("seed-0", "seed-1"):
+        row = json.loads((tmp_path / "s" / trial / "accuracy.json").read_text())
+        assert row["label"] == trial and row["iterations"] == 2
+        losses.add(f"{row['welfare_loss']:,.4g}")
+        assert f"| {trial} | ok | 2 | " in "\n".join(table)
+    assert len(losses) == 2  # the seed reaches the trial
+    assert all(f" {loss} |" in "\n".join(table[-2:]) for loss in losses)  # each trial's λ
 
 
 @pytest.mark.usefixtures("ray_session")
