@@ -148,3 +148,42 @@ def write_results(name: str, rows: Sequence[dict[str, Any]], header: str, *, qui
     text = f"{header}\n\n{markdown_table(rows)}\n"
     (folder / f"{name}.md").write_text(text, encoding="utf-8")
     return text
+
+
+def seed_comparison(
+    argv: list[str] | None,
+    description: str,
+    name: str,
+    run: Callable[[Any, int, int | None], dict[str, Any]],
+    variants: Sequence[Any],
+    header: str,
+) -> int:
+    """The ``main`` of a benchmark that trains each variant on the same seeds (``cpu_small``).
+
+    Parses ``--quick`` (3 iterations a run, written to ``QUICK_RESULTS``) and ``--seeds``
+    (default 0 1), starts a private Ray, calls ``run(variant, seed, iterations)`` for every seed
+    and variant (``iterations`` None: the preset's), writes ``<name>.{csv,md}`` with ``header``
+    and prints the table last.
+    """
+    import argparse
+
+    from rbc_env.perf import keep_freed_memory
+    from trainers.lifecycle import start_ray, stop_ray
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--quick", action="store_true", help="3 iterations per run; writes results/quick/"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    args = parser.parse_args(argv)
+    keep_freed_memory()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    start_ray()  # private: loopback only, token authentication on
+    try:
+        rows = [run(v, seed, 3 if args.quick else None) for seed in args.seeds for v in variants]
+    finally:
+        stop_ray()
+    text = write_results(name, rows, header, quick=args.quick)
+    print(f"Table written to {results_dir(quick=args.quick) / name}.{{csv,md}}\n")
+    print(text)
+    return 0

@@ -17,8 +17,6 @@ last.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, results_dir, write_results  # noqa: E402
+from benchmarks._common import machine, seed_comparison  # noqa: E402
 
 TYPES = ("consumer", "firm", "government")
 TAIL = 10  # iterations averaged at the end of each run
@@ -62,32 +60,13 @@ def run(critic: str, seed: int, iterations: int | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run both critics on the same seeds; write and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="3 iterations per run; writes results/quick/"
-    )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    args = parser.parse_args(argv)
-    from rbc_env.perf import keep_freed_memory
-    from trainers.lifecycle import start_ray, stop_ray
-
-    keep_freed_memory()
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    start_ray()  # private: loopback only, token authentication on
-    rows = [
-        run(critic, seed, 3 if args.quick else None)
-        for seed in args.seeds
-        for critic in ("independent", "centralized")
-    ]
-    stop_ray()
     header = (
         "# Independent vs centralized critic, RBC economy (cpu_small)\n\n"
         f"Measured on: {machine('cpu')}. Means over the last {TAIL} iterations."
     )
-    text = write_results("critic_rbc", rows, header, quick=args.quick)
-    print(f"Table written to {results_dir(quick=args.quick) / 'critic_rbc'}.{{csv,md}}\n")
-    print(text)
-    return 0
+    return seed_comparison(
+        argv, __doc__.split("\n")[0], "critic_rbc", run, ("independent", "centralized"), header
+    )
 
 
 if __name__ == "__main__":

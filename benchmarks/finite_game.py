@@ -16,8 +16,6 @@ git-ignored ``results/quick/``) and printed last; docs/model.md cites it.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, results_dir, write_results  # noqa: E402
+from benchmarks._common import machine, seed_comparison  # noqa: E402
 
 TAIL = 6  # iterations averaged at the end of each run
 EPISODES = 256  # economies of the per-period evaluation
@@ -84,34 +82,13 @@ def run(bootstrap: bool, seed: int, iterations: int | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run both ends of the game on the same seeds; write and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="3 iterations per run; writes results/quick/"
-    )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    args = parser.parse_args(argv)
-    from rbc_env.perf import keep_freed_memory
-    from trainers.lifecycle import start_ray, stop_ray
-
-    keep_freed_memory()
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    start_ray()  # private: loopback only, token authentication on
-    rows = [
-        run(bootstrap, seed, 3 if args.quick else None)
-        for seed in args.seeds
-        for bootstrap in (False, True)
-    ]
-    stop_ray()
     header = (
         "# The finite game against a bootstrapped end (cpu_small)\n\n"
         f"Measured on: {machine('cpu')}. Training columns: means over the last {TAIL} "
         f"iterations. Hours at t and the budget: the trained policy on {EPISODES} fresh "
         "economies, one episode (hours per consumer and period; budget per consumer)."
     )
-    text = write_results("finite_game", rows, header, quick=args.quick)
-    print(f"Table written to {results_dir(quick=args.quick) / 'finite_game'}.{{csv,md}}\n")
-    print(text)
-    return 0
+    return seed_comparison(argv, __doc__.split("\n")[0], "finite_game", run, (False, True), header)
 
 
 if __name__ == "__main__":

@@ -305,10 +305,12 @@ def plan_resume(train_config: TrainConfig, paths: RunPaths) -> tuple[int, Path] 
 
 
 class RunHook:
-    """An evaluation attached to a training run: ``iterate_training`` calls it at three points.
+    """An evaluation attached to a training run, called by ``iterate_training``.
 
-    Subclasses override what they need (``trainers.truth.TruthEvaluation`` scores a growth run
-    against its exact solution); the base class does nothing.
+    It is called at the start, after each iteration and at the end, and its state goes into
+    every checkpoint and comes back on resume. Subclasses override what they need
+    (``trainers.truth.TruthEvaluation`` scores a growth run against its exact solution); the
+    base class does nothing.
     """
 
     def on_start(self, algo: Any) -> None:

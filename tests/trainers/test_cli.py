@@ -99,12 +99,18 @@ def test_same_seed_same_run_across_processes(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    rows = []
-    for hash_seed in ("1", "2"):
+    procs = {}
+    for hash_seed in ("1", "2"):  # both at once: each starts its own Ray
         env = dict(os.environ, PYTHONHASHSEED=hash_seed, RAY_USAGE_STATS_ENABLED="0")
         cmd = [sys.executable, "-m", "trainers", "train", "--config", "cpu_small", *TINY]
         cmd += ["--set", "iterations=1", "--runs-dir", str(tmp_path), "--name", hash_seed]
-        subprocess.run([*cmd, "--no-progress"], check=True, env=env, capture_output=True)
+        procs[hash_seed] = subprocess.Popen(
+            [*cmd, "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    rows = []
+    for hash_seed, proc in procs.items():
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-2000:]
         row = _rows(tmp_path / hash_seed / "metrics.csv")[0]
         rows.append({k: v for k, v in row.items() if k.startswith(("reward/", "econ/", "loss/"))})
     assert rows[0] == rows[1]
