@@ -25,9 +25,8 @@ learned government (spec 11.3), so "learned taxes vs the best fixed taxes" is on
 Deviations run as ``TrainConfig.deviation`` runs of ``BatchedPPO`` (``build_deviation``):
 the type's shared policy (the meta-game best response), or one agent's own module (the
 unilateral test, ``BestResponseParams.agents``), trained with the run's PPO settings or with the
-reference's vanilla policy gradient (``method="pg"``). ``periodic_best_response`` is an RLlib
-``on_train_result`` callback that logs the ε curve during training
-(``TrainConfig.best_response.every``).
+reference's vanilla policy gradient (``method="pg"``). ``PeriodicBestResponse`` is the training
+loop's hook that logs the ε curve during training (``TrainConfig.best_response.every``).
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ import torch
 
 from rbc_env.tables import markdown_table
 from trainers.config import AGENT_TYPES, RBC, BestResponseParams, TrainConfig
+from trainers.hooks import RunHook
 from trainers.rllib import build_config
 from trainers.runfolder import RunPaths, read_metrics, verify_checkpoint
 
@@ -58,7 +58,7 @@ __all__ = [
     "build_deviation",
     "checkpoint_train_config",
     "deviation_config",
-    "periodic_best_response",
+    "PeriodicBestResponse",
     "run_fixed_taxes",
     "tax_index",
     "TaxPolicyResult",
@@ -554,39 +554,44 @@ def run_best_response(
 EPSILON_KEY = "best_response/{module}/{stat}"
 
 
-def periodic_best_response(
-    algorithm: Any, metrics_logger: Any = None, result: dict[str, Any] | None = None, **_: Any
-) -> None:
-    """RLlib ``on_train_result`` callback: the ε curve during training.
+class PeriodicBestResponse(RunHook):
+    """The ε curve during training, a hook of ``trainers.run.iterate_training``.
 
     Every ``best_response.every`` iterations it saves the algorithm to a temporary checkpoint
     and runs ``best_response_from_checkpoint`` with the run's ``best_response`` settings
     (``agents`` ignored), then writes ``best_response/<type>/{epsilon,epsilon_low,
-    epsilon_high,before,after}`` into the result (NaN in the other iterations, so that
+    epsilon_high,before,after}`` into the row (NaN in the other iterations, so that
     metrics.csv has the columns from its first row). Training continues from the unchanged
-    algorithm: the check runs on separate deviation algorithms.
+    algorithm: the check runs on separate deviation algorithms. The loop adds this hook itself
+    when ``best_response.every > 0`` (not in deviation runs).
     """
-    import tempfile
 
-    if result is None:
-        return
-    tc: TrainConfig = algorithm.train_config
-    params = tc.best_response
-    stats = ("epsilon", "epsilon_low", "epsilon_high", "before", "after")
-    values = {EPSILON_KEY.format(module=t, stat=s): math.nan for t in AGENT_TYPES for s in stats}
-    iteration = algorithm.curriculum_iteration
-    if params.every > 0 and iteration % params.every == 0:
-        with tempfile.TemporaryDirectory(prefix="rbc_br_") as tmp:
-            algorithm.save_to_path(tmp)
-            rows = best_response_from_checkpoint(tmp, tc, params.replace(agents=0))
-        for r in rows:
-            for s, v in zip(
-                stats,
-                (r.epsilon, r.epsilon_low, r.epsilon_high, r.before.mean, r.after.mean),
-                strict=True,
-            ):
-                values[EPSILON_KEY.format(module=r.agent_type, stat=s)] = v
-    result.update(values)
+    def __init__(self, train_config: TrainConfig) -> None:
+        self.train_config = train_config
+
+    def on_iteration(self, algo: Any, row: dict[str, float], train_s: float) -> None:
+        """Run the check on this iteration's algorithm when it is due; add its columns."""
+        import tempfile
+
+        tc = self.train_config
+        params = tc.best_response
+        stats = ("epsilon", "epsilon_low", "epsilon_high", "before", "after")
+        values = {
+            EPSILON_KEY.format(module=t, stat=s): math.nan for t in AGENT_TYPES for s in stats
+        }
+        iteration = algo.curriculum_iteration
+        if params.every > 0 and iteration % params.every == 0:
+            with tempfile.TemporaryDirectory(prefix="rbc_br_") as tmp:
+                algo.save_to_path(tmp)
+                rows = best_response_from_checkpoint(tmp, tc, params.replace(agents=0))
+            for r in rows:
+                for s, v in zip(
+                    stats,
+                    (r.epsilon, r.epsilon_low, r.epsilon_high, r.before.mean, r.after.mean),
+                    strict=True,
+                ):
+                    values[EPSILON_KEY.format(module=r.agent_type, stat=s)] = v
+        row.update(values)
 
 
 @dataclass(frozen=True)

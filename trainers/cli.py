@@ -398,8 +398,8 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
     import torch
 
     from rbc_env.perf import keep_freed_memory
+    from trainers.hooks import RunHook
     from trainers.run import (
-        RunHook,
         RunPaths,
         iterate_training,
         plan_resume,
@@ -578,7 +578,8 @@ def _sweep_trial(params: dict[str, Any]) -> None:
     import torch
     from ray import tune
 
-    from trainers.run import RunHook, RunPaths, iterate_training
+    from trainers.hooks import RunHook
+    from trainers.run import RunPaths, iterate_training
     from trainers.truth import TruthEvaluation
 
     torch.set_num_threads(params["cpus"])

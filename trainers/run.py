@@ -28,8 +28,9 @@ from typing import Any
 import torch
 
 from rbc_env.tables import markdown_table
-from trainers.best_response import periodic_best_response
+from trainers.best_response import PeriodicBestResponse
 from trainers.config import TrainConfig
+from trainers.hooks import RunHook
 from trainers.rllib import build_config
 from trainers.runfolder import (
     CHECKPOINT_PREFIX,
@@ -304,38 +305,6 @@ def plan_resume(train_config: TrainConfig, paths: RunPaths) -> tuple[int, Path] 
     return latest
 
 
-class RunHook:
-    """An evaluation attached to a training run, called by ``iterate_training``.
-
-    It is called at the start, after each iteration and at the end, and its state goes into
-    every checkpoint and comes back on resume. Subclasses override what they need
-    (``trainers.truth.TruthEvaluation`` scores a growth run against its exact solution); the
-    base class does nothing.
-    """
-
-    def on_start(self, algo: Any) -> None:
-        """After the algorithm is built (or restored), before the first iteration."""
-
-    def get_state(self) -> dict[str, Any]:
-        """What a resumed run needs to continue the hook exactly (tensors, numbers, lists).
-
-        Saved in every checkpoint and read back with ``torch.load(weights_only=True)``.
-        """
-        return {}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Restore ``get_state``'s values (after ``on_start``, when a run resumes)."""
-
-    def on_iteration(self, algo: Any, row: dict[str, float], train_s: float) -> None:
-        """After each iteration, before its row is written; may add columns to ``row``.
-
-        ``train_s`` is the run's time in ``algo.train()`` so far (s).
-        """
-
-    def on_end(self, algo: Any, paths: RunPaths | None) -> None:
-        """After the last iteration, or the time budget's (not after a requested stop)."""
-
-
 def iterate_training(
     train_config: TrainConfig,
     paths: RunPaths | None,
@@ -389,12 +358,11 @@ def iterate_training(
         logger.info("resumed from %s (iteration %d; %d metric rows kept)", checkpoint, start, kept)
     else:
         start = 0
-        algo_config = build_config(train_config)
-        if train_config.best_response.every > 0 and not train_config.deviation.active:
-            # The ε curve is this loop's evaluation hook: deviation algorithms built by the
-            # check itself (trainers.best_response) must not run it again.
-            algo_config = algo_config.callbacks(on_train_result=periodic_best_response)
-        algo = algo_config.build_algo()
+        algo = build_config(train_config).build_algo()
+    if train_config.best_response.every > 0 and not train_config.deviation.active:
+        # The ε curve is an evaluation hook the config asks for. Deviation runs (built by the
+        # check itself, trainers.best_response) never run it.
+        hooks = [PeriodicBestResponse(train_config), *hooks]
     writer = _tensorboard(paths.tensorboard) if paths is not None else None
     train_s = 0.0
     try:
@@ -443,22 +411,24 @@ def _restore_run_state(checkpoint: Path, hooks: Sequence[RunHook]) -> float:
     """The training time (s) saved with a verified checkpoint, after restoring its hooks.
 
     A checkpoint without ``RUN_STATE`` (saved before the loop kept one) restarts the clock
-    at 0; one whose hooks differ from ``hooks`` is refused.
+    at 0, and is refused if a hook needs its state (``RunHook.stateful``); one whose hooks
+    differ from ``hooks`` is refused.
     """
     path = checkpoint / RUN_STATE
     if not path.exists():
-        if hooks:
+        if any(hook.stateful for hook in hooks):
             raise RunFolderError(f"cannot resume from {checkpoint}: it has no {RUN_STATE}")
         return 0.0
     state = torch.load(path, weights_only=True)  # the manifest's SHA-256 was checked
     saved = state.get("hooks", [])
-    if len(saved) != len(hooks):
+    if len(saved) == len(hooks):
+        for hook, hook_state in zip(hooks, saved, strict=True):
+            hook.set_state(hook_state)
+    elif any(hook.stateful for hook in hooks):
         raise RunFolderError(
             f"cannot resume from {checkpoint}: it holds the state of {len(saved)} evaluation "
             f"hook(s), this run has {len(hooks)}"
         )
-    for hook, hook_state in zip(hooks, saved, strict=True):
-        hook.set_state(hook_state)
     return float(state["train_s"])
 
 

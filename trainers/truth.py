@@ -42,8 +42,9 @@ from rbc_env.growth import agent_counts
 from rbc_env.tables import markdown_table
 from rbc_env.truth import metrics as truth_metrics
 from trainers.config import GROWTH, TrainConfig
+from trainers.hooks import RunHook
 from trainers.rllib.growth import module_policy
-from trainers.run import RunHook, iterate_training
+from trainers.run import iterate_training
 from trainers.runfolder import RunFolderError, RunPaths
 
 __all__ = ["LAMBDA_TARGET", "TruthEvaluation", "TruthPaths", "format_rows", "run_truth"]
@@ -94,6 +95,8 @@ class TruthEvaluation(RunHook):
     it writes ``accuracy.json``, ``accuracy.md``, ``policy_average.pt`` and
     ``plots/truth.png``.
     """
+
+    stateful = True
 
     def __init__(
         self, train_config: TrainConfig, *, eval_every: int = 0, label: str | None = None
