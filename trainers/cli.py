@@ -38,6 +38,8 @@ from trainers.runfolder import (
 )
 from trainers.settings import resolve_config
 
+PRESET_NAMES = f"{', '.join(sorted(RBC_PRESETS))}; growth economies: {GROWTH_NAMES}"
+
 
 class _Parser(argparse.ArgumentParser):
     """``argparse`` whose usage errors are one line on stderr (exit status 2)."""
@@ -75,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--config",
         default=None,
-        help=f"preset {sorted(RBC_PRESETS)} or YAML (default: cpu_small; not with --resume)",
+        help=f"preset ({PRESET_NAMES}) or YAML (default: cpu_small; not with --resume)",
     )
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     train.add_argument("--name", default=None, help="run name (default: the preset or file stem)")
@@ -109,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
         "sweep", help="a Tune grid over seeds and settings, trials in parallel", epilog=files_epilog
     )
     sweep.add_argument(
-        "--config", default=None, help=f"preset {sorted(RBC_PRESETS)} or YAML (default: cpu_small)"
+        "--config", default=None, help=f"preset ({PRESET_NAMES}) or YAML (default: cpu_small)"
     )
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1], metavar="SEED")
@@ -229,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
     cfg.add_argument(
         "--config",
         default=None,
-        help=f"preset {sorted(RBC_PRESETS)} or YAML, as train's --config (default: cpu_small)",
+        help=f"preset ({PRESET_NAMES}) or YAML, as train's --config (default: cpu_small)",
     )
     cfg.add_argument(
         "--growth",
@@ -410,8 +412,11 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
 
     growth = train_config.family == GROWTH
     hooks: list[RunHook] = []
-    if growth:
-        hooks.append(TruthEvaluation(train_config, eval_every=args.eval_every, label=name))
+    truth = (
+        TruthEvaluation(train_config, eval_every=args.eval_every, label=name) if growth else None
+    )
+    if truth is not None:
+        hooks.append(truth)
     if args.resume:  # every check that needs no Ray comes first
         with RunLock(Path(args.runs_dir) / name, purpose="resume"):
             plan_resume(train_config, RunPaths(Path(args.runs_dir) / name))
@@ -469,8 +474,8 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
                 "--resume`"
             )
             return stop.exit_code
-        if growth:
-            table = format_rows([hooks[0].result])  # type: ignore[attr-defined]
+        if truth is not None and truth.result is not None:
+            table = format_rows([truth.result])
             files = "accuracy.md, metrics.csv, checkpoints/, plots/truth.png"
         else:
             rows = _rows(paths)

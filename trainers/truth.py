@@ -130,6 +130,7 @@ class TruthEvaluation(RunHook):
     def get_state(self) -> dict[str, Any]:
         """The averages' weights and counts, the cost so far, the λ target and the history."""
         return {
+            "eval_every": self.eval_every,
             "average_from": self.average_from,
             "averaged": {t: m.state_dict() for t, m in self.averaged.items()},
             "train_s": self.train_s,
@@ -156,6 +157,7 @@ class TruthEvaluation(RunHook):
         for t, weights in state["averaged"].items():
             self.averaged[t] = AveragedModel(self.modules[t], use_buffers=True)
             self.averaged[t].load_state_dict(weights)
+        self.eval_every = int(state["eval_every"])  # the run's own, as its config
         self.train_s = float(state["train_s"])
         self.env_steps = int(state["env_steps"])
         self.iterations = int(state["iterations"])

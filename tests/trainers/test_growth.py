@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -293,10 +295,10 @@ def test_a_growth_run_resumes_exactly(tmp_path: Path) -> None:
 
     tc = resolve_config("g1", ["iterations=6", "eval_states=128", "batch_size=16"])
 
-    def run(name: str, stop_after: int | None, resume: bool = False) -> TruthEvaluation:
+    def run(name: str, stop_after: int | None, every: int, resume: bool = False) -> Any:
         paths = RunPaths(tmp_path / name)
         paths.root.mkdir(exist_ok=True)
-        hook = TruthEvaluation(tc, eval_every=2)
+        hook = TruthEvaluation(tc, eval_every=every)
         for _ in iterate_training(
             tc,
             paths,
@@ -308,10 +310,10 @@ def test_a_growth_run_resumes_exactly(tmp_path: Path) -> None:
             pass
         return hook
 
-    straight = run("straight", None).result
-    stopped = run("split", 3)
+    straight = run("straight", None, 2).result
+    stopped = run("split", 3, 2)
     assert stopped.result is None and stopped.iterations == 3  # stopped: no evaluation yet
-    resumed = run("split", None, resume=True).result
+    resumed = run("split", None, 0, resume=True).result  # eval_every is the run's own: 2
     assert straight is not None and resumed is not None
     assert resumed["averaged_iterations"] == straight["averaged_iterations"] == 3
     timing = {"train_s", "s_to_target"}
@@ -319,6 +321,9 @@ def test_a_growth_run_resumes_exactly(tmp_path: Path) -> None:
         k: v for k, v in straight.items() if k not in timing
     }
     assert resumed["train_s"] > 0
+    with open(tmp_path / "split" / "metrics.csv", newline="") as fh:
+        lam = {int(float(r["iteration"])): float(r["truth/lambda"]) for r in csv.DictReader(fh)}
+    assert [i for i, v in lam.items() if math.isfinite(v)] == [2, 4, 6]  # every 2, resumed too
 
 
 # ---- a real, short training run ----------------------------------------------------------------
