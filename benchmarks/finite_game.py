@@ -51,6 +51,7 @@ def run(bootstrap: bool, seed: int, iterations: int | None) -> dict[str, Any]:
     algo = build_config(tc).build_algo()
     try:
         rows = [flatten(algo.train()) for _ in range(tc.iterations)]
+        algo.sync_rollout_module()  # the learner's final weights (rollouts lag one update)
         modules = {t: algo.rollout_module[t] for t in algo.rollout_module.keys()}
         policy = CheckpointPolicy(modules, tc, Path("(in memory)"))
         policy.generator.manual_seed(seed)

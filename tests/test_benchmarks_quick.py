@@ -34,6 +34,7 @@ SCRIPTS = (
     "critic_rbc",
     "finite_game",
     "reproduce_paper",
+    "wage_response",
 )
 
 
