@@ -7,11 +7,12 @@ which git ignores, and never overwrites a committed table.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,31 @@ def seed_comparison(
     print(f"Table written to {results_dir(quick=args.quick) / name}.{{csv,md}}\n")
     print(text)
     return 0
+
+
+@contextlib.contextmanager
+def trained_cpu_small(
+    overrides: dict[str, Any], iterations: int | None
+) -> Iterator[tuple[Any, Any, list[dict[str, float]]]]:
+    """Train the ``cpu_small`` preset with ``overrides`` (and ``iterations``, if given).
+
+    Yields ``(config, policy, rows)``: the run's ``TrainConfig``, a ``CheckpointPolicy`` of the
+    learner's final weights (in memory), and the flattened result of every iteration. The
+    algorithm is stopped on leaving the ``with`` block.
+    """
+    from trainers.config import TrainConfig
+    from trainers.policies import CheckpointPolicy
+    from trainers.rllib import build_config
+    from trainers.run import flatten
+
+    tc = TrainConfig.cpu_small().override(overrides)
+    if iterations is not None:
+        tc = tc.override({"iterations": iterations})
+    algo = build_config(tc).build_algo()
+    try:
+        rows = [flatten(algo.train()) for _ in range(tc.iterations)]
+        algo.sync_rollout_module()  # the learner's final weights (rollouts lag one update)
+        modules = {t: algo.rollout_module[t] for t in algo.rollout_module.keys()}
+        yield tc, CheckpointPolicy(modules, tc, Path("(in memory)")), rows
+    finally:
+        algo.stop()

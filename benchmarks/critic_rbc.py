@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, seed_comparison  # noqa: E402
+from benchmarks._common import machine, seed_comparison, trained_cpu_small  # noqa: E402
 
 TYPES = ("consumer", "firm", "government")
 TAIL = 10  # iterations averaged at the end of each run
@@ -32,20 +32,8 @@ TAIL = 10  # iterations averaged at the end of each run
 
 def run(critic: str, seed: int, iterations: int | None) -> dict[str, Any]:
     """Train one configuration; return its row."""
-    from trainers.config import TrainConfig
-    from trainers.rllib import build_config
-    from trainers.run import flatten
-
-    tc = TrainConfig.cpu_small().override({"critic": critic, "seed": seed})
-    if iterations is not None:
-        tc = tc.override({"iterations": iterations})
-    algo = build_config(tc).build_algo()
-    rows = []
-    try:
-        for _ in range(tc.iterations):
-            rows.append(flatten(algo.train()))
-    finally:
-        algo.stop()
+    with trained_cpu_small({"critic": critic, "seed": seed}, iterations) as (tc, _, rows):
+        pass
     tail = rows[-min(TAIL, len(rows)) :]
     row: dict[str, Any] = {"critic": critic, "seed": seed, "iterations": tc.iterations}
     for t in TYPES:

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, seed_comparison  # noqa: E402
+from benchmarks._common import machine, seed_comparison, trained_cpu_small  # noqa: E402
 
 TAIL = 6  # iterations averaged at the end of each run
 EPISODES = 256  # economies of the per-period evaluation
@@ -40,20 +40,9 @@ def run(bootstrap: bool, seed: int, iterations: int | None) -> dict[str, Any]:
     import torch
 
     from rbc_env.core.economy import BatchedEconomy
-    from trainers.config import TrainConfig
-    from trainers.policies import CheckpointPolicy
-    from trainers.rllib import build_config
-    from trainers.run import flatten
 
-    tc = TrainConfig.cpu_small().override({"bootstrap_truncated": bootstrap, "seed": seed})
-    if iterations is not None:
-        tc = tc.override({"iterations": iterations})
-    algo = build_config(tc).build_algo()
-    try:
-        rows = [flatten(algo.train()) for _ in range(tc.iterations)]
-        algo.sync_rollout_module()  # the learner's final weights (rollouts lag one update)
-        modules = {t: algo.rollout_module[t] for t in algo.rollout_module.keys()}
-        policy = CheckpointPolicy(modules, tc, Path("(in memory)"))
+    overrides = {"bootstrap_truncated": bootstrap, "seed": seed}
+    with trained_cpu_small(overrides, iterations) as (tc, policy, rows):
         policy.generator.manual_seed(seed)
         econ = BatchedEconomy(tc.economy, EPISODES, seed=10_000 + seed)
         obs = econ.reset()
@@ -64,8 +53,6 @@ def run(bootstrap: bool, seed: int, iterations: int | None) -> dict[str, Any]:
                 hours.append(float(out.flows["hours"].float().mean()))
                 obs = out.obs
         budget = float(econ.state.consumer_budget.float().mean())
-    finally:
-        algo.stop()
     tail = rows[-min(TAIL, len(rows)) :]
     row: dict[str, Any] = {
         "end at T": "bootstrap V(s_T)" if bootstrap else "terminal (paper)",

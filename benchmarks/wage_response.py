@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, seed_comparison  # noqa: E402
+from benchmarks._common import machine, seed_comparison, trained_cpu_small  # noqa: E402
 
 EPISODES = 256  # economies of each evaluation
 WAGES = (0.0, 11.0, 22.0)  # fixed wages (money / hour): the grid's lowest
@@ -59,28 +59,14 @@ def _play(policy: Any, tc: Any, seed: int, wage: float | None) -> tuple[float, f
 
 def run(action_space: str, seed: int, iterations: int | None) -> dict[str, Any]:
     """Train one configuration, play it with its own and with fixed wages; return its row."""
-    from trainers.config import TrainConfig
-    from trainers.policies import CheckpointPolicy
-    from trainers.rllib import build_config
-
-    tc = TrainConfig.cpu_small().override({"economy.action_space": action_space, "seed": seed})
-    if iterations is not None:
-        tc = tc.override({"iterations": iterations})
-    algo = build_config(tc).build_algo()
-    try:
-        for _ in range(tc.iterations):
-            algo.train()
-        algo.sync_rollout_module()  # the learner's final weights (rollouts lag one update)
-        modules = {t: algo.rollout_module[t] for t in algo.rollout_module.keys()}
-        policy = CheckpointPolicy(modules, tc, Path("(in memory)"))
+    overrides = {"economy.action_space": action_space, "seed": seed}
+    with trained_cpu_small(overrides, iterations) as (tc, policy, _):
         row: dict[str, Any] = {"actions": action_space, "seed": seed, "iterations": tc.iterations}
         hours, firm, wage = _play(policy, tc, seed, None)
         row |= {"policy's wage": wage, "hours": hours, "firm reward": firm}
         for w in WAGES:
             hours, firm, _ = _play(policy, tc, seed, w)
             row |= {f"hours w={w:g}": hours, f"firm reward w={w:g}": firm}
-    finally:
-        algo.stop()
     return row
 
 

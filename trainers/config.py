@@ -436,6 +436,8 @@ class TrainConfig(Params):
 
     def _check(self) -> None:
         for f in fields(self):
+            if f.metadata.get("family", self.family) == self.family:
+                continue  # only the other family's fields must keep their defaults
             default = f.default if f.default_factory is MISSING else f.default_factory()
             if getattr(self, f.name) != default:
                 self._refuse(f.name)
