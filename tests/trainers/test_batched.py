@@ -227,6 +227,31 @@ def test_factorized_categorical_equals_rllibs_multicategorical():
         FactorizedCategorical.from_logits(logits, nvec=(3, 3))
 
 
+def test_minus_infinity_logits_act_as_masked_ones():
+    """A -inf logit (torch's own masking convention) gives what the smallest float gives:
+    finite log-probabilities, entropy, KL and gradients, 0 · log 0 counted as 0."""
+    nvec = (4, 4, 3)
+    logits = torch.randn(32, sum(nvec), dtype=torch.float64)
+    masked = torch.zeros(sum(nvec), dtype=torch.bool)
+    masked[[1, 6, 9]] = True
+    results = []
+    for fill in (-torch.inf, torch.finfo(torch.float64).min):
+        x = logits.masked_fill(masked, fill).requires_grad_(True)
+        dist = FactorizedCategorical.from_logits(x, nvec=nvec)
+        other = FactorizedCategorical.from_logits(x.detach().flip(0), nvec=nvec)
+        actions = torch.zeros(32, len(nvec), dtype=torch.long)
+        entropy, logp, kl = dist.entropy(), dist.logp(actions), dist.kl(other)
+        (entropy.sum() + logp.sum()).backward()
+        assert all(bool(torch.isfinite(v).all()) for v in (entropy, logp, kl, x.grad))
+        results.append((entropy, logp, kl, x.grad))
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)
+    reference = TorchMultiCategorical.from_logits(
+        logits.masked_fill(masked, -torch.inf), input_lens=list(nvec)
+    )
+    torch.testing.assert_close(results[0][0], reference.entropy())
+
+
 def test_sampler_draws_each_head_from_its_softmax_and_never_a_masked_choice():
     nvec = (3, 3, 4)
     head_logits = torch.tensor([0.5, -1.0, 2.0, 1.0, 1.0, 1.0, 0.0, 3.0, -2.0, 0.7])
