@@ -54,7 +54,9 @@ def sample_multi_discrete(
     F_k > u F_K, i.e. #{k: F_k <= u F_K}, capped at the last choice of positive probability
     (#{k: F_k < F_K}), so a masked choice (π = 0) is never drawn, even when u F_K rounds up to
     F_K. One uniform per head instead of a Gumbel variate per choice: 3.6x faster on the
-    paper's consumer heads (2 CPU cores).
+    paper's consumer heads (2 CPU cores). The counts are binary searches of the non-decreasing
+    F (``searchsorted``): the same integers as comparing and summing, in fewer passes
+    ([12800, 10, 11]: 4.5 ms against 6.2).
 
     Args:
         logits: [M, Σ nvec] concatenated (possibly masked) head logits.
@@ -73,9 +75,12 @@ def sample_multi_discrete(
             device=log_probs.device,
             dtype=log_probs.dtype,
         )
-        cdf = log_probs.exp().cumsum_(-1)
-        total = cdf[..., -1:]
-        chosen = torch.minimum((cdf <= uniform * total).sum(-1), (cdf < total).sum(-1))
+        cdf = log_probs.exp().cumsum_(-1)  # non-decreasing, so the counts are binary searches
+        total = cdf[..., -1:].contiguous()
+        chosen = torch.minimum(
+            torch.searchsorted(cdf, uniform * total, right=True),  # #{k: F_k <= u F_K}
+            torch.searchsorted(cdf, total),  # #{k: F_k < F_K}
+        ).squeeze(-1)
         picked = log_probs.gather(-1, chosen.unsqueeze(-1)).sum((-2, -1))
         actions.append(chosen)
         logp = picked if logp is None else logp + picked
