@@ -13,6 +13,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,46 @@ def machine(device: str) -> str:
         f"(CPU kernels {torch.backends.cpu.get_cpu_capability()}, "
         f"{torch.get_num_threads()} threads), device {dev}, python {platform.python_version()}"
     )
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """What this machine's device sustains, measured here (the roofline's two ceilings).
+
+    Attributes:
+        bandwidth: bytes/s of memory traffic: the best copy of a large float32 tensor, its read
+            and its write both counted.
+        flops: FLOP/s of the best large fp32 matrix product (2 n³ FLOP per n x n product).
+    """
+
+    bandwidth: float
+    flops: float
+
+    def describe(self) -> str:
+        """One line for a table header."""
+        return (
+            f"Measured ceilings of this device: memory {self.bandwidth / 1e9:.3g} GB/s (best copy "
+            f"of a large tensor, read + write), fp32 matmul {self.flops / 1e9:.3g} GFLOP/s."
+        )
+
+
+def measure_peaks(device: str) -> Peaks:
+    """Measure ``Peaks`` on ``device``: a 256 MiB copy and a 2048² matmul.
+
+    The copy is far larger than any CPU cache, so it times main memory; best of 5 after a
+    warm-up. On a GPU the copy is 1 GiB and the product 8192² (a smaller one leaves it idle).
+    Quick runs measure the same: both take well under a second.
+    """
+    gpu = device.startswith("cuda")
+    src = torch.rand((256 if gpu else 64) * 2**20, device=device)
+    dst = torch.empty_like(src)
+    copy_s = best_time(lambda: dst.copy_(src), repeats=5, sync=device)
+    n = 8192 if gpu else 2048
+    a = torch.rand(n, n, device=device)
+    b = torch.rand(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    mm_s = best_time(lambda: torch.mm(a, b, out=out), repeats=5, sync=device)
+    return Peaks(bandwidth=2 * src.nbytes / copy_s, flops=2 * n**3 / mm_s)
 
 
 def fmt(x: Any) -> str:

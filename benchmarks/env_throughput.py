@@ -28,6 +28,11 @@ What it measures (one run, one machine, so the ratios are like for like):
        same way.
     5. the batched core at the largest B with action validation on, as ``BatchedEconomy``
        runs by default (``validate=True``: range checks with one device sync per step).
+    6. the memory roofline of each batched-core row: the bytes one step must move at least
+       (``step_traffic``: its inputs read once and its outputs written once) per agent-step,
+       and the rate the machine's measured bandwidth (``_common.measure_peaks``) allows for
+       them; "of roofline" is the achieved fraction. The core does no matrix products worth
+       counting (its few reductions are batched vector products), so memory is its ceiling.
 Every row's "x batched core" compares it with the batched core at the same B. The whole run
 calls ``rbc_env.perf.keep_freed_memory()`` first (process-wide, opt-in for users).
 Actions are drawn once per configuration and reused, so sampling is not timed. Episodes reset at
@@ -52,9 +57,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import best_time, machine, markdown_table, results_dir, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    Peaks,
+    best_time,
+    machine,
+    markdown_table,
+    measure_peaks,
+    results_dir,
+    write_results,
+)
 
 from rbc_env import BatchedEconomy, RBCConfig, parallel_env  # noqa: E402
+from rbc_env.core import dynamics  # noqa: E402
 from rbc_env.perf import keep_freed_memory  # noqa: E402
 
 
@@ -91,6 +105,27 @@ def batched_rate(
     runner = _episode_runner(econ, actions, flat=flat)
     seconds = best_time(runner, repeats=repeats, sync=device)
     return batch * config.n_agents * config.horizon / seconds
+
+
+def step_traffic(config: RBCConfig, batch: int, device: str, *, flat: bool = False) -> int:
+    """Bytes one step of ``batch`` economies moves at least: inputs read once, outputs written once.
+
+    Inputs: the actions and the state; outputs: the next state's new tensors, rewards, flows and
+    the observations' global and private parts (and, with ``flat``, the flat tensors). Tensors
+    that share storage (a flow that is also a state field, a field carried over) count once.
+    """
+    econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=False)
+    econ.reset()
+    actions = econ.sample_actions()
+    state = econ.state
+    next_state, out = dynamics.step(config, state, actions)
+    tensors = [*actions.values(), *state.tensors().values(), *next_state.tensors().values()]
+    tensors += [*out.rewards.values(), out.done, *out.flows.values()]
+    tensors += [out.obs.global_part, *out.obs.private.values()]
+    if flat:
+        tensors += [out.obs[agent_type] for agent_type in out.obs]
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+    return sum(storages.values())
 
 
 def reference_rate(config: RBCConfig, episodes: int) -> float:
@@ -208,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--batches must be >= 1; got {args.batches!r}")
     total_agents = (256 if args.quick else 4096) * paper.n_agents
 
+    peaks = measure_peaks(device)
     rows: list[dict[str, object]] = []
     ref = reference_rate(paper, episodes=2 if args.quick else 5)
     pz = pettingzoo_rate(paper, episodes=5 if args.quick else 20)
@@ -217,23 +253,39 @@ def main(argv: list[str] | None = None) -> None:
     wrapped = torchrl_pettingzoo_rate(paper, episodes=2 if args.quick else 5)
     if wrapped is not None:
         rows.append(_row("TorchRL PettingZooWrapper", paper, 1, wrapped, ref, pz, core[1]))
+    largest = batches[-1]
     for b in batches:
-        rows.append(_row("batched core", paper, b, core[b], ref, pz, core[b]))
-    flat = batched_rate(paper, batches[-1], device, repeats, flat=True)
+        traffic = step_traffic(paper, b, device)
+        rows.append(_row("batched core", paper, b, core[b], ref, pz, core[b], traffic, peaks))
+    flat = batched_rate(paper, largest, device, repeats, flat=True)
+    flat_traffic = step_traffic(paper, largest, device, flat=True)
     rows.append(
         _row(
             "batched core, flat observations read",
             paper,
-            batches[-1],
+            largest,
             flat,
             ref,
             pz,
-            core[batches[-1]],
+            core[largest],
+            flat_traffic,
+            peaks,
         )
     )
-    checked = batched_rate(paper, batches[-1], device, repeats, validate=True)
+    checked = batched_rate(paper, largest, device, repeats, validate=True)
+    traffic = step_traffic(paper, largest, device)
     rows.append(
-        _row("batched core, validate=True", paper, batches[-1], checked, ref, pz, core[batches[-1]])
+        _row(
+            "batched core, validate=True",
+            paper,
+            largest,
+            checked,
+            ref,
+            pz,
+            core[largest],
+            traffic,
+            peaks,
+        )
     )
     torchrl_batches = [b for b in batches if b >= 256] if args.batches else None
     for b in torchrl_batches or ([256] if args.quick else [256, 4096]):
@@ -264,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
             }
         )
 
-    header = f"# Env throughput\n\nMeasured on: {machine(device)}."
+    header = f"# Env throughput\n\nMeasured on: {machine(device)}. {peaks.describe()}"
     name = args.name or ("env_throughput" if device == "cpu" else f"env_throughput_{device}")
     write_results(name, rows, header, quick=args.quick)
     write_results(
@@ -286,15 +338,28 @@ def _row(
     ref: float,
     pz: float,
     core: float,
+    traffic: int | None = None,
+    peaks: Peaks | None = None,
 ) -> dict[str, object]:
-    return {
+    """One table row; ``traffic`` (bytes per step, ``step_traffic``) adds the memory roofline."""
+    row: dict[str, object] = {
         "path": path,
         "B": batch,
         "agent-steps/s": rate,
         "x per-agent loop": rate / ref,
         "x PettingZoo": rate / pz,
         "x batched core": rate / core,
+        "bytes / agent-step": "-",
+        "memory roofline": "-",
+        "of roofline": "-",
     }
+    if traffic is not None and peaks is not None:
+        per_agent_step = traffic / (batch * config.n_agents)
+        roofline = peaks.bandwidth / per_agent_step
+        row["bytes / agent-step"] = per_agent_step
+        row["memory roofline"] = roofline
+        row["of roofline"] = f"{rate / roofline:.0%}"
+    return row
 
 
 if __name__ == "__main__":

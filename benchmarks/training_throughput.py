@@ -26,7 +26,13 @@ average gradients, while the rollout stays in the driver (on 2 cores the actors 
 cores with the driver). Each figure is the best of
 ``repeats`` iterations after one warm-up iteration (``_common.best_time``); agent-steps =
 B · T · 111 per iteration. The "rollout" column is the sampling part alone, as each
-algorithm reports it (``throughput/rollout_agent_steps_per_s``).
+algorithm reports it (``throughput/rollout_agent_steps_per_s``). The compute roofline: a
+forward pass of an agent's module costs 2 FLOP per weight of its linear layers, and one
+agent-step of training costs one forward in the rollout and a forward and a backward (about
+two forwards) in each epoch, so ≈ 2 W (1 + 3 epochs) FLOP, averaged over the 111 agents;
+divided into the machine's measured fp32 matmul rate (``_common.measure_peaks``) it is the
+ceiling the "of roofline" column compares with (the bf16 row is compared with the same fp32
+ceiling).
 
 Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md holds the table
 this script writes and prints last; ``--quick`` writes to the git-ignored
@@ -51,13 +57,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from _common import best_time, machine, markdown_table, results_dir, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    Peaks,
+    best_time,
+    machine,
+    markdown_table,
+    measure_peaks,
+    results_dir,
+    write_results,
+)
 
 from rbc_env.perf import keep_freed_memory  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
@@ -82,12 +98,52 @@ def measure(train_config: TrainConfig, repeats: int) -> dict[str, float]:
 
     try:
         seconds = best_time(iteration, repeats=repeats, sync=train_config.resolved_device)
+        flop = flop_per_agent_step(algo, train_config)
     finally:
         algo.stop()
     econ = train_config.economy
     agent_steps = train_config.batch_size * econ.horizon * econ.n_agents
     rollout = last["result"].get("throughput/rollout_agent_steps_per_s", float("nan"))
-    return {"seconds": seconds, "rate": agent_steps / seconds, "rollout": float(rollout)}
+    return {
+        "seconds": seconds,
+        "rate": agent_steps / seconds,
+        "rollout": float(rollout),
+        "flop": flop,
+    }
+
+
+def flop_per_agent_step(algo: Any, train_config: TrainConfig) -> float:
+    """≈ FLOP of one agent-step of training: 2 W (1 + 3 epochs), averaged over the agents.
+
+    W is the number of weights in the linear layers of the agent type's module (encoder,
+    policy and value heads), read from the learner's modules.
+    """
+
+    def weights(learner: Any) -> dict[str, int]:
+        return {
+            mid: sum(
+                m.weight.numel()
+                for m in learner.module[mid].modules()
+                if isinstance(m, torch.nn.Linear)
+            )
+            for mid in learner.module.keys()
+        }
+
+    per_module = next(iter(algo.learner_group.foreach_learner(weights))).get()
+    econ = train_config.economy
+    counts = {"consumer": econ.n_consumers, "firm": econ.n_firms, "government": 1}
+    mean_weights = sum(per_module[t] * n for t, n in counts.items()) / econ.n_agents
+    return 2.0 * mean_weights * (1 + 3 * train_config.num_epochs)
+
+
+def roofline_columns(m: dict[str, float], peaks: Peaks) -> dict[str, object]:
+    """The compute-roofline columns of a measured row (module docstring)."""
+    ceiling = peaks.flops / m["flop"]
+    return {
+        "FLOP / agent-step": m["flop"],
+        "fp32 roofline": ceiling,
+        "of roofline": f"{m['rate'] / ceiling:.0%}",
+    }
 
 
 def _layout(text: str) -> EnvRunnerParams:
@@ -162,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     # (logical) CPUs, so its runners share the cores (oversubscribed, as the table says).
     most_runners = max(_layout(layout).num_env_runners for layout in layouts)
     cpus = max(os.cpu_count() or 1, most_runners)
+    peaks = measure_peaks(args.device)
     start_ray(num_cpus=cpus)  # private: loopback only, token authentication on
     cpu_preset = TrainConfig.paper_cpu("open").replace(
         device=args.device, batch_size=base.batch_size
@@ -181,17 +238,20 @@ def main(argv: list[str] | None = None) -> None:
     best_layout = max(runners, key=lambda k: runners[k]["rate"])
     reference = runners[best_layout]["rate"]
     rows: list[dict[str, object]] = [
-        _row("paper_open", "batched", "-", base, batched, reference),
-        _row("paper_cpu", "batched", "-", cpu_preset, batched_cpu, reference),
+        _row("paper_open", "batched", "-", base, batched, reference, peaks),
+        _row("paper_cpu", "batched", "-", cpu_preset, batched_cpu, reference, peaks),
         *(
-            _row("paper_open", "batched", "-", base.replace(num_learners=n), m, reference)
+            _row("paper_open", "batched", "-", base.replace(num_learners=n), m, reference, peaks)
             for n, m in parallel.items()
         ),
         *(
-            _row("paper_open", "batched", "-", base.replace(**VARIANTS[v]), m, reference, v)
+            _row("paper_open", "batched", "-", base.replace(**VARIANTS[v]), m, reference, peaks, v)
             for v, m in switched.items()
         ),
-        *(_row("paper_open", "env_runner", k, base, v, reference) for k, v in runners.items()),
+        *(
+            _row("paper_open", "env_runner", k, base, v, reference, peaks)
+            for k, v in runners.items()
+        ),
     ]
     ratio = batched["rate"] / reference
     checks = [
@@ -205,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     header = (
         "# Training throughput (algo.train(), paper open economy, 111 agents)\n\n"
-        f"Measured on: {machine(base.resolved_device)}.\n\n"
+        f"Measured on: {machine(base.resolved_device)}. {peaks.describe()}\n\n"
         f"B = {base.batch_size} economies x T = {base.economy.horizon} per iteration; "
         "epochs x minibatches per row; best of "
         f"{repeats} iterations after a warm-up. Batched / best env-runner layout "
@@ -240,6 +300,7 @@ def batched_scaling(
     """
     base = TrainConfig.paper("open").replace(device=device, sampler="batched")
     repeats = 1 if quick else 3
+    peaks = measure_peaks(device)
     start_ray(num_cpus=os.cpu_count())
     settings = {"fp32": {}, **{v: VARIANTS[v] for v in variants}}
     try:
@@ -259,12 +320,13 @@ def batched_scaling(
             "agent-steps/s": m["rate"],
             "rollout agent-steps/s": m["rollout"],
             f"x B = {sizes[0]}, fp32": m["rate"] / first,
+            **roofline_columns(m, peaks),
         }
         for (b, v), m in measured.items()
     ]
     header = (
         "# Training throughput by batch size (batched sampler, paper open economy)\n\n"
-        f"Measured on: {machine(base.resolved_device)}.\n\n"
+        f"Measured on: {machine(base.resolved_device)}. {peaks.describe()}\n\n"
         f"{base.num_epochs} epochs x {base.num_minibatches} minibatches; best of {repeats} "
         "iterations after a warm-up."
     )
@@ -285,6 +347,7 @@ def _row(
     config: TrainConfig,
     m: dict[str, float],
     reference: float,
+    peaks: Peaks,
     variant: str = "fp32",
 ) -> dict[str, object]:
     return {
@@ -299,6 +362,7 @@ def _row(
         "agent-steps/s": m["rate"],
         "rollout agent-steps/s": m["rollout"],
         "x env_runner": m["rate"] / reference,
+        **roofline_columns(m, peaks),
     }
 
 

@@ -71,10 +71,13 @@ def test_env_throughput_quick_leaves_committed_results_unchanged() -> None:
         assert _committed_hashes() == before
         lines = proc.stdout.strip().splitlines()
         table = lines[lines.index("| path | B | agent-steps/s | x per-agent loop | x PettingZoo "
-                                  "| x batched core |"):]  # fmt: skip
+                                  "| x batched core | bytes / agent-step | memory roofline "
+                                  "| of roofline |"):]  # fmt: skip
         assert all(line.startswith("|") for line in table)  # the table is printed last
-        assert any(line.startswith("| batched core | 256 |") for line in table)
-        assert "Measured on:" in (QUICK_RESULTS / f"{name}.md").read_text()
+        core = next(line for line in table if line.startswith("| batched core | 256 |"))
+        assert re.search(r"\| \d+% \|$", core)  # its share of the memory roofline
+        text = (QUICK_RESULTS / f"{name}.md").read_text()
+        assert "Measured on:" in text and "Measured ceilings of this device: memory" in text
     finally:
         for p in written:
             p.unlink(missing_ok=True)
@@ -176,6 +179,42 @@ def test_gpu_check_refuses_what_it_cannot_measure(env: dict[str, str], message: 
         timeout=120,
     )
     assert proc.returncode == 2 and message in proc.stderr
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_on_the_cpu_runs_every_step_and_writes_only_quick_tables() -> None:
+    """The GPU check's smoke mode (DEVICE=cpu QUICK=1 SKIP_TESTS=1) runs its benchmark steps,
+    so the script cannot rot while no GPU is lent; committed tables stay as they are."""
+    before = _committed_hashes()
+    proc = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_check.sh")],
+        env={**os.environ, "PY": sys.executable, "DEVICE": "cpu", "QUICK": "1", "SKIP_TESTS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "gpu_check: all steps passed" in proc.stdout
+    assert "== env_throughput took" in proc.stdout and "== training_throughput took" in proc.stdout
+    assert _committed_hashes() == before
+    scaling = (QUICK_RESULTS / "training_throughput_scaling.md").read_text()
+    assert "| 16 | fp32 |" in scaling and "| 32 | fp32 |" in scaling
+
+
+def test_step_traffic_counts_each_storage_once_and_grows_with_the_batch() -> None:
+    """The env roofline's bytes: linear in B, the flat observations on top, and at least the
+    actions read and the consumption flow written."""
+    from benchmarks.env_throughput import step_traffic
+    from rbc_env import RBCConfig
+
+    paper = RBCConfig.paper("open")
+    one, two = step_traffic(paper, 4, "cpu"), step_traffic(paper, 8, "cpu")
+    assert two == 2 * one
+    assert step_traffic(paper, 4, "cpu", flat=True) > one
+    c, f = paper.n_consumers, paper.n_firms
+    actions = 4 * (c * (f + 2) + f * 2 + 2) * 8  # int64 indices
+    consumption = 4 * c * f * 4  # float32 [B, C, F]
+    assert one > actions + consumption
 
 
 def test_ground_truth_off_target_names_the_missed_target_and_its_cause(monkeypatch) -> None:
