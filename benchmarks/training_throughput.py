@@ -38,7 +38,9 @@ Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md hold
 this script writes and prints last; ``--quick`` writes to the git-ignored
 benchmarks/results/quick/ instead; measured 2026-11-23, AMD EPYC, 2 threads): the batched
 sampler about 8e4 agent-steps/s at B = 128 (1.7 s per iteration, its rollout alone 3e5; 1.3e5
-and 1.1 s since the lean action distribution, 2026-11-30, its rollout alone 5.8e5), the
+and 1.1 s since the lean action distribution, 2026-11-30, its rollout alone 5.8e5; 1.64e5
+and 0.87 s, a quarter of the fp32 compute roofline, once the entropy's clamp left the autograd
+graph and the draws became binary searches, 2026-11-30, Intel Xeon), the
 env-runner sampler about 9e3 with either layout (15 s per iteration; its sampling alone 1.1e4
 in the driver, 1.6e4 with 2 remote EnvRunners, after which RLlib's learner connector, which turns
 episodes into the train batch agent by agent, takes most of the rest), a ratio of about 6-9x
