@@ -27,7 +27,10 @@ What it measures (one run, one machine, so the ratios are like for like):
        ``PettingZooWrapper`` around the PettingZoo env (one economy, masks off), stepped the
        same way.
     5. the batched core at the largest B with action validation on, as ``BatchedEconomy``
-       runs by default (``validate=True``: range checks with one device sync per step).
+       runs by default (``validate=True``: range checks with one device sync per step), and
+       with the action indices passed as uint8 instead of ``sample_actions``' int64 (the core
+       takes any integer dtype; the results are bit for bit the same, the actions' bytes 8x
+       fewer).
     6. the memory roofline of each batched-core row: the bytes one step must move at least
        (``step_traffic``: its inputs read once and its outputs written once) per agent-step,
        and the rate the machine's measured bandwidth (``_common.measure_peaks``) allows for
@@ -94,20 +97,29 @@ def batched_rate(
     *,
     validate: bool = False,
     flat: bool = False,
+    action_dtype: torch.dtype = torch.int64,
 ) -> float:
     """Agent-steps/s of the batched core on ``batch`` economies.
 
-    ``flat`` also reads each type's flat observation tensor after every step.
+    ``flat`` also reads each type's flat observation tensor after every step; ``action_dtype``
+    is the integer dtype the action indices are passed in (``sample_actions`` gives int64).
     """
     econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=validate)
     econ.reset()
-    actions = econ.sample_actions()
+    actions = {t: a.to(action_dtype) for t, a in econ.sample_actions().items()}
     runner = _episode_runner(econ, actions, flat=flat)
     seconds = best_time(runner, repeats=repeats, sync=device)
     return batch * config.n_agents * config.horizon / seconds
 
 
-def step_traffic(config: RBCConfig, batch: int, device: str, *, flat: bool = False) -> int:
+def step_traffic(
+    config: RBCConfig,
+    batch: int,
+    device: str,
+    *,
+    flat: bool = False,
+    action_dtype: torch.dtype = torch.int64,
+) -> int:
     """Bytes one step of ``batch`` economies moves at least: inputs read once, outputs written once.
 
     Inputs: the actions and the state; outputs: the next state's new tensors, rewards, flows and
@@ -116,7 +128,7 @@ def step_traffic(config: RBCConfig, batch: int, device: str, *, flat: bool = Fal
     """
     econ = BatchedEconomy(config, batch_size=batch, device=device, seed=0, validate=False)
     econ.reset()
-    actions = econ.sample_actions()
+    actions = {t: a.to(action_dtype) for t, a in econ.sample_actions().items()}
     state = econ.state
     next_state, out = dynamics.step(config, state, actions)
     tensors = [*actions.values(), *state.tensors().values(), *next_state.tensors().values()]
@@ -269,6 +281,21 @@ def main(argv: list[str] | None = None) -> None:
             pz,
             core[largest],
             flat_traffic,
+            peaks,
+        )
+    )
+    small = batched_rate(paper, largest, device, repeats, action_dtype=torch.uint8)
+    small_traffic = step_traffic(paper, largest, device, action_dtype=torch.uint8)
+    rows.append(
+        _row(
+            "batched core, uint8 action indices",
+            paper,
+            largest,
+            small,
+            ref,
+            pz,
+            core[largest],
+            small_traffic,
             peaks,
         )
     )

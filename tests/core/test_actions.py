@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from rbc_env import BatchedEconomy, RBCConfig
-from rbc_env.core import action_head_names, action_nvec, validate_actions
+from rbc_env.core import action_head_names, action_nvec, dynamics, validate_actions
 
 B = 2
 
@@ -99,10 +99,22 @@ def test_wrong_dtype_raises(econ: BatchedEconomy, agent_type: str, dtype: torch.
     _assert_unchanged(econ, snap)
 
 
-def test_other_integer_dtypes_are_accepted(econ: BatchedEconomy) -> None:
-    actions = {k: v.to(torch.int32) for k, v in econ.sample_actions().items()}
-    out = econ.step(actions)
-    assert out.rewards["consumer"].shape == (B, 5)
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.uint8])
+def test_other_integer_dtypes_step_exactly_as_int64(econ: BatchedEconomy, dtype) -> None:
+    """Smaller index dtypes (fewer bytes to read) give the same step, bit for bit."""
+    actions = econ.sample_actions()
+    state = econ.state
+    wide = dynamics.step(econ.config, state, actions)
+    narrow = dynamics.step(econ.config, state, {k: v.to(dtype) for k, v in actions.items()})
+    for name, tensor in wide[0].tensors().items():
+        assert torch.equal(tensor, narrow[0].tensors()[name]), name
+    for part in ("rewards", "flows"):
+        for name, tensor in getattr(wide[1], part).items():
+            assert torch.equal(tensor, getattr(narrow[1], part)[name]), name
+    assert econ.step({k: v.to(dtype) for k, v in actions.items()}).rewards["consumer"].shape == (
+        B,
+        5,
+    )
 
 
 @pytest.mark.parametrize(
