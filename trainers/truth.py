@@ -172,6 +172,9 @@ class TruthEvaluation(RunHook):
         self.train_s = train_s
         self.env_steps += tc.batch_size * tc.rollout_length
         row["train_s"] = train_s
+        # The driver-side modules still hold the weights this iteration's rollout used: the
+        # iterate to average and score is the learner's, after this iteration's update.
+        algo.sync_rollout_module()
         if iteration > self.average_from:
             _average(self.averaged, algo.rollout_module)
         if self.eval_every:

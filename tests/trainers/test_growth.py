@@ -326,6 +326,34 @@ def test_a_growth_run_resumes_exactly(tmp_path: Path) -> None:
     assert [i for i, v in lam.items() if math.isfinite(v)] == [2, 4, 6]  # every 2, resumed too
 
 
+@pytest.mark.usefixtures("ray_session")
+def test_the_truth_hook_averages_and_scores_the_updated_weights() -> None:
+    """The iterate the hook averages is the learner's after the iteration's update, not the
+    one the iteration's rollout used: with one iterate averaged, the scored weights are the
+    learner's final weights."""
+    from trainers.run import iterate_training
+    from trainers.truth import TruthEvaluation
+
+    tc = resolve_config("g1", ["iterations=2", "eval_states=64", "batch_size=16"])
+    tc = tc.replace(average_last=0.5)  # the last iteration's iterate only
+    final: dict[str, dict[str, torch.Tensor]] = {}
+
+    class Capture(TruthEvaluation):
+        def on_end(self, algo: Any, paths: Any) -> None:
+            state = algo.learner_group.get_state(components="learner/rl_module")
+            final.update(state["learner"]["rl_module"])
+            super().on_end(algo, paths)
+
+    hook = Capture(tc, eval_every=0)
+    for _ in iterate_training(tc, None, hooks=[hook]):
+        pass
+    assert hook.result is not None and hook.result["averaged_iterations"] == 1
+    for module_id, averaged in hook.averaged.items():
+        learned = final[module_id]
+        for name, value in averaged.module.state_dict().items():
+            assert torch.equal(value, torch.as_tensor(learned[name])), (module_id, name)
+
+
 # ---- a real, short training run ----------------------------------------------------------------
 @pytest.mark.usefixtures("ray_session")
 def test_g1_learns_toward_the_truth_and_writes_the_run(tmp_path: Path) -> None:
