@@ -194,7 +194,7 @@ def decode_actions(config: RBCConfig, actions: Actions, dtype: torch.dtype) -> D
     return DecodedActions(
         units=c[..., :f].to(dtype),
         hours=c[..., f].to(dtype) * config.consumer.hours_step,
-        employer=c[..., f + 1].long(),
+        employer=c[..., f + 1].long().contiguous(),  # gathers and scatters read it densely
         price_next=fi[..., 0].to(dtype) * config.firm.price_step,
         wage_next=fi[..., 1].to(dtype) * config.firm.wage_step,
         income_tax_next=g[..., 0].to(dtype) * config.government.tax_step,

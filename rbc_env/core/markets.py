@@ -12,8 +12,12 @@ from rbc_env.config import RBCConfig
 
 
 def _safe_ratio(num: torch.Tensor, den: torch.Tensor, use: torch.Tensor) -> torch.Tensor:
-    """Return num / den where ``use`` holds, else 1 (the division never sees a zero there)."""
-    return torch.where(use, num / torch.where(use, den, torch.ones_like(den)), torch.ones_like(num))
+    """Return num / den where ``use`` holds, else 1.
+
+    Callers guarantee den > 0 where ``use`` holds; elsewhere the quotient (possibly inf or
+    nan) is computed and discarded, which costs less than masking the divisor first.
+    """
+    return torch.where(use, num / den, 1.0)
 
 
 def budget_scale(cost: torch.Tensor, budget: torch.Tensor) -> torch.Tensor:
