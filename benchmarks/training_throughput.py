@@ -77,6 +77,7 @@ from _common import (  # noqa: E402
     write_results,
 )
 
+from rbc_env.core import agent_counts  # noqa: E402
 from rbc_env.perf import keep_freed_memory  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
 from trainers.lifecycle import start_ray, stop_ray  # noqa: E402
@@ -133,7 +134,7 @@ def flop_per_agent_step(algo: Any, train_config: TrainConfig) -> float:
 
     per_module = next(iter(algo.learner_group.foreach_learner(weights))).get()
     econ = train_config.economy
-    counts = {"consumer": econ.n_consumers, "firm": econ.n_firms, "government": 1}
+    counts = agent_counts(econ)
     mean_weights = sum(per_module[t] * n for t, n in counts.items()) / econ.n_agents
     return 2.0 * mean_weights * (1 + 3 * train_config.num_epochs)
 

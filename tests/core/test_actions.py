@@ -111,10 +111,7 @@ def test_other_integer_dtypes_step_exactly_as_int64(econ: BatchedEconomy, dtype)
     for part in ("rewards", "flows"):
         for name, tensor in getattr(wide[1], part).items():
             assert torch.equal(tensor, getattr(narrow[1], part)[name]), name
-    assert econ.step({k: v.to(dtype) for k, v in actions.items()}).rewards["consumer"].shape == (
-        B,
-        5,
-    )
+    econ.step({k: v.to(dtype) for k, v in actions.items()})  # validation accepts them
 
 
 @pytest.mark.parametrize(
