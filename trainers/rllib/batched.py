@@ -1,39 +1,53 @@
 """BatchedPPO: RLlib's PPO with tensor rollouts on the economy instead of EnvRunners.
 
-One PPO class for both economy families of ``trainers.config.TrainConfig``. With an RBC
-economy it rolls out ``BatchedEconomy`` (below); with a growth economy it rolls out through
-``trainers.rllib.growth.GrowthSampler`` (continuing economies, truncation at the horizon,
-Gaussian policies). Both share the learner update, the driver-side modules and their
-synchronization, the metrics of steps and throughput, and checkpoints.
+One PPO class, one rollout loop, for both economy families of ``trainers.config.TrainConfig``
+(any ``rbc_env.core.protocol.Economy``). What differs between them is data, set up once in
+``BatchedPPO.setup``: the action heads (``trainers.rllib.heads``: factorized categorical or
+Gaussian), the rollout mode and the metrics.
 
-One training iteration (spec 9.5) on the RBC economy:
+- **Episodic** (the RBC economy, ``BatchedEconomy``): every iteration resets all B economies
+  (θ factor of the curriculum's iteration) and rolls out one whole T-step episode.
+- **Continuing** (the growth economies G1-G7, ``rbc_env.growth.GrowthEconomy``): economies
+  continue across iterations for ``rollout_length`` steps each and restart after ``horizon``
+  periods, a cut that advantages do not flow across.
+
+One training iteration (spec 9.5):
 
 1. the curriculum stage of iteration e (``trainers.curriculum.stage``): θ factor, masks,
-   entropy coefficients, which types train;
+   entropy coefficients, which types train (a growth run has one fixed stage: no masks, every
+   type trains with its own entropy coefficient);
 2. pull the learner's weights into the driver-side MultiRLModule (on the economy's device);
-3. reset all B economies (θ factor of e) and roll out one T-step episode: per step and type, one
-   ``forward_train`` pass (masked logits + trunk embeddings) and the value head on the flattened
-   ``[B·N, obs]`` rows, actions drawn from the masked logits with the economy's generator;
-4. per type: rewards divided by the type's reward scale, GAE(γ, λ) on ``[T, B·N]`` tensors with
-   the truncated episode bootstrapped from V(s_T), advantages standardized over the type's rows;
+3. roll out: per step and type, one ``forward_train`` pass (masked logits or Gaussian
+   [μ, log σ], plus trunk embeddings) and the value head on the flattened ``[B·N, obs]`` rows,
+   actions drawn by the type's heads with the economy's generator;
+4. per type: rewards divided by the type's reward scale, GAE(γ, λ) on ``[T, B·N]`` tensors
+   (``gae_truncated``); where an episode ends or restarts after step t, the advantage stops
+   and the step bootstraps from V of the state after it when the game goes on past the
+   horizon (growth: always, ``Economy.terminal_at_horizon`` is False; RBC: only with
+   ``bootstrap_truncated``; the paper's finite game takes 0); advantages standardized over
+   the type's rows;
 5. a ``MultiAgentBatch`` of the training types only, and ``learner_group.update`` (with the
    proportional learner: ``num_epochs`` passes of ``num_minibatches`` minibatches per module);
 6. metrics through ``self.metrics`` (flat keys of the result dict): per-type mean per-step reward
-   (``reward/<type>_mean``) and per-episode return summed over the type's agents
-   (``return/<type>_mean``, also ``env_runners/module_episode_returns_mean``), economic
-   aggregates (``econ/price_mean``, ``econ/wage_mean``, ``econ/hours_mean``,
-   ``econ/consumption_mean``, ``econ/exports_mean``, ``econ/production_mean``,
-   ``econ/income_tax_mean``, ``econ/corporate_tax_mean``, ``econ/welfare_mean``, budgets), the
-   curriculum (``curriculum/...``) and ``throughput/agent_steps_per_s``.
+   (``reward/<type>_mean``), ``throughput/agent_steps_per_s``; RBC: per-episode return summed
+   over the type's agents (``return/<type>_mean``, also
+   ``env_runners/module_episode_returns_mean``), economic aggregates (``econ/price_mean``,
+   ``econ/wage_mean``, ``econ/hours_mean``, ``econ/consumption_mean``, ``econ/exports_mean``,
+   ``econ/production_mean``, ``econ/income_tax_mean``, ``econ/corporate_tax_mean``,
+   ``econ/welfare_mean``, budgets) and the curriculum (``curriculum/...``); growth:
+   ``econ/saving_share_mean``, ``econ/hours_mean`` (G2), ``econ/markup_mean`` and
+   ``econ/price_min_mean`` (G6), ``econ/consumption_mean``, ``policy/log_std/<type>``.
 
 Sampling draws from the economy's own ``torch.Generator``, the learner reshuffles with a generator
 seeded by (seed, env steps), and the checkpoint carries the generator state and the curriculum
-iteration, so a run resumed from a checkpoint repeats the uninterrupted run's next iterations
-(bit-identical on the CPU; tested).
+iteration (and a continuing economy's state), so a run resumed from a checkpoint repeats the
+uninterrupted run's next iterations (bit-identical on the CPU; tested).
 
-Centralized critic (``TrainConfig.critic="centralized"``): every row also carries the
-government's observation (the economy's aggregate state) in the ``global_state`` column, which
-only the value network reads (``trainers.rllib.modules.CentralCriticPPOTorchRLModule``).
+Centralized critic (``TrainConfig.critic="centralized"``): RBC rows also carry the government's
+observation (the economy's aggregate state) in the ``global_state`` column, which only the value
+network reads (``trainers.rllib.modules.CentralCriticPPOTorchRLModule``); growth rows append
+``GrowthEconomy.global_state()`` to the observation, of which the policy reads only its own part
+(``trainers.rllib.gaussian``).
 
 Deviation runs (``TrainConfig.deviation``, spec 10): every iteration uses the deviation stage
 (θ factor 1, no masks, only the deviating module trains, its entropy coefficient fixed). A
@@ -73,11 +87,11 @@ from ray.rllib.utils.metrics import (
 )
 
 from rbc_env import BatchedEconomy
-from rbc_env.core import AGENT_TYPES, has_agent_axis
-from trainers.config import GROWTH, Deviator, TrainConfig
+from rbc_env.core import has_agent_axis
+from rbc_env.growth import GrowthEconomy, GrowthState
+from trainers.config import GROWTH, RBC, Deviator, TrainConfig
 from trainers.curriculum import CurriculumStage, deviation_rewards, deviation_stage, stage
-from trainers.rllib.growth import GROWTH_SAMPLER_STATE_KEY, GrowthSampler
-from trainers.rllib.heads import action_heads, sample_multi_discrete
+from trainers.rllib.heads import GaussianHeads, action_heads, sample_multi_discrete
 from trainers.rllib.modules import GLOBAL_KEY, MASK_KEY, OBS_KEY
 from trainers.rllib.rollout import (
     allocate,
@@ -97,9 +111,11 @@ __all__ = [
     "sample_multi_discrete",
 ]
 
-SAMPLER_STATE_KEY = "batched_sampler"
+SAMPLER_STATE_KEY = "batched_sampler"  # the sampler's part of a checkpoint
+OLD_GROWTH_STATE_KEY = "growth_sampler"  # a growth run's, in checkpoints before one sampler
 ROLLOUT_TIMER = "batched_rollout"
-_ADV_EPS = 1e-6
+# Added to the standard deviation of the advantages before they are divided by it.
+_ADV_EPS = {RBC: 1e-6, GROWTH: 1e-8}
 
 
 class BatchedPPOConfig(PPOConfig):
@@ -137,7 +153,7 @@ class BatchedPPOConfig(PPOConfig):
 
 # ---- the algorithm ----------------------------------------------------------------------------
 class BatchedPPO(PPO):
-    """PPO whose ``training_step`` rolls out ``BatchedEconomy`` on the learner's device.
+    """PPO whose ``training_step`` rolls out the run's economy on the learner's device.
 
     Everything else is RLlib's: RLModules, Learner/LearnerGroup, PPO loss, callbacks, metrics,
     checkpoints (``save_to_path`` / ``Algorithm.from_checkpoint``) and Tune. Build it with
@@ -150,7 +166,7 @@ class BatchedPPO(PPO):
         return BatchedPPOConfig(cls)
 
     def setup(self, config: Any) -> None:
-        """Build RLlib's components, then the economy and the driver-side modules."""
+        """Build RLlib's components, then the economy, its heads and the driver-side modules."""
         super().setup(config)
         self.train_config = tc = self.config.train_config
         self.device = learner_device(tc.resolved_device)
@@ -159,32 +175,59 @@ class BatchedPPO(PPO):
         self.rollout_module = spec.build()
         for mid in self.rollout_module.keys():
             self.rollout_module[mid].to(self.device).eval()
-        # The growth family's rollouts, or None for the RBC economy.
-        self.growth: GrowthSampler | None = None
-        if tc.family == GROWTH:
-            self.growth = GrowthSampler(tc, self.device, self.rollout_module)
-            self.economy: Any = self.growth.economy
-            return
-        parity = tc.economy.parity
-        for name, supported in (("sampling", "independent"), ("value_loss", "standard")):
-            if getattr(parity, name) != supported:
-                raise NotImplementedError(
-                    f"ReferenceParity.{name}={getattr(parity, name)!r} is not implemented by "
-                    f"BatchedPPO; use {supported!r}"
-                )
-        self.economy = BatchedEconomy(
-            tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
-        )
         self.curriculum_iteration = 0
-        # How each type's actions are drawn and handed to the economy (grid or box).
-        self.heads = action_heads(tc.economy, self.device)
         self.curriculum_stage: CurriculumStage | None = None  # the last iteration's stage
         # A deviating agent and its own module (single-agent deviation runs), else None.
-        self.deviator: Deviator | None = tc.deviator
+        self.deviator: Deviator | None = None
+        # How each type's actions are drawn and handed to the economy (grid, box or raw).
+        self.heads: dict[str, Any]
+        self.economy: Any
+        # Continuing economies (growth) keep their state across iterations; episodic ones (RBC)
+        # reset at the start of each. T: rollout steps per iteration.
+        self.continuing = tc.family == GROWTH
+        if self.continuing:
+            self.economy = GrowthEconomy(
+                tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
+            )
+            dtype = self.economy.state.capital.dtype
+            bound = tc.economy.action_bound
+            self.heads = {t: GaussianHeads(bound, dtype) for t in self.economy.agent_types}
+            self.steps = tc.rollout_length
+            self._obs = self.economy.reset()
+        else:
+            parity = tc.economy.parity
+            for name, supported in (("sampling", "independent"), ("value_loss", "standard")):
+                if getattr(parity, name) != supported:
+                    raise NotImplementedError(
+                        f"ReferenceParity.{name}={getattr(parity, name)!r} is not implemented "
+                        f"by BatchedPPO; use {supported!r}"
+                    )
+            self.economy = BatchedEconomy(
+                tc.economy, tc.batch_size, device=self.device, seed=tc.seed, validate=False
+            )
+            self.heads = action_heads(tc.economy, self.device)
+            self.steps = tc.economy.horizon
+            self.deviator = tc.deviator
+        specs = self.economy.agent_specs
+        self.types = tuple(spec.agent_type for spec in specs)
+        self.agents = sum(spec.count for spec in specs)  # per economy
+        # One module per type, then a deviating agent's own.
+        self.module_ids = self.types + ((self.deviator.module_id,) if self.deviator else ())
+        # V after the last step of an episode: the game goes on (bootstrap) or ends (0).
+        self.bootstrap = (tc.bootstrap_truncated or not self.economy.terminal_at_horizon) and (
+            self.continuing or tc.economy.parity.returns != "reference"
+        )
 
     def stage_of(self, iteration: int) -> CurriculumStage:
-        """The curriculum stage of an iteration, or the deviation stage in a deviation run."""
+        """The curriculum stage of an iteration, or the deviation stage in a deviation run.
+
+        A growth run has no curriculum: every iteration's stage has no masks or bounds, and
+        every type trains with its own fixed entropy coefficient.
+        """
         tc = self.train_config
+        if self.continuing:
+            coeffs = {t: tc.ppo(t).entropy_coeff for t in self.types}
+            return CurriculumStage(iteration, 1.0, {}, {}, coeffs, self.types)
         if tc.deviation.active:
             return deviation_stage(tc.deviation, iteration, tc.economy, self.device)
         return stage(tc.curriculum, iteration, tc.economy, self.device)
@@ -198,9 +241,6 @@ class BatchedPPO(PPO):
     # ---- one iteration --------------------------------------------------------------------
     def training_step(self) -> None:
         """One iteration: (curriculum stage,) rollout, GAE, learner update, metrics."""
-        if self.growth is not None:
-            self._growth_step(self.growth)
-            return
         tc = self.train_config
         e = self.curriculum_iteration
         started = time.perf_counter()
@@ -211,8 +251,11 @@ class BatchedPPO(PPO):
         with self.metrics.log_time((TIMERS, ROLLOUT_TIMER)):
             buffers, econ_sums = self._rollout(current)
         rollout_s = time.perf_counter() - started
-        env_steps = tc.batch_size * tc.economy.horizon
-        self._log_env_steps(env_steps)
+        env_steps = tc.batch_size * self.steps
+        self.metrics.log_value((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED), env_steps, reduce="sum")
+        self.metrics.log_value(
+            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), env_steps, reduce="lifetime_sum"
+        )
         for t, buf in buffers.items():
             self.metrics.log_value(
                 (ENV_RUNNER_RESULTS, NUM_MODULE_STEPS_SAMPLED, t),
@@ -221,11 +264,11 @@ class BatchedPPO(PPO):
             )
         self._log_metrics(current, buffers, econ_sums)
 
-        candidates = current.training + tc.module_ids[len(AGENT_TYPES) :]
+        candidates = current.training + self.module_ids[len(self.types) :]
         batch = self._train_batch(self._trainable(candidates), current, buffers, env_steps)
         if batch.policy_batches:
-            coeffs = {m: current.entropy_coeff[self.base_type(m)] for m in tc.module_ids}
-            self._update(batch, coeffs, shuffle=tc.shuffle)
+            coeffs = {m: current.entropy_coeff[self.base_type(m)] for m in self.module_ids}
+            self._update(batch, coeffs)
             # Keep the (local) EnvRunner's modules current, for `get_module` and evaluation.
             with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
                 self.env_runner_group.sync_weights(
@@ -233,7 +276,7 @@ class BatchedPPO(PPO):
                     policies=list(batch.policy_batches),
                     inference_only=True,
                 )
-        agent_steps = env_steps * tc.economy.n_agents
+        agent_steps = env_steps * self.agents
         total_s = time.perf_counter() - started
         self.metrics.log_value("throughput/agent_steps_per_s", agent_steps / total_s, window=1)
         self.metrics.log_value(
@@ -241,26 +284,7 @@ class BatchedPPO(PPO):
         )
         self.curriculum_iteration = e + 1
 
-    def _growth_step(self, sampler: GrowthSampler) -> None:
-        """One iteration on a growth economy: rollout, GAE, learner update, metrics."""
-        started = time.perf_counter()
-        self.sync_rollout_module()
-        batch = sampler.sample(self.metrics)
-        self._log_env_steps(sampler.env_steps)
-        self._update(batch, sampler.entropy_coeffs(), shuffle=True)
-        elapsed = time.perf_counter() - started
-        self.metrics.log_value(
-            "throughput/agent_steps_per_s", sampler.agent_steps / elapsed, window=1
-        )
-
-    def _log_env_steps(self, env_steps: int) -> None:
-        """RLlib's counters of sampled env steps (this iteration's and the lifetime's)."""
-        self.metrics.log_value((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED), env_steps, reduce="sum")
-        self.metrics.log_value(
-            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), env_steps, reduce="lifetime_sum"
-        )
-
-    def _update(self, batch: MultiAgentBatch, coeffs: dict[str, float], *, shuffle: bool) -> None:
+    def _update(self, batch: MultiAgentBatch, coeffs: dict[str, float]) -> None:
         """Set the modules' entropy coefficients, then one learner update on ``batch``."""
         self.learner_group.foreach_learner(lambda learner, c=coeffs: learner.set_entropy_coeffs(c))
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
@@ -277,7 +301,7 @@ class BatchedPPO(PPO):
                 },
                 num_epochs=self.train_config.num_epochs,
                 minibatch_size=None,
-                shuffle_batch_per_epoch=shuffle,
+                shuffle_batch_per_epoch=self.train_config.shuffle,
             )
         self.metrics.aggregate(results, key=LEARNER_RESULTS)
 
@@ -298,16 +322,30 @@ class BatchedPPO(PPO):
         state = self.learner_group.get_state(components="learner/rl_module")
         self.rollout_module.set_state(state["learner"]["rl_module"])
 
-    def _global_rows(self, obs: dict[str, torch.Tensor], agent_type: str) -> torch.Tensor | None:
-        """The centralized critic's input: the government's observation, one row per agent."""
-        if self.train_config.critic != "centralized":
-            return None
-        g = obs["government"].float()  # [B, G]: the economy's aggregate state
-        n = obs[agent_type].shape[1] if has_agent_axis(agent_type) else 1
-        return g.repeat_interleave(n, 0) if n > 1 else g
+    def _inputs(self, obs: dict[str, torch.Tensor], module_id: str) -> tuple[torch.Tensor, Any]:
+        """A module's observation rows [M, obs] and its critic's global rows (or None).
 
-    def _module_input(self, agent_type: str, obs: torch.Tensor, mask: torch.Tensor) -> Any:
-        if self.rollout_module[agent_type].masked:
+        A deviating agent's module reads its agent's row of each economy. A centralized
+        critic's global input: the RBC government's observation, one row per agent, as its own
+        column; a growth economy's ``global_state()``, appended to each row.
+        """
+        t = self.base_type(module_id)
+        if module_id != t:
+            x = obs[t][:, self.deviator.agent_index].float()  # type: ignore[union-attr]
+            n = 1
+        else:
+            x = _rows(obs[t]).float()
+            n = obs[t].shape[1] if obs[t].dim() == 3 else 1
+        if self.train_config.critic != "centralized":
+            return x, None
+        if self.continuing:
+            g = self.economy.global_state().float()  # [B, G]
+            return torch.cat([x, g.repeat_interleave(n, 0)], -1), None
+        g = obs["government"].float()  # [B, G]: the economy's aggregate state
+        return x, (g.repeat_interleave(n, 0) if n > 1 else g)
+
+    def _module_input(self, module_id: str, obs: torch.Tensor, mask: Any) -> Any:
+        if getattr(self.rollout_module[module_id], "masked", False):
             return {OBS_KEY: obs, MASK_KEY: mask.expand(obs.shape[0], -1)}
         return obs
 
@@ -315,14 +353,14 @@ class BatchedPPO(PPO):
         self,
         module_id: str,
         x: torch.Tensor,
-        mask: torch.Tensor,
+        mask: torch.Tensor | None,
         g: torch.Tensor | None,
         *,
         values_only: bool = False,
     ) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """(masked logits or None, values) of ``[M, obs]`` rows under one module."""
+        """(masked logits or Gaussian inputs, or None; values) of ``[M, obs]`` rows."""
         module = self.rollout_module[module_id]
-        inp = {Columns.OBS: self._module_input(self.base_type(module_id), x, mask)}
+        inp = {Columns.OBS: self._module_input(module_id, x, mask)}
         if g is not None:
             inp[GLOBAL_KEY] = g
         with torch.autocast(
@@ -333,13 +371,6 @@ class BatchedPPO(PPO):
             out = module.forward_train(inp)
             values = module.compute_values(inp, embeddings=out.get(Columns.EMBEDDINGS))
         return out[Columns.ACTION_DIST_INPUTS].float(), values.float()
-
-    def _deviator_rows(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]:
-        """The deviating agent's observation rows [B, obs] and its critic's global rows."""
-        assert self.deviator is not None
-        dev = self.deviator
-        g = obs["government"].float() if self.train_config.critic == "centralized" else None
-        return obs[dev.agent_type][:, dev.agent_index].float(), g
 
     @torch.no_grad()
     def act(
@@ -359,39 +390,64 @@ class BatchedPPO(PPO):
             Actions in the economy's layout, one draw from each stochastic policy.
         """
         actions = {}
-        for t in AGENT_TYPES:
+        for t in self.types:
             heads = self.heads[t]
-            logits, _ = self._forward(t, _rows(obs[t]).float(), masks[t], self._global_rows(obs, t))
-            a = heads.to_economy(heads.sample(logits, generator)[0])
-            actions[t] = _unrows(a, obs[t], has_agent_axis(t))
-            dev = self.deviator
-            if dev is not None and dev.agent_type == t:
-                x, g = self._deviator_rows(obs)
-                logits, _ = self._forward(dev.module_id, x, masks[t], g)
-                actions[t] = actions[t].clone()
+            for mid in self._acting(t):
+                x, g = self._inputs(obs, mid)
+                logits, _ = self._forward(mid, x, masks.get(t), g)
                 draw = heads.to_economy(heads.sample(logits, generator)[0])
-                actions[t][:, dev.agent_index] = draw
+                actions[t] = self._place(actions.get(t), mid, draw, obs[t])
+        return actions
+
+    def _acting(self, agent_type: str) -> tuple[str, ...]:
+        """The modules that act for a type: its shared module, then a deviating agent's."""
+        dev = self.deviator
+        if dev is not None and dev.agent_type == agent_type:
+            return agent_type, dev.module_id
+        return (agent_type,)
+
+    def _place(self, actions: Any, module_id: str, draw: torch.Tensor, like: torch.Tensor) -> Any:
+        """A type's actions in the economy's layout.
+
+        The shared module's draw ([M, H] rows) reshaped; a deviating agent's draw written over
+        its column of ``actions`` (a copy).
+        """
+        if module_id == self.base_type(module_id):
+            return _unrows(draw, like)
+        actions = actions.clone()
+        actions[:, self.deviator.agent_index] = draw  # type: ignore[union-attr]
         return actions
 
     @torch.no_grad()
     def _rollout(
         self, current: CurriculumStage
     ) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+        """T steps of all B economies (the module docstring's step 3).
+
+        Returns:
+            Each module's buffers (``trainers.rllib.rollout.allocate``'s, and ``cuts`` [T]
+            bool: where an episode ended or restarted after step t) and the economy's summed
+            aggregates.
+        """
         tc = self.train_config
         econ = self.economy
-        horizon = tc.economy.horizon
-        obs = econ.reset(iteration=None if tc.deviation.active else current.iteration)
+        steps = self.steps
+        if self.continuing:
+            obs = self._obs
+        else:
+            obs = econ.reset(iteration=None if tc.deviation.active else current.iteration)
         buffers: dict[str, dict[str, torch.Tensor]] = {}
         econ_sums: dict[str, torch.Tensor] = {}
+        cuts = [False] * steps
 
         def record(mid: str, step: int, x: Any, g: Any, a: Any, logp: Any, logits: Any, v: Any):
             buf = buffers.get(mid)
             if buf is None:
-                buf = buffers[mid] = allocate(horizon, x, a, logits, continuing=False)
+                buf = buffers[mid] = allocate(steps, x, a, logits)
             buf["obs"][step] = x
             if g is not None:
                 if "global" not in buf:
-                    buf["global"] = g.new_empty((horizon, *g.shape))
+                    buf["global"] = g.new_empty((steps, *g.shape))
                 buf["global"][step] = g
             buf["actions"][step] = a
             buf["logp"][step] = logp
@@ -400,52 +456,57 @@ class BatchedPPO(PPO):
 
         dev = tc.deviation
         team = dev.agent_type if dev.active and dev.agent_index < 0 else None
-        for step in range(horizon):
+        for step in range(steps):
             state = econ.state
-            actions = {}
-            for t in AGENT_TYPES:
-                heads, bounds = self.heads[t], current.bounds[t]
-                x = _rows(obs[t]).float()
-                g = self._global_rows(obs, t)
-                logits, values = self._forward(t, x, current.masks[t], g)
-                a, logp = heads.sample(logits, econ.generator)
-                record(t, step, x, g, a, logp, logits, values)
-                actions[t] = _unrows(heads.to_economy(a, bounds), obs[t], has_agent_axis(t))
-                deviator = self.deviator
-                if deviator is not None and deviator.agent_type == t:
-                    xi, gi = self._deviator_rows(obs)
-                    mid = deviator.module_id
-                    logits_i, values_i = self._forward(mid, xi, current.masks[t], gi)
-                    ai, logp_i = heads.sample(logits_i, econ.generator)
-                    record(mid, step, xi, gi, ai, logp_i, logits_i, values_i)
-                    actions[t] = actions[t].clone()
-                    actions[t][:, deviator.agent_index] = heads.to_economy(ai, bounds)
-            out_step = econ.step(actions)
-            for t in AGENT_TYPES:
-                r = out_step.rewards[t]
+            actions: dict[str, torch.Tensor] = {}
+            for t in self.types:
+                heads, bounds = self.heads[t], current.bounds.get(t)
+                for mid in self._acting(t):
+                    x, g = self._inputs(obs, mid)
+                    logits, values = self._forward(mid, x, current.masks.get(t), g)
+                    a, logp = heads.sample(logits, econ.generator)
+                    record(mid, step, x, g, a, logp, logits, values)
+                    draw = heads.to_economy(a, bounds)
+                    actions[t] = self._place(actions.get(t), mid, draw, obs[t])
+            out = econ.step(actions)
+            for t in self.types:
+                r = out.rewards[t]
                 if team is not None and t == team and has_agent_axis(t):
                     r = deviation_rewards(r, tc.deviation.objective)
                 buffers[t]["rewards"][step] = r.reshape(-1).float()
             if self.deviator is not None:
                 d = self.deviator
-                own = out_step.rewards[d.agent_type][:, d.agent_index]
+                own = out.rewards[d.agent_type][:, d.agent_index]
                 buffers[d.module_id]["rewards"][step] = own.float()
-            accumulate_econ(econ_sums, state, out_step)
-            obs = out_step.obs
-        bootstrap = tc.bootstrap_truncated and tc.economy.parity.returns != "reference"
-        for mid in buffers:
-            if not bootstrap:
-                buffers[mid]["values"][horizon] = 0.0
-                continue
-            t = self.base_type(mid)
-            if mid == t:
-                x, g = _rows(obs[t]).float(), self._global_rows(obs, t)
-            else:
-                x, g = self._deviator_rows(obs)
-            _, buffers[mid]["values"][horizon] = self._forward(
-                mid, x, current.masks[t], g, values_only=True
-            )
+            self._accumulate(econ_sums, state, out)
+            # Episodic rollouts end with the episode; a continuing one restarts where all its
+            # economies reached the horizon (they start together, so they end together).
+            cuts[step] = step == steps - 1 if not self.continuing else bool(out.done.any())
+            if cuts[step] and self.continuing and not bool(out.done.all()):
+                raise RuntimeError("BatchedPPO expects all economies to restart together")
+            if step > 0 and not cuts[step - 1]:
+                for buf in buffers.values():
+                    buf["next_values"][step - 1] = buf["values"][step]
+            if cuts[step] or step == steps - 1:
+                for mid, buf in buffers.items():
+                    buf["next_values"][step] = self._value_after(mid, out.obs, current)
+            obs = econ.reset() if cuts[step] and self.continuing else out.obs
+        if self.continuing:
+            self._obs = obs
+        cut = torch.tensor(cuts, dtype=torch.bool, device=self.device)
+        for buf in buffers.values():
+            buf["cuts"] = cut
         return buffers, econ_sums
+
+    def _value_after(
+        self, module_id: str, obs: dict[str, torch.Tensor], current: CurriculumStage
+    ) -> torch.Tensor | float:
+        """V of the state after a cut (its bootstrap), or 0 where the game ends there."""
+        if not self.bootstrap:
+            return 0.0
+        x, g = self._inputs(obs, module_id)
+        mask = current.masks.get(self.base_type(module_id))
+        return self._forward(module_id, x, mask, g, values_only=True)[1]
 
     def _train_batch(
         self,
@@ -454,30 +515,36 @@ class BatchedPPO(PPO):
         buffers: dict[str, dict[str, torch.Tensor]],
         env_steps: int,
     ) -> MultiAgentBatch:
+        """The learner's batch of the training modules (the module docstring's steps 4-5)."""
         tc = self.train_config
         policy_batches = {}
         for t in types:
             buf = buffers[t]
             ppo = tc.ppo(self.base_type(t))
+            gamma = tc.gamma if self.continuing else ppo.gamma
             scaled = buf["rewards"] / ppo.reward_scale
-            if tc.economy.parity.returns == "reference":
-                targets = reference_returns(scaled, ppo.gamma)
-                advantages = targets - buf["values"][:-1]
+            if not self.continuing and tc.economy.parity.returns == "reference":
+                targets = reference_returns(scaled, gamma)
+                advantages = targets - buf["values"]
             else:
-                advantages, targets = gae(
-                    scaled, buf["values"], gamma=ppo.gamma, lambda_=ppo.gae_lambda
+                advantages, targets = gae_truncated(
+                    scaled,
+                    buf["values"],
+                    buf["next_values"],
+                    buf["cuts"],
+                    gamma=gamma,
+                    lambda_=ppo.gae_lambda,
                 )
-            advantages = (advantages - advantages.mean()) / (advantages.std() + _ADV_EPS)
+            eps = _ADV_EPS[tc.family]
+            advantages = (advantages - advantages.mean()) / (advantages.std() + eps)
             obs = buf["obs"].flatten(0, 1)
-            n_rows = obs.shape[0]
-            mask = current.masks[self.base_type(t)].expand(n_rows, -1)
             columns = {}
             if "global" in buf:
                 columns[GLOBAL_KEY] = buf["global"].flatten(0, 1)
             policy_batches[t] = SampleBatch(
                 {
                     **columns,
-                    Columns.OBS: self._module_input(self.base_type(t), obs, mask),
+                    Columns.OBS: self._module_input(t, obs, current.masks.get(self.base_type(t))),
                     Columns.ACTIONS: buf["actions"].flatten(0, 1),
                     Columns.ACTION_LOGP: buf["logp"].flatten(0, 1),
                     Columns.ACTION_DIST_INPUTS: buf["dist"].flatten(0, 1),
@@ -487,6 +554,13 @@ class BatchedPPO(PPO):
             )
         return MultiAgentBatch(policy_batches, env_steps=env_steps)
 
+    def _accumulate(self, sums: dict[str, torch.Tensor], state: Any, out: Any) -> None:
+        """Add this step's economic aggregates to ``sums`` (on the device: no host sync)."""
+        if self.continuing:
+            accumulate_flows(sums, out.flows)
+        else:
+            accumulate_econ(sums, state, out)
+
     def _log_metrics(
         self,
         current: CurriculumStage,
@@ -494,21 +568,31 @@ class BatchedPPO(PPO):
         econ_sums: dict[str, torch.Tensor],
     ) -> None:
         tc = self.train_config
-        horizon = tc.economy.horizon
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for t, buf in buffers.items():
             rewards = buf["rewards"]
             values[f"reward/{t}_mean"] = rewards.mean()
-            # RLlib's convention: per episode, summed over the module's agents.
-            n_agents = rewards.shape[1] // tc.batch_size
-            values[f"return/{t}_mean"] = rewards.sum(0).mean() * n_agents
-        denominators = econ_denominators(tc, horizon)
-        for name, total in econ_sums.items():
-            values[f"econ/{name}"] = total / denominators[name]
+            if self.continuing:
+                values[f"policy/log_std/{t}"] = (
+                    self.rollout_module[t].effective_log_std().detach().mean()
+                )
+            else:
+                # RLlib's convention: per episode, summed over the module's agents.
+                n_agents = rewards.shape[1] // tc.batch_size
+                values[f"return/{t}_mean"] = rewards.sum(0).mean() * n_agents
+        if self.continuing:
+            for name, total in econ_sums.items():
+                values[f"econ/{name}_mean"] = float(total) / self.steps
+        else:
+            denominators = econ_denominators(tc, self.steps)
+            for name, total in econ_sums.items():
+                values[f"econ/{name}"] = total / denominators[name]
         host = {k: float(v) for k, v in values.items()}
         for name, value in host.items():
             self.metrics.log_value(name, value, window=1)
-        for t in AGENT_TYPES:
+        if self.continuing:
+            return
+        for t in self.types:
             self.metrics.log_value(
                 (ENV_RUNNER_RESULTS, "module_episode_returns_mean", t),
                 host[f"return/{t}_mean"],
@@ -516,7 +600,7 @@ class BatchedPPO(PPO):
             )
         self.metrics.log_value("curriculum/iteration", current.iteration, window=1)
         self.metrics.log_value("curriculum/theta_factor", current.theta_factor, window=1)
-        for t in AGENT_TYPES:
+        for t in self.types:
             self.metrics.log_value(
                 f"curriculum/entropy_coeff/{t}", current.entropy_coeff[t], window=1
             )
@@ -534,33 +618,41 @@ class BatchedPPO(PPO):
     ) -> dict[str, Any]:
         """RLlib's state plus the sampler's.
 
-        RBC: the curriculum iteration and the generator state; growth: the generator, the
-        economy state and the env steps so far.
+        The curriculum iteration and the generator state; a continuing economy's state too.
         """
         state = super().get_state(components, not_components=not_components, **kwargs)
-        if self.growth is not None:
-            if self._check_component(GROWTH_SAMPLER_STATE_KEY, components, not_components):
-                state[GROWTH_SAMPLER_STATE_KEY] = self.growth.get_state()
+        if not self._check_component(SAMPLER_STATE_KEY, components, not_components):
             return state
-        if self._check_component(SAMPLER_STATE_KEY, components, not_components):
-            state[SAMPLER_STATE_KEY] = {
-                "curriculum_iteration": self.curriculum_iteration,
-                "generator_state": self.economy.generator.get_state().cpu(),
+        sampler: dict[str, Any] = {
+            "curriculum_iteration": self.curriculum_iteration,
+            "generator_state": self.economy.generator.get_state().cpu(),
+        }
+        if self.continuing:
+            econ_state = self.economy.state
+            sampler["economy_state"] = {
+                k: getattr(econ_state, k).cpu().numpy() for k in econ_state.__slots__
             }
+        state[SAMPLER_STATE_KEY] = sampler
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore RLlib's state and the sampler's."""
-        own = (SAMPLER_STATE_KEY, GROWTH_SAMPLER_STATE_KEY)
-        sampler = state.get(SAMPLER_STATE_KEY)
+        """Restore RLlib's state and the sampler's.
+
+        Also from checkpoints that kept a growth run's sampler under its old key.
+        """
+        own = (SAMPLER_STATE_KEY, OLD_GROWTH_STATE_KEY)
+        sampler = state.get(SAMPLER_STATE_KEY, state.get(OLD_GROWTH_STATE_KEY))
         super().set_state({k: v for k, v in state.items() if k not in own})
-        if self.growth is not None:
-            if GROWTH_SAMPLER_STATE_KEY in state:
-                self.growth.set_state(state[GROWTH_SAMPLER_STATE_KEY])
+        if sampler is None:
             return
-        if sampler is not None:
-            self.curriculum_iteration = int(sampler["curriculum_iteration"])
-            self.economy.generator.set_state(sampler["generator_state"])
+        self.curriculum_iteration = int(sampler.get("curriculum_iteration", 0))
+        self.economy.generator.set_state(sampler["generator_state"])
+        if self.continuing:
+            tensors = {
+                k: torch.as_tensor(v, device=self.device)
+                for k, v in sampler["economy_state"].items()
+            }
+            self._obs = self.economy.set_state(GrowthState(**tensors))
 
 
 # ---- rollout helpers ------------------------------------------------------------------------
@@ -569,9 +661,9 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(0, 1) if x.dim() == 3 else x
 
 
-def _unrows(a: torch.Tensor, like: torch.Tensor, agent_axis: bool) -> torch.Tensor:
-    """Actions [M, H] back to the economy's layout ([B, N, H] or [B, H])."""
-    if agent_axis:
+def _unrows(a: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Actions [M, H] back to the layout of observations ``like``: [B, N, H] or [B, H]."""
+    if like.dim() == 3:
         return a.reshape(like.shape[0], like.shape[1], a.shape[-1])
     return a
 
@@ -614,3 +706,14 @@ def econ_denominators(tc: TrainConfig, horizon: int) -> dict[str, float]:
         "consumer_budget_mean": steps * c,
         "firm_budget_mean": steps * f,
     }
+
+
+_LOGGED_FLOWS = ("saving_share", "hours", "markup", "price_min", "consumption")
+
+
+def accumulate_flows(sums: dict[str, torch.Tensor], flows: dict[str, torch.Tensor]) -> None:
+    """Add this step's mean of each logged growth flow to ``sums`` (no host sync per step)."""
+    for name in _LOGGED_FLOWS:
+        if name in flows:
+            mean = flows[name].float().mean()
+            sums[name] = sums[name] + mean if name in sums else mean

@@ -122,9 +122,16 @@ def _gaussian_draw(
 
 @dataclass(frozen=True)
 class GaussianHeads:
-    """A diagonal Gaussian over raw actions (inputs ``[μ, log σ]``), clamped to ±``bound``."""
+    """A diagonal Gaussian over raw actions (inputs ``[μ, log σ]``), clamped to ±``bound``.
+
+    Attributes:
+        bound: the economy's action bound (raw units).
+        dtype: the economy's dtype, that ``to_economy`` casts the clamped actions to (None:
+            the draws' own).
+    """
 
     bound: float
+    dtype: torch.dtype | None = None
 
     def sample(
         self, dist_inputs: torch.Tensor, generator: torch.Generator
@@ -141,7 +148,7 @@ class GaussianHeads:
         self, actions: torch.Tensor, bounds: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """The raw draws clamped to [-bound, bound] (the economy's action box)."""
-        return actions.clamp(-self.bound, self.bound)
+        return actions.clamp(-self.bound, self.bound).to(self.dtype)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def learner_device(resolved: str) -> torch.device:
 
 
 def allocate(
-    steps: int, x: torch.Tensor, a: torch.Tensor, dist: torch.Tensor, *, continuing: bool
+    steps: int, x: torch.Tensor, a: torch.Tensor, dist: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """Empty rollout buffers of one module for ``steps`` steps of M rows.
 
@@ -107,24 +107,19 @@ def allocate(
         x: one step's observations [M, obs].
         a: one step's actions [M, heads] (indices or raw values).
         dist: one step's action-distribution inputs [M, D] (their dtype is the buffers').
-        continuing: economies that continue across iterations (growth): ``values`` [T, M]
-            and ``next_values`` [T, M], V of the state after each step (a restart's last
-            state where one happened). Episodic (RBC): ``values`` [T + 1, M], the last row
-            V(s_T) or 0.
 
     Returns:
-        ``obs``, ``actions``, ``logp``, ``dist``, ``values``, ``rewards`` (and
-        ``next_values``), uninitialized.
+        ``obs``, ``actions``, ``logp``, ``dist``, ``values`` V(s_t), ``next_values`` V of the
+        state after each step (before any restart; 0 where the game ends) and ``rewards``,
+        ``[T, M, ...]``, uninitialized (``gae_truncated``'s inputs).
     """
     rows = x.shape[0]
-    out = {
+    return {
         "obs": x.new_empty((steps, rows, x.shape[-1])),
         "actions": a.new_empty((steps, rows, a.shape[-1])),
         "logp": dist.new_empty((steps, rows)),
         "dist": dist.new_empty((steps, rows, dist.shape[-1])),
-        "values": dist.new_empty((steps if continuing else steps + 1, rows)),
+        "values": dist.new_empty((steps, rows)),
+        "next_values": dist.new_empty((steps, rows)),
         "rewards": dist.new_empty((steps, rows)),
     }
-    if continuing:
-        out["next_values"] = dist.new_empty((steps, rows))
-    return out
