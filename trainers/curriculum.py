@@ -207,6 +207,18 @@ class CurriculumStage:
         share = torch.where(width > 0, (hi - lo) / width.clamp(min=1e-300), torch.ones_like(lo))
         return float(share.mean())
 
+    def metrics(self, economy: RBCConfig) -> dict[str, float]:
+        """The stage as ``curriculum/...`` metrics (both samplers log these names)."""
+        out = {
+            "curriculum/iteration": self.iteration,
+            "curriculum/theta_factor": self.theta_factor,
+        }
+        for t in AGENT_TYPES:
+            out[f"curriculum/entropy_coeff/{t}"] = self.entropy_coeff[t]
+            out[f"curriculum/training/{t}"] = float(self.trains(t))
+            out[f"curriculum/allowed_share/{t}"] = self.allowed_share(t, economy)
+        return out
+
 
 def _check_iteration(iteration: int) -> None:
     if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:

@@ -598,15 +598,8 @@ class BatchedPPO(PPO):
                 host[f"return/{t}_mean"],
                 window=1,
             )
-        self.metrics.log_value("curriculum/iteration", current.iteration, window=1)
-        self.metrics.log_value("curriculum/theta_factor", current.theta_factor, window=1)
-        for t in self.types:
-            self.metrics.log_value(
-                f"curriculum/entropy_coeff/{t}", current.entropy_coeff[t], window=1
-            )
-            self.metrics.log_value(f"curriculum/training/{t}", float(current.trains(t)), window=1)
-            allowed = current.allowed_share(t, tc.economy)
-            self.metrics.log_value(f"curriculum/allowed_share/{t}", allowed, window=1)
+        for name, value in current.metrics(tc.economy).items():
+            self.metrics.log_value(name, value, window=1)
 
     # ---- checkpoints ------------------------------------------------------------------------
     def get_state(

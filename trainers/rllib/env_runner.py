@@ -71,7 +71,6 @@ from ray.rllib.utils.postprocessing.value_predictions import compute_value_targe
 
 from rbc_env.adapters.agents import agent_index
 from rbc_env.adapters.rllib import RBCMultiAgentEnv
-from rbc_env.config import RBCConfig
 from rbc_env.core import AGENT_TYPES
 from trainers.config import TrainConfig
 from trainers.curriculum import CurriculumStage, stage
@@ -93,7 +92,6 @@ __all__ = [
     "RBCModuleEnv",
     "ScaleRewards",
     "apply_curriculum",
-    "curriculum_metrics",
 ]
 
 REWARD_SCALES_KEY = "reward_scales"
@@ -432,19 +430,6 @@ class LeanMultiAgentEnvRunner(MultiAgentEnvRunner):
 
 
 # ---- curriculum and metrics callbacks ----------------------------------------------------
-def curriculum_metrics(current: CurriculumStage, economy: RBCConfig) -> dict[str, float]:
-    """The ``curriculum/...`` metrics of a stage (the names BatchedPPO logs)."""
-    out = {
-        "curriculum/iteration": float(current.iteration),
-        "curriculum/theta_factor": float(current.theta_factor),
-    }
-    for t in AGENT_TYPES:
-        out[f"curriculum/entropy_coeff/{t}"] = float(current.entropy_coeff[t])
-        out[f"curriculum/training/{t}"] = float(current.trains(t))
-        out[f"curriculum/allowed_share/{t}"] = current.allowed_share(t, economy)
-    return out
-
-
 def _set_runner_iteration(env_runner: Any, iteration: int) -> list[int | None] | None:
     """Remember ``iteration`` on the EnvRunner and set it on each of its sub-envs."""
     setattr(env_runner, ITERATION_ATTR, iteration)
@@ -576,7 +561,7 @@ class CurriculumCallbacks(RLlibCallback):
         """Write the iteration's metrics as top-level keys; apply the next iteration's stage."""
         tc: TrainConfig = algorithm.config.train_config
         done = int(result["training_iteration"])
-        result.update(curriculum_metrics(stage(tc.curriculum, done - 1, tc.economy), tc.economy))
+        result.update(stage(tc.curriculum, done - 1, tc.economy).metrics(tc.economy))
         result.update(_episode_metrics(tc, result))
         apply_curriculum(algorithm, done)
 
