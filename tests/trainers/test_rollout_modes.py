@@ -79,3 +79,34 @@ def test_continuing_rollout_restarts_inside_the_iteration_and_goes_on() -> None:
         assert second["planner"]["cuts"].tolist() == [False, True, False, False, True, False, False]
     finally:
         algo.stop()
+
+
+def test_a_growth_checkpoint_of_the_old_layout_still_restores() -> None:
+    """Checkpoints written before the one rollout loop kept a growth run's sampler state under
+    ``growth_sampler`` (generator, economy state, env steps); they restore the same state."""
+    tc = growth_preset("g1").override({"batch_size": 3, "rollout_length": 5, "seed": 4})
+    algo = build_config(tc).build_algo()
+    fresh = build_config(tc).build_algo()
+    try:
+        algo.train()
+        state = algo.get_state()
+        sampler = state.pop("batched_sampler")
+        state["growth_sampler"] = {
+            "generator_state": sampler["generator_state"],
+            "economy_state": sampler["economy_state"],
+            "env_steps_lifetime": 15,
+        }
+        fresh.set_state(state)
+        for name in algo.economy.state.__slots__:
+            want = getattr(algo.economy.state, name)
+            torch.testing.assert_close(getattr(fresh.economy.state, name), want, rtol=0, atol=0)
+        assert torch.equal(fresh.economy.generator.get_state(), algo.economy.generator.get_state())
+        current = algo.stage_of(1)
+        algo.sync_rollout_module()  # as the next iteration does
+        fresh.sync_rollout_module()
+        mine, _ = algo._rollout(current)
+        theirs, _ = fresh._rollout(current)
+        torch.testing.assert_close(theirs["planner"]["obs"], mine["planner"]["obs"], rtol=0, atol=0)
+    finally:
+        algo.stop()
+        fresh.stop()
