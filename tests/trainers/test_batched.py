@@ -22,9 +22,9 @@ from ray.rllib.core.distribution.torch.torch_distribution import (  # noqa: E402
 )
 from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 
-from rbc_env import RBCConfig  # noqa: E402
+from tests.trainers import tiny_config  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
-from trainers.curriculum import CurriculumSchedule, TypeSchedule, stage  # noqa: E402
+from trainers.curriculum import stage  # noqa: E402
 from trainers.rllib import BatchedPPO, build_config, module_spaces  # noqa: E402
 from trainers.rllib.batched import gae, reference_returns, sample_multi_discrete  # noqa: E402
 from trainers.rllib.modules import (  # noqa: E402
@@ -42,27 +42,7 @@ TYPES = ("consumer", "firm", "government")
 
 def _tiny_config() -> TrainConfig:
     """4 consumers, 2 firms, B = 8, T = 5; firms train from iteration 1, government from 2."""
-    econ = RBCConfig(n_consumers=4, n_firms=2, horizon=5)
-    econ = dataclasses.replace(
-        econ,
-        curriculum=dataclasses.replace(
-            econ.curriculum, mask_anneal_iters=2, tax_mask_start=1, theta_decay_iters=2.0
-        ),
-    )
-    schedule = CurriculumSchedule(
-        consumer=TypeSchedule(train_start=0, entropy_decay_iters=2.0),
-        firm=TypeSchedule(train_start=1, entropy_decay_iters=2.0),
-        government=TypeSchedule(train_start=2, entropy_decay_iters=2.0),
-    )
-    return TrainConfig(
-        economy=econ,
-        curriculum=schedule,
-        batch_size=8,
-        iterations=3,
-        seed=7,
-        device="cpu",
-        num_minibatches=2,
-    )
+    return tiny_config()
 
 
 # One local Ray instance for the trainer tests (tests/trainers/conftest.py).

@@ -5,7 +5,6 @@ Timing: about 20-25 s on 2 CPU cores (four algorithms built in the shared Ray se
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 
@@ -22,9 +21,9 @@ from ray.rllib.core import COMPONENT_RL_MODULE  # noqa: E402
 from ray.rllib.core.columns import Columns  # noqa: E402
 from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 
-from rbc_env import RBCConfig  # noqa: E402
+from tests.trainers import tiny_config  # noqa: E402
 from trainers.config import EnvRunnerParams, PPOParams, TrainConfig  # noqa: E402
-from trainers.curriculum import CurriculumSchedule, TypeSchedule, stage  # noqa: E402
+from trainers.curriculum import stage  # noqa: E402
 from trainers.rllib import EnvRunnerPPO, build_config  # noqa: E402
 from trainers.rllib.env_runner import (  # noqa: E402
     PerModuleGAE,
@@ -48,31 +47,10 @@ pytestmark = [
 
 
 def _tiny_config(**changes) -> TrainConfig:
-    """4 consumers, 2 firms, T = 5, B = 4; firms train from iteration 1, government from 2."""
-    econ = RBCConfig(n_consumers=4, n_firms=2, horizon=5)
-    econ = dataclasses.replace(
-        econ,
-        curriculum=dataclasses.replace(
-            econ.curriculum, mask_anneal_iters=2, tax_mask_start=1, theta_decay_iters=2.0
-        ),
-    )
-    schedule = CurriculumSchedule(
-        consumer=TypeSchedule(train_start=0, entropy_decay_iters=2.0),
-        firm=TypeSchedule(train_start=1, entropy_decay_iters=2.0),
-        government=TypeSchedule(train_start=2, entropy_decay_iters=2.0),
-    )
-    base = TrainConfig(
-        economy=econ,
-        curriculum=schedule,
-        sampler="env_runner",
-        batch_size=4,
-        iterations=3,
-        seed=7,
-        device="cpu",
-        num_minibatches=2,
-        env_runner=EnvRunnerParams(num_env_runners=0, envs_per_runner=2),
-    )
-    return base.replace(**changes)
+    """``tiny_config`` on the env-runner sampler: B = 4, two envs in the local EnvRunner."""
+    env_runner = EnvRunnerParams(num_env_runners=0, envs_per_runner=2)
+    defaults = {"sampler": "env_runner", "batch_size": 4, "env_runner": env_runner}
+    return tiny_config(**{**defaults, **changes})
 
 
 def _episodes_by_type(episodes) -> dict[str, list[float]]:
