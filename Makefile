@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_INDEX ?=
 
-.PHONY: setup demo readme-demo simulate test test-benchmarl bench docs clean
+.PHONY: setup demo readme-demo simulate test test-slow test-benchmarl bench docs clean
 
 setup: $(STAMP)
 
@@ -39,12 +39,18 @@ readme-demo: setup
 simulate: setup
 	$(PY) -m rbc_env.simulate
 
+# `make test` skips the tests marked slow (over 20 s each on 2 cores: the benchmark scripts' smoke
+# runs, the sweep interrupt, the GPU check's dry run); `make test-slow` runs only those. CI
+# (.ci/run) runs both, so every test runs on every change.
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	RAY_USAGE_STATS_ENABLED=0 $(PY) -m pytest
+	RAY_USAGE_STATS_ENABLED=0 $(PY) -m pytest -m "not slow"
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules rbc_env trainers
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+test-slow: setup
+	RAY_USAGE_STATS_ENABLED=0 $(PY) -m pytest -m slow
 
 # BenchMARL 1.5.2 needs torchrl 0.11 (the main venv has 0.14): its tests run in a venv of their own.
 BM_VENV ?= .venv-benchmarl
