@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import threading
 from typing import Any
 
 import gymnasium as gym
@@ -63,11 +64,17 @@ def _tracked(result: dict) -> dict[str, float]:
     return out
 
 
+def _monitor_threads() -> list[threading.Thread]:
+    """Live threads of Tune's system-usage monitor (one per Algorithm with log_sys_usage)."""
+    return [t for t in threading.enumerate() if type(t).__name__ == "UtilMonitor"]
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_training_checkpoint_and_exact_resume(tmp_path):
     tc = _tiny_config()
     algo = build_config(tc).build_algo()
     assert isinstance(algo, BatchedPPO)
+    assert not _monitor_threads()  # no resource monitor: stop() would wait up to 0.7 s for it
     r0, r1 = algo.train(), algo.train()
     path = algo.save_to_path(str(tmp_path / "ckpt"))
     r2 = algo.train()
@@ -101,6 +108,7 @@ def test_training_checkpoint_and_exact_resume(tmp_path):
 
     restored = Algorithm.from_checkpoint(path)
     assert isinstance(restored, BatchedPPO)
+    assert not _monitor_threads()
     assert restored.iteration == 2 and restored.curriculum_iteration == 2
     resumed = restored.train()
     assert _tracked(resumed) == results[2]  # bit-identical on CPU
