@@ -4,8 +4,6 @@
 # NVIDIA GPU is present, then this package with its extras. On a machine whose pip index serves
 # CUDA builds by default, point TORCH_INDEX at a CPU-only index, e.g.
 # `make test TORCH_INDEX="--index-url <your CPU wheel index>"`.
-# pip installs with --no-compile: Python compiles each module on its first import instead (ray
-# ships thousands that are never imported); measured on 2 cores: set-up 98 s instead of 184 s.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -20,9 +18,9 @@ $(STAMP): setup.cfg pyproject.toml
 	@if command -v nvidia-smi >/dev/null 2>&1; then \
 	  echo "NVIDIA GPU found: torch comes from the package index"; \
 	else \
-	  $(PY) -m pip install -q --no-compile $(TORCH_INDEX) "torch==2.13.0"; \
+	  $(PY) -m pip install -q $(TORCH_INDEX) "torch==2.13.0"; \
 	fi
-	$(PY) -m pip install -q --no-compile -e ".[rllib,dev,docs,torchrl,tianshou]"
+	$(PY) -m pip install -q -e ".[rllib,dev,docs,torchrl,tianshou]"
 	touch $(STAMP)
 
 DEMO_SUMMARY := runs/demo/summary.md
@@ -58,9 +56,9 @@ test-slow: setup
 BM_VENV ?= .venv-benchmarl
 $(BM_VENV)/.installed: setup.cfg pyproject.toml
 	python3 -m venv $(BM_VENV)
-	$(BM_VENV)/bin/pip install -q --no-compile $(TORCH_INDEX) "torch==2.13.0"
+	$(BM_VENV)/bin/pip install -q $(TORCH_INDEX) "torch==2.13.0"
 	PIP_CONSTRAINT=$(CURDIR)/.ci/constraints-benchmarl.txt \
-	  $(BM_VENV)/bin/pip install -q --no-compile -e ".[dev,benchmarl]"
+	  $(BM_VENV)/bin/pip install -q -e ".[dev,benchmarl]"
 	touch $@
 
 test-benchmarl: $(BM_VENV)/.installed
