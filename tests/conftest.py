@@ -4,11 +4,14 @@
   variable is set) and ``dev`` (random, no deadline; the default).
 - ``device``: every available torch device (CPU always, CUDA when present).
 - ``tiny_config``: a small float64 open economy for fast tests.
+- Stable-Baselines3 logs under pytest's temporary folder (its default is a new
+  ``$TMPDIR/SB3-<date>`` folder per model, which no test would remove).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -31,6 +34,14 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sb3_logs_in_pytest_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point SB3's default log folder (``SB3_LOGDIR``) into pytest's temporary tree."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3")))
+        yield
 
 
 @pytest.fixture(params=DEVICES)
