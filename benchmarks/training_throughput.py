@@ -20,10 +20,11 @@ A second batched row trains the ``paper_cpu`` preset (``TrainConfig.paper_cpu()`
 same economy and B, 2 epochs x 2 minibatches, i.e. twice the gradient steps per iteration
 for the same learner work); its row says whether it is at least as fast per agent-step as
 ``paper_open`` (issue 10's goal for the compressed preset). The "learners" rows train
-``paper_open`` with ``num_learners`` = 1 and 2 learner actors (``--learners``): "driver" is the
-default learner in the driver process; N actors each update on 1/N of every module's rows and
-average gradients, while the rollout stays in the driver (on 2 cores the actors share the
-cores with the driver). Each figure is the best of
+``paper_open`` with ``num_learners`` = 1 and 2 learner actors of one CPU each, and 1 actor of
+2 CPUs (``cpus_per_learner``, which Ray turns into the actor's torch threads; ``--learners``):
+"driver" is the default learner in the driver process; N actors each update on 1/N of every
+module's rows and average gradients, while the rollout stays in the driver (on 2 cores the
+actors share the cores with the driver). Each figure is the best of
 ``repeats`` iterations after one warm-up iteration (``_common.best_time``); agent-steps =
 B · T · 111 per iteration. The "rollout" column is the sampling part alone, as each
 algorithm reports it (``throughput/rollout_agent_steps_per_s``). The compute roofline: a
@@ -149,6 +150,24 @@ def roofline_columns(m: dict[str, float], peaks: Peaks) -> dict[str, object]:
     }
 
 
+def _learners(text: str) -> tuple[int, int]:
+    """``"N"`` or ``"NxC"`` as (num_learners, cpus_per_learner); ``ValueError`` unless >= 1."""
+    n, sep, c = text.partition("x")
+    pair = (int(n), int(c) if sep else 1)
+    if min(pair) < 1:
+        raise ValueError(text)
+    return pair
+
+
+def _learner_text(config: TrainConfig) -> str:
+    """The table's learners cell: ``driver``, ``N`` or ``N x C CPUs``."""
+    if config.num_learners == 0:
+        return "driver"
+    if config.cpus_per_learner == 1:
+        return str(config.num_learners)
+    return f"{config.num_learners} x {config.cpus_per_learner} CPUs"
+
+
 def _layout(text: str) -> EnvRunnerParams:
     runners, _, envs = text.partition("x")
     return EnvRunnerParams(num_env_runners=int(runners), envs_per_runner=int(envs))
@@ -170,8 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--learners",
         default=None,
-        help="learner-actor counts of extra batched rows (TrainConfig.num_learners), "
-        "comma-separated (default 1,2; quick none; 0 is the main row)",
+        help="learner actors of extra batched rows, comma-separated N (TrainConfig."
+        "num_learners, one CPU each) or NxC (C = cpus_per_learner CPUs, hence torch threads, "
+        "each); default 1,2,1x2; quick none; the main row is the driver's learner",
     )
     parser.add_argument(
         "--variants",
@@ -210,13 +230,13 @@ def main(argv: list[str] | None = None) -> None:
         base = base.replace(batch_size=16)
     repeats = 1 if args.quick else 3
     layouts = (args.layouts or ("0x4" if args.quick else "0x4,1x4,2x2,4x1")).split(",")
-    learner_text = args.learners if args.learners is not None else ("" if args.quick else "1,2")
+    learner_text = args.learners if args.learners is not None else ("" if args.quick else "1,2,1x2")
     try:
-        learner_counts = [int(n) for n in learner_text.split(",") if n]
+        learner_sets = [_learners(item) for item in learner_text.split(",") if item]
     except ValueError:
-        parser.error(f"--learners must be comma-separated integers; got {learner_text!r}")
-    if any(n < 1 for n in learner_counts):
-        parser.error(f"--learners must be >= 1 (0 is the main row); got {learner_text!r}")
+        parser.error(
+            f"--learners must be comma-separated N or NxC, N, C >= 1; got {learner_text!r}"
+        )
     # One CPU per remote EnvRunner: a layout with more runners than cores gets as many
     # (logical) CPUs, so its runners share the cores (oversubscribed, as the table says).
     most_runners = max(_layout(layout).num_env_runners for layout in layouts)
@@ -229,7 +249,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         batched = measure(base.replace(sampler="batched"), repeats)
         batched_cpu = measure(cpu_preset.replace(sampler="batched"), repeats)
-        parallel = {n: measure(base.replace(num_learners=n), repeats) for n in learner_counts}
+        parallel = {
+            (n, c): measure(base.replace(num_learners=n, cpus_per_learner=c), repeats)
+            for n, c in learner_sets
+        }
         switched = {v: measure(base.replace(**VARIANTS[v]), repeats) for v in variants}
         runners = {
             layout: measure(base.replace(sampler="env_runner", env_runner=_layout(layout)), repeats)
@@ -244,8 +267,16 @@ def main(argv: list[str] | None = None) -> None:
         _row("paper_open", "batched", "-", base, batched, reference, peaks),
         _row("paper_cpu", "batched", "-", cpu_preset, batched_cpu, reference, peaks),
         *(
-            _row("paper_open", "batched", "-", base.replace(num_learners=n), m, reference, peaks)
-            for n, m in parallel.items()
+            _row(
+                "paper_open",
+                "batched",
+                "-",
+                base.replace(num_learners=n, cpus_per_learner=c),
+                m,
+                reference,
+                peaks,
+            )
+            for (n, c), m in parallel.items()
         ),
         *(
             _row("paper_open", "batched", "-", base.replace(**VARIANTS[v]), m, reference, peaks, v)
@@ -360,7 +391,7 @@ def _row(
         "EnvRunners x economies": layout,
         "B": config.batch_size,
         "epochs x minibatches": f"{config.num_epochs} x {config.num_minibatches}",
-        "learners": config.num_learners or "driver",
+        "learners": _learner_text(config),
         "s / iteration": m["seconds"],
         "agent-steps/s": m["rate"],
         "rollout agent-steps/s": m["rollout"],

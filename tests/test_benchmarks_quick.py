@@ -283,3 +283,19 @@ def test_env_runner_profile_charges_builtins_to_their_callers() -> None:
     assert parts["RLlib env runner and episodes"] == 3.0
     assert parts["rbc_env (economy and adapters)"] == 0.75
     assert parts["Python, other"] == 0.25  # the built-in's time no caller accounts for
+
+
+def test_learner_rows_take_actor_counts_and_cpus_each() -> None:
+    """``--learners`` items: N actors of one CPU, or NxC actors of C CPUs; the cell says which."""
+    from benchmarks.training_throughput import _learner_text, _learners
+    from trainers.config import TrainConfig
+
+    assert _learners("2") == (2, 1)
+    assert _learners("1x2") == (1, 2)
+    for bad in ("0", "1x0", "x", "2x"):
+        with pytest.raises(ValueError):
+            _learners(bad)
+    base = TrainConfig.cpu_small()
+    assert _learner_text(base) == "driver"
+    assert _learner_text(base.replace(num_learners=2)) == "2"
+    assert _learner_text(base.replace(num_learners=1, cpus_per_learner=2)) == "1 x 2 CPUs"

@@ -388,15 +388,14 @@ def _learner_weights(algo: BatchedPPO) -> list[dict[str, dict[str, np.ndarray]]]
 
 
 def _train_twice(
-    tc: TrainConfig, *, threads: int | None = None
-) -> tuple[list[dict], list[dict[str, dict[str, np.ndarray]]]]:
-    """Two iterations; then every learner's weights. ``threads``: the learners' torch threads."""
+    tc: TrainConfig,
+) -> tuple[list[dict], list[dict[str, dict[str, np.ndarray]]], list[int]]:
+    """Two iterations; then every learner's weights and torch threads."""
     algo = build_config(tc).build_algo()
-    if threads is not None:
-        algo.learner_group.foreach_learner(lambda _, n=threads: torch.set_num_threads(n))
     try:
         results = [algo.train(), algo.train()]
-        return results, _learner_weights(algo)
+        threads = algo.learner_group.foreach_learner(lambda _: torch.get_num_threads())
+        return results, _learner_weights(algo), [r.get() for r in threads]
     finally:
         algo.stop()
 
@@ -410,11 +409,13 @@ def test_data_parallel_learners_average_gradients_and_one_remote_learner_is_toda
     learners do not (each learner's minibatch is half as big). Bit for bit at equal torch
     thread counts: Ray starts a one-CPU actor with one thread, and on AVX2 CPUs the matrix
     products of one and two threads differ in the last bits (measured: 10 of 2,432 weights
-    of one layer, relative 1e-7), so the test gives the remote learner the driver's threads.
+    of one layer, relative 1e-7), so the test gives the remote learner the driver's threads
+    through ``cpus_per_learner``.
     """
     tc = dataclasses.replace(_tiny_config(), num_learners=2)
-    results, learners = _train_twice(tc)
+    results, learners, actor_threads = _train_twice(tc)
     assert len(learners) == 2
+    assert actor_threads == [1, 1]  # one CPU each (TrainConfig.cpus_per_learner's default)
     for m in ("consumer", "firm"):
         for key, value in learners[0][m].items():
             np.testing.assert_array_equal(value, learners[1][m][key], err_msg=f"{m} {key}")
@@ -423,10 +424,11 @@ def test_data_parallel_learners_average_gradients_and_one_remote_learner_is_toda
     # Each learner trains on its half of the consumers' rows, num_epochs passes.
     assert results[1]["learners"]["consumer"]["num_module_steps_trained"] == tc.num_epochs * rows
 
-    _, local = _train_twice(_tiny_config())
-    _, remote = _train_twice(
-        dataclasses.replace(_tiny_config(), num_learners=1), threads=torch.get_num_threads()
-    )
+    _, local, _ = _train_twice(_tiny_config())
+    threads = torch.get_num_threads()
+    remote_tc = dataclasses.replace(_tiny_config(), num_learners=1, cpus_per_learner=threads)
+    _, remote, actor_threads = _train_twice(remote_tc)
+    assert actor_threads == [threads]
     assert len(local) == len(remote) == 1
     moved = False
     for m in TYPES:
@@ -439,11 +441,16 @@ def test_data_parallel_learners_average_gradients_and_one_remote_learner_is_toda
 def test_learner_actors_that_cannot_run_are_refused():
     """Learner actors Ray could not place, or the env-runner sampler could not use, raise.
 
-    Ray would wait forever to place a third learner on the 2-CPU test cluster; the env-runner
+    Ray would wait forever to place a third learner, or two of 2 CPUs each, or one of 3 CPUs,
+    on the 2-CPU test cluster (one node); the env-runner
     sampler's sharded update fails inside RLlib 2.60.
     """
     with pytest.raises(ValueError, match=r"num_learners must be at most the Ray cluster's CPUs"):
         build_config(dataclasses.replace(_tiny_config(), num_learners=3))
+    with pytest.raises(ValueError, match=r"\(2: cpus_per_learner = 2 per learner actor\); got 2"):
+        build_config(dataclasses.replace(_tiny_config(), num_learners=2, cpus_per_learner=2))
+    with pytest.raises(ValueError, match=r"cpus_per_learner must be at most the CPUs of the .* 3"):
+        build_config(dataclasses.replace(_tiny_config(), num_learners=1, cpus_per_learner=3))
     with pytest.raises(NotImplementedError, match="num_learners > 0"):
         build_config(dataclasses.replace(_tiny_config(), sampler="env_runner", num_learners=1))
     # The same for remote EnvRunners (one CPU each).

@@ -15,8 +15,9 @@ per type of the economy, the batched sampler. For the RBC economy:
 - ``sampler="batched"``: ``trainers.rllib.batched.BatchedPPO`` with no remote EnvRunners
   (the local EnvRunner only carries the spaces, through ``SpacesOnlyEnv``); with
   ``num_learners = 0`` one learner in the driver process (on the GPU where present), with
-  N >= 1 N learner actors, one GPU each on cuda, that each update on 1/N of every module's rows
-  (RLlib shards the batch; DDP averages the gradients, so the learners' weights stay equal);
+  N >= 1 N learner actors (``cpus_per_learner`` CPUs each, one GPU each on cuda) that each
+  update on 1/N of every module's rows (RLlib shards the batch; DDP averages the gradients, so
+  the learners' weights stay equal);
 - ``sampler="env_runner"``: RLlib's own EnvRunner sampling of
   ``trainers.rllib.env_runner.RBCModuleEnv`` (``rbc_env.adapters.rllib``'s env in the
   modules' observation layout) with ``TrainConfig.env_runner`` EnvRunners, restarted on failure;
@@ -133,7 +134,7 @@ def _shared_settings(
         specs[mid] = specs[tc.deviation.agent_type]
         overrides[mid] = overrides[tc.deviation.agent_type]
     gpu = tc.resolved_device == "cuda"
-    _check_learner_resources(tc.num_learners, gpu)
+    _check_learner_resources(tc.num_learners, tc.cpus_per_learner, gpu)
     if tc.compile and tc.num_learners > 1:
         # RLlib 2.60 refuses torch.compile with its distributed (DDP) learners.
         raise ValueError(
@@ -163,6 +164,9 @@ def _shared_settings(
             # one; N >= 1: N learner actors that split each update's rows (data parallel).
             "num_learners": tc.num_learners,
             "num_gpus_per_learner": 1 if gpu else 0,
+            # Ray sets each actor's OMP_NUM_THREADS, hence its torch threads, from its CPUs;
+            # with N = 0 RLlib would reserve them for the driver instead (in a Tune trial).
+            "num_cpus_per_learner": tc.cpus_per_learner if tc.num_learners else "auto",
             "learner_class": learner_class,
             "learner_config_dict": {
                 NUM_MINIBATCHES_KEY: tc.num_minibatches,
@@ -299,29 +303,47 @@ def _growth_config(tc: TrainConfig) -> BatchedPPOConfig:
     )
 
 
-def _check_learner_resources(num_learners: int, gpu: bool) -> None:
+def _check_learner_resources(num_learners: int, cpus: int, gpu: bool) -> None:
     """Fail early where Ray could never place ``num_learners`` learner actors.
 
-    Each learner actor takes one CPU (one GPU on cuda); a cluster without enough of them would
-    leave ``build_algo`` waiting forever. Checked only when Ray is already running.
+    Each learner actor takes ``cpus`` CPUs of one node (``TrainConfig.cpus_per_learner``) and,
+    on cuda, one GPU; a cluster without them would leave ``build_algo`` waiting forever.
+    Checked only when Ray is already running.
 
     Raises:
-        ValueError: naming ``TrainConfig.num_learners`` and what the cluster has.
+        ValueError: naming the ``TrainConfig`` field and what the cluster has.
     """
-    _check_cluster("num_learners", num_learners, "GPU" if gpu else "CPU", "learner actor")
+    import ray
+
+    if num_learners > 0 and cpus > 1 and ray.is_initialized():
+        largest = max(
+            (node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node["Alive"]),
+            default=0.0,
+        )
+        if cpus > largest:
+            raise ValueError(
+                f"TrainConfig.cpus_per_learner must be at most the CPUs of the Ray cluster's "
+                f"largest node ({largest:g}: an actor runs on one node); got {cpus}"
+            )
+    if gpu:
+        _check_cluster("num_learners", num_learners, "GPU", "learner actor")
+    _check_cluster("num_learners", num_learners, "CPU", "learner actor", per_actor=cpus)
 
 
-def _check_cluster(field_name: str, actors: int, unit: str, actor: str) -> None:
-    """Raise where a running Ray cluster has fewer ``unit``s than ``actors`` (one each)."""
+def _check_cluster(
+    field_name: str, actors: int, unit: str, actor: str, *, per_actor: int = 1
+) -> None:
+    """Raise where a running Ray cluster has fewer ``unit``s than ``actors`` × ``per_actor``."""
     import ray
 
     if actors == 0 or not ray.is_initialized():
         return
     have = ray.cluster_resources().get(unit, 0.0)
-    if have < actors:
+    if have < actors * per_actor:
+        each = "one" if per_actor == 1 else f"cpus_per_learner = {per_actor}"
         raise ValueError(
-            f"TrainConfig.{field_name} must be at most the Ray cluster's {unit}s ({have:g}: one "
-            f"per {actor}); got {actors}. Use 0 for one in the driver."
+            f"TrainConfig.{field_name} must be at most the Ray cluster's {unit}s ({have:g}: "
+            f"{each} per {actor}); got {actors}. Use 0 for one in the driver."
         )
 
 
