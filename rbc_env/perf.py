@@ -1,7 +1,8 @@
 """Opt-in process settings that make large batched runs faster on the CPU.
 
 Nothing here runs on import. Entry points that run big batches (benchmarks, the trainer CLI) call
-``keep_freed_memory`` once at start-up.
+``keep_freed_memory`` once at start-up; the trainer's learner actors follow the driver
+(``freed_memory_kept``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ logger = logging.getLogger(__name__)
 # mallopt(3) parameter numbers from glibc's malloc.h.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+
+_kept = False  # keep_freed_memory() applied in this process
 
 
 def keep_freed_memory() -> bool:
@@ -40,4 +43,14 @@ def keep_freed_memory() -> bool:
         return False
     ok = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
     logger.debug("keep_freed_memory applied: %s", ok)
+    global _kept
+    _kept = _kept or ok
     return ok
+
+
+def freed_memory_kept() -> bool:
+    """Whether ``keep_freed_memory`` has been applied in this process.
+
+    The trainer passes it on to the processes it starts (learner actors), which apply it too.
+    """
+    return _kept

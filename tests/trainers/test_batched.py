@@ -23,6 +23,7 @@ from ray.rllib.core.distribution.torch.torch_distribution import (  # noqa: E402
 )
 from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 
+from rbc_env.perf import freed_memory_kept, keep_freed_memory  # noqa: E402
 from tests.trainers import tiny_config  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
 from trainers.curriculum import stage  # noqa: E402
@@ -389,13 +390,16 @@ def _learner_weights(algo: BatchedPPO) -> list[dict[str, dict[str, np.ndarray]]]
 
 def _train_twice(
     tc: TrainConfig,
-) -> tuple[list[dict], list[dict[str, dict[str, np.ndarray]]], list[int]]:
-    """Two iterations; then every learner's weights and torch threads."""
+) -> tuple[list[dict], list[dict[str, dict[str, np.ndarray]]], list[tuple[int, bool]]]:
+    """Two iterations; then every learner's weights, and its torch threads and whether it
+    keeps freed memory (``rbc_env.perf``)."""
     algo = build_config(tc).build_algo()
     try:
         results = [algo.train(), algo.train()]
-        threads = algo.learner_group.foreach_learner(lambda _: torch.get_num_threads())
-        return results, _learner_weights(algo), [r.get() for r in threads]
+        facts = algo.learner_group.foreach_learner(
+            lambda _: (torch.get_num_threads(), freed_memory_kept())
+        )
+        return results, _learner_weights(algo), [tuple(r.get()) for r in facts]
     finally:
         algo.stop()
 
@@ -412,10 +416,11 @@ def test_data_parallel_learners_average_gradients_and_one_remote_learner_is_toda
     of one layer, relative 1e-7), so the test gives the remote learner the driver's threads
     through ``cpus_per_learner``.
     """
+    keep_freed_memory()  # as the CLI does: the learner actors follow the driver
     tc = dataclasses.replace(_tiny_config(), num_learners=2)
-    results, learners, actor_threads = _train_twice(tc)
+    results, learners, actors = _train_twice(tc)
     assert len(learners) == 2
-    assert actor_threads == [1, 1]  # one CPU each (TrainConfig.cpus_per_learner's default)
+    assert actors == [(1, True), (1, True)]  # one CPU each: cpus_per_learner's default
     for m in ("consumer", "firm"):
         for key, value in learners[0][m].items():
             np.testing.assert_array_equal(value, learners[1][m][key], err_msg=f"{m} {key}")
@@ -427,8 +432,8 @@ def test_data_parallel_learners_average_gradients_and_one_remote_learner_is_toda
     _, local, _ = _train_twice(_tiny_config())
     threads = torch.get_num_threads()
     remote_tc = dataclasses.replace(_tiny_config(), num_learners=1, cpus_per_learner=threads)
-    _, remote, actor_threads = _train_twice(remote_tc)
-    assert actor_threads == [threads]
+    _, remote, actors = _train_twice(remote_tc)
+    assert actors == [(threads, True)]
     assert len(local) == len(remote) == 1
     moved = False
     for m in TYPES:

@@ -42,6 +42,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rbc_env.core import AGENT_TYPES, observation_specs
 from rbc_env.growth import observation_specs as growth_observation_specs
+from rbc_env.perf import freed_memory_kept
 from trainers.config import FLOOR_OFF, GROWTH, TrainConfig
 from trainers.curriculum import masked_types
 from trainers.rllib import env_runner as er
@@ -50,6 +51,7 @@ from trainers.rllib.gaussian import GaussianPPOTorchRLModule
 from trainers.rllib.growth import growth_module_spaces
 from trainers.rllib.learner import (
     AUTOCAST_KEY,
+    KEEP_FREED_MEMORY_KEY,
     NUM_MINIBATCHES_KEY,
     ProportionalPPOTorchLearner,
 )
@@ -171,6 +173,7 @@ def _shared_settings(
             "learner_config_dict": {
                 NUM_MINIBATCHES_KEY: tc.num_minibatches,
                 AUTOCAST_KEY: tc.precision == "bf16",
+                KEEP_FREED_MEMORY_KEY: freed_memory_kept(),
                 **learner_extra,
             },
         },
