@@ -401,6 +401,7 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
 
     from rbc_env.perf import keep_freed_memory
     from trainers.hooks import RunHook
+    from trainers.rllib import build_config
     from trainers.run import (
         RunPaths,
         iterate_training,
@@ -421,6 +422,11 @@ def train(train_config: TrainConfig, *, name: str, args: argparse.Namespace) -> 
         with RunLock(Path(args.runs_dir) / name, purpose="resume"):
             plan_resume(train_config, RunPaths(Path(args.runs_dir) / name))
     start_ray(args.address)  # before the run folder: a cluster that fails leaves no folder
+    try:  # the settings the cluster must fit (learner actors, EnvRunners), before the folder too
+        build_config(train_config)
+    except (ValueError, NotImplementedError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     root, lock = open_run_folder(
         args.runs_dir, name, "train", overwrite=args.overwrite, resume=args.resume
     )

@@ -137,6 +137,20 @@ def test_sweep_bad_grid_value_fails_before_work(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("ray_session")
+def test_train_refuses_learners_the_cluster_cannot_place_before_any_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """An actor of 3 CPUs on the 2-CPU test cluster: one error line, exit 2, no run folder."""
+    args = ["train", "--config", "cpu_small", *TINY, "--runs-dir", str(tmp_path), "--no-progress"]
+    args += ["--set", "num_learners=1", "--set", "cpus_per_learner=3"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: TrainConfig.cpus_per_learner must be at most the CPUs")
+    assert "Traceback" not in "\n".join(err)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.usefixtures("ray_session")
 def test_sweep_runs_one_trial_per_seed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     args = ["sweep", "--config", "cpu_small", *TINY, "--set", "iterations=1", "--seeds", "0", "1"]
     assert main([*args, "--runs-dir", str(tmp_path), "--name", "s"]) == 0
