@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -646,8 +647,10 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             config = args.config or "cpu_small"
             resolve_config(config, args.set)
             combos = grid_settings(args.seeds, args.grid)
-            for combo in combos:  # every trial's config is checked before any work
-                resolve_config(config, args.set + combo)
+            need = max(  # every trial's config is checked before any work
+                trial_cpus(resolve_config(config, args.set + combo), args.cpus_per_trial)
+                for combo in combos
+            )
             name = check_name(args.name or f"{Path(config).stem}_sweep")
         except ValueError as err:
             parser.error(str(err))
@@ -656,7 +659,7 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             "sweep --resume NAME continues the sweep's own settings; drop --name, --set, "
             "--grid and --storage"
         )
-    _start_ray_for_trials(args.address, args.cpus_per_trial)
+    _start_ray_for_trials(args.address, need if args.resume is None else args.cpus_per_trial)
     if args.resume is not None:
         name = check_name(args.resume, "--resume")
         root, lock = open_run_folder(runs, name, "sweep", overwrite=False, resume=True)
@@ -683,6 +686,18 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         )
     finally:
         lock.release()
+
+
+def error_line(error: BaseException) -> str:
+    """One line for a failed trial: the trial's own exception (Ray wraps it), 200 characters.
+
+    A ``RayTaskError`` prints the remote process's title first (with terminal colour codes);
+    its ``cause`` is what the trial raised.
+    """
+    cause = getattr(error, "cause", None)
+    error = cause if isinstance(cause, BaseException) else error
+    first = next((line for line in str(error).splitlines() if line.strip()), "")
+    return re.sub(r"\x1b\[[0-9;]*m", "", f"{type(error).__name__}: {first}")[:200]
 
 
 def _is_number(value: Any) -> bool:
@@ -720,16 +735,36 @@ def sweep_table(
     return markdown_table(header, rows), missing
 
 
-def _start_ray_for_trials(address: str | None, cpus_per_trial: int) -> None:
-    """Start or reach Ray and check that one trial's CPUs fit the cluster."""
+def trial_cpus(config: TrainConfig, cpus_per_trial: int) -> int:
+    """CPUs one sweep trial takes: its own, and ``cpus_per_learner`` per learner actor."""
+    return cpus_per_trial + config.num_learners * config.cpus_per_learner
+
+
+def _trial_resources(config: TrainConfig, cpus_per_trial: int) -> Any:
+    """The trial's placement group: a bundle for the trial, then one per learner actor.
+
+    Actors a trial starts are placed in its placement group (Tune), so the learner actors of
+    ``num_learners >= 1`` need bundles of their own (with a GPU each on cuda).
+    """
+    from ray import tune
+
+    learner: dict[str, float] = {"CPU": config.cpus_per_learner}
+    if config.resolved_device == "cuda":
+        learner["GPU"] = 1
+    return tune.PlacementGroupFactory([{"CPU": cpus_per_trial}] + [learner] * config.num_learners)
+
+
+def _start_ray_for_trials(address: str | None, cpus: int) -> None:
+    """Start or reach Ray and check that one trial's CPUs (``trial_cpus``) fit the cluster."""
     import ray
 
     start_ray(address)
-    cpus = ray.cluster_resources().get("CPU", 0)
-    if cpus_per_trial > cpus:
+    have = ray.cluster_resources().get("CPU", 0)
+    if cpus > have:
         raise RunFolderError(
-            f"--cpus-per-trial {cpus_per_trial} exceeds the CPUs of the Ray cluster "
-            f"({cpus:g}); no trial could ever start"
+            f"a trial takes {cpus} CPUs (--cpus-per-trial, plus num_learners x cpus_per_learner "
+            f"for its learner actors), more than the Ray cluster has ({have:g}); no trial could "
+            "ever start"
         )
 
 
@@ -740,9 +775,10 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
     """
     from ray import tune
 
-    _start_ray_for_trials(address, spec["cpus"])
     name = spec["name"]
     trials = {"_".join(c).replace("=", "-").replace(".", "_"): c for c in spec["combos"]}
+    configs = {t: resolve_config(spec["config"], spec["sets"] + c) for t, c in trials.items()}
+    _start_ray_for_trials(address, max(trial_cpus(c, spec["cpus"]) for c in configs.values()))
     base = {
         "config": spec["config"],
         "sets": spec["sets"],
@@ -751,8 +787,12 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
         "cpus": spec["cpus"],
         "storage": spec["storage"],
     }
+
+    def resources(params: dict[str, Any]) -> Any:
+        return _trial_resources(configs[params["trial"]], spec["cpus"])
+
     trainable = tune.with_parameters(
-        tune.with_resources(_trial_entry, {"cpu": spec["cpus"]}), base=base, trials=trials
+        tune.with_resources(_trial_entry, resources), base=base, trials=trials
     )
     storage = spec["storage"] or str(root / "tune")
     experiment = f"{storage.rstrip('/')}/{name}"
@@ -777,10 +817,9 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
         if trial is None:
             continue
         if result.error is not None:
-            errors[trial] = str(result.error).splitlines()[0][:200]
+            errors[trial] = error_line(result.error)
         if result.metrics and "iteration" in result.metrics:
             last[trial] = result.metrics
-    configs = {t: resolve_config(spec["config"], spec["sets"] + c) for t, c in trials.items()}
     targets = {t: c.iterations for t, c in configs.items()}
     growth = any(c.family == GROWTH for c in configs.values())
     table, missing = sweep_table(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trainers.cli import main, resolve_config
+from trainers.cli import error_line, main, resolve_config
 from trainers.config import TrainConfig
 
 TINY = [
@@ -148,6 +148,37 @@ def test_train_refuses_learners_the_cluster_cannot_place_before_any_folder(
     assert err[-1].startswith("error: TrainConfig.cpus_per_learner must be at most the CPUs")
     assert "Traceback" not in "\n".join(err)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_sweep_reserves_cpus_for_each_trials_learner_actors(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A trial with a learner actor gets a bundle for it (2 of the cluster's 2 CPUs) and trains;
+    two learner actors (3 CPUs) are refused before any folder, in one error line."""
+    args = ["sweep", "--config", "cpu_small", *TINY, "--set", "iterations=1", "--seeds", "0"]
+    args += ["--runs-dir", str(tmp_path)]
+    assert main([*args, "--set", "num_learners=2", "--name", "two"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: a trial takes 3 CPUs")
+    assert not any(tmp_path.iterdir())
+    assert main([*args, "--set", "num_learners=1", "--name", "one"]) == 0
+    table = capsys.readouterr().out.strip().splitlines()
+    assert table[-1].startswith("| seed-0 | ok | 1 |")
+
+
+def test_a_failed_trials_line_is_what_the_trial_raised() -> None:
+    """Ray wraps a trial's exception; sweep.md shows the trial's own, without colour codes."""
+    from ray.exceptions import RayTaskError
+
+    wrapped = RayTaskError(
+        "ImplicitFunc.train",
+        "Traceback (most recent call last):\nValueError: bad",
+        ValueError("TrainConfig.x must be in [0, 1]; got 2\nmore"),
+        proctitle="\x1b[36mray::ImplicitFunc.train()\x1b[39m",
+    ).as_instanceof_cause()
+    assert error_line(wrapped) == "ValueError: TrainConfig.x must be in [0, 1]; got 2"
+    assert error_line(RuntimeError("\x1b[31mboom\x1b[0m")) == "RuntimeError: boom"
 
 
 @pytest.mark.usefixtures("ray_session")
