@@ -647,10 +647,10 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             config = args.config or "cpu_small"
             resolve_config(config, args.set)
             combos = grid_settings(args.seeds, args.grid)
-            need = max(  # every trial's config is checked before any work
-                trial_cpus(resolve_config(config, args.set + combo), args.cpus_per_trial)
+            needs = [  # every trial's config is checked before any work
+                trial_needs(resolve_config(config, args.set + combo), args.cpus_per_trial)
                 for combo in combos
-            )
+            ]
             name = check_name(args.name or f"{Path(config).stem}_sweep")
         except ValueError as err:
             parser.error(str(err))
@@ -659,7 +659,7 @@ def sweep_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             "sweep --resume NAME continues the sweep's own settings; drop --name, --set, "
             "--grid and --storage"
         )
-    _start_ray_for_trials(args.address, need if args.resume is None else args.cpus_per_trial)
+    _start_ray_for_trials(args.address, needs if args.resume is None else [])
     if args.resume is not None:
         name = check_name(args.resume, "--resume")
         root, lock = open_run_folder(runs, name, "sweep", overwrite=False, resume=True)
@@ -735,37 +735,42 @@ def sweep_table(
     return markdown_table(header, rows), missing
 
 
-def trial_cpus(config: TrainConfig, cpus_per_trial: int) -> int:
-    """CPUs one sweep trial takes: its own, and ``cpus_per_learner`` per learner actor."""
-    return cpus_per_trial + config.num_learners * config.cpus_per_learner
-
-
-def _trial_resources(config: TrainConfig, cpus_per_trial: int) -> Any:
-    """The trial's placement group: a bundle for the trial, then one per learner actor.
+def _trial_bundles(config: TrainConfig, cpus_per_trial: int) -> list[dict[str, float]]:
+    """The resources of one sweep trial: its own, then one bundle per learner actor.
 
     Actors a trial starts are placed in its placement group (Tune), so the learner actors of
-    ``num_learners >= 1`` need bundles of their own (with a GPU each on cuda).
+    ``num_learners >= 1`` need bundles of their own, of ``cpus_per_learner`` CPUs. On cuda the
+    trial (its rollouts) and each learner actor take a GPU; ``device="auto"`` is resolved on
+    the machine that runs the sweep command.
     """
-    from ray import tune
-
-    learner: dict[str, float] = {"CPU": config.cpus_per_learner}
-    if config.resolved_device == "cuda":
-        learner["GPU"] = 1
-    return tune.PlacementGroupFactory([{"CPU": cpus_per_trial}] + [learner] * config.num_learners)
+    gpu = {"GPU": 1.0} if config.resolved_device == "cuda" else {}
+    learner = {"CPU": float(config.cpus_per_learner), **gpu}
+    return [{"CPU": float(cpus_per_trial), **gpu}] + [learner] * config.num_learners
 
 
-def _start_ray_for_trials(address: str | None, cpus: int) -> None:
-    """Start or reach Ray and check that one trial's CPUs (``trial_cpus``) fit the cluster."""
+def trial_needs(config: TrainConfig, cpus_per_trial: int) -> dict[str, float]:
+    """CPUs (and GPUs) one sweep trial takes in all (``_trial_bundles`` summed)."""
+    total: dict[str, float] = {}
+    for bundle in _trial_bundles(config, cpus_per_trial):
+        for unit, amount in bundle.items():
+            total[unit] = total.get(unit, 0.0) + amount
+    return total
+
+
+def _start_ray_for_trials(address: str | None, needs: list[dict[str, float]]) -> None:
+    """Start or reach Ray and check that every trial's resources (``trial_needs``) fit."""
     import ray
 
     start_ray(address)
-    have = ray.cluster_resources().get("CPU", 0)
-    if cpus > have:
-        raise RunFolderError(
-            f"a trial takes {cpus} CPUs (--cpus-per-trial, plus num_learners x cpus_per_learner "
-            f"for its learner actors), more than the Ray cluster has ({have:g}); no trial could "
-            "ever start"
-        )
+    have = ray.cluster_resources()
+    for unit in ("CPU", "GPU"):
+        need = max((n.get(unit, 0.0) for n in needs), default=0.0)
+        if need > have.get(unit, 0.0):
+            raise RunFolderError(
+                f"a trial takes {need:g} {unit}s (--cpus-per-trial, plus num_learners x "
+                f"cpus_per_learner for its learner actors; a GPU each on cuda), more than the "
+                f"Ray cluster has ({have.get(unit, 0.0):g}); no trial could ever start"
+            )
 
 
 def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool) -> int:
@@ -778,7 +783,7 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
     name = spec["name"]
     trials = {"_".join(c).replace("=", "-").replace(".", "_"): c for c in spec["combos"]}
     configs = {t: resolve_config(spec["config"], spec["sets"] + c) for t, c in trials.items()}
-    _start_ray_for_trials(address, max(trial_cpus(c, spec["cpus"]) for c in configs.values()))
+    _start_ray_for_trials(address, [trial_needs(c, spec["cpus"]) for c in configs.values()])
     base = {
         "config": spec["config"],
         "sets": spec["sets"],
@@ -788,8 +793,8 @@ def sweep(spec: dict[str, Any], *, root: Path, address: str | None, resume: bool
         "storage": spec["storage"],
     }
 
-    def resources(params: dict[str, Any]) -> Any:
-        return _trial_resources(configs[params["trial"]], spec["cpus"])
+    def resources(params: dict[str, Any]) -> tune.PlacementGroupFactory:
+        return tune.PlacementGroupFactory(_trial_bundles(configs[params["trial"]], spec["cpus"]))
 
     trainable = tune.with_parameters(
         tune.with_resources(_trial_entry, resources), base=base, trials=trials

@@ -167,6 +167,19 @@ def test_sweep_reserves_cpus_for_each_trials_learner_actors(
     assert table[-1].startswith("| seed-0 | ok | 1 |")
 
 
+def test_a_sweep_trial_reserves_a_bundle_per_learner_actor_and_gpus_on_cuda() -> None:
+    """Tune's placement group of a trial: the trial's CPUs, then one bundle per learner actor;
+    on cuda each takes a GPU (the trial's own rollouts run there too)."""
+    from trainers.cli import _trial_bundles, trial_needs
+
+    base = TrainConfig.cpu_small().replace(device="cpu")
+    assert _trial_bundles(base, 2) == [{"CPU": 2.0}]
+    two = base.replace(num_learners=2, cpus_per_learner=3)
+    assert _trial_bundles(two, 1) == [{"CPU": 1.0}, {"CPU": 3.0}, {"CPU": 3.0}]
+    assert trial_needs(two, 1) == {"CPU": 7.0}
+    assert trial_needs(two.replace(device="cuda"), 1) == {"CPU": 7.0, "GPU": 3.0}
+
+
 def test_a_failed_trials_line_is_what_the_trial_raised() -> None:
     """Ray wraps a trial's exception; sweep.md shows the trial's own, without colour codes."""
     from ray.exceptions import RayTaskError
