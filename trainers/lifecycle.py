@@ -61,7 +61,9 @@ def _private_mode() -> None:
 def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> None:
     """Start a private local Ray (``address`` None) or connect to the cluster at ``address``.
 
-    Does nothing if Ray is already initialized in this process.
+    The private Ray is this process's own, on 127.0.0.1, whatever ``RAY_ADDRESS`` or an
+    earlier ``ray start`` on this machine names. Does nothing if Ray is already initialized
+    in this process.
 
     Raises:
         ValueError: for a malformed address.
@@ -73,6 +75,10 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> Non
 
         if not ray.is_initialized():
             ray.init(
+                # "local": a new Ray of its own. Without an address, ray.init joins the cluster
+                # named by RAY_ADDRESS or by the last `ray start` on this machine (its address
+                # file outlives the cluster: a stale one made ray.init wait for minutes).
+                address="local",
                 include_dashboard=False,
                 log_to_driver=False,
                 num_cpus=num_cpus,

@@ -134,6 +134,22 @@ def test_address_without_a_ray_head_fails_fast(sandbox: Path) -> None:
     assert sorted(p.name for p in (sandbox / "runs").iterdir()) == ["foreign"]
 
 
+def test_the_private_ray_joins_no_cluster_named_elsewhere() -> None:
+    """Without --address the trainer starts its own Ray on 127.0.0.1, even when RAY_ADDRESS (or
+    an earlier `ray start` on this machine) names a cluster: here one that does not exist."""
+    code = (
+        "import ray; from trainers.lifecycle import start_ray, stop_ray; start_ray(); "
+        "print(ray.get_runtime_context().gcs_address); stop_ray()"
+    )
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_ADDRESS="127.0.0.1:9")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    host, _, port = out.stdout.strip().splitlines()[-1].rpartition(":")
+    assert host == "127.0.0.1" and port != "9"
+
+
 def test_simulate_on_a_missing_gpu_is_an_error(capsys: pytest.CaptureFixture) -> None:
     import torch
 
