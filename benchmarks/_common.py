@@ -257,3 +257,94 @@ def trained_cpu_small(
         yield tc, CheckpointPolicy(modules, tc, Path("(in memory)")), rows
     finally:
         algo.stop()
+
+
+@contextlib.contextmanager
+def local_cluster(nodes: int, cpus_per_node: int) -> Iterator[str]:
+    """A Ray cluster of ``nodes`` nodes on this machine, on 127.0.0.1; yields its address.
+
+    Each node is a ``ray start --block`` process in its own process group, with token
+    authentication (``RAY_AUTH_MODE=token`` must be set before ray is imported) and a
+    temporary folder this function creates (so the cluster's address
+    file does not land in Ray's default ``/tmp/ray``); on leaving the block the driver
+    disconnects, each node's process group is stopped and the folder is removed. Ray's GCS,
+    raylets and workers are separate processes per node, so actors on two nodes talk through
+    the network stack as on a real cluster, only over loopback.
+    """
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    from trainers.lifecycle import start_ray, stop_ray
+
+    if os.environ.get("RAY_AUTH_MODE") != "token":
+        raise RuntimeError(
+            "local_cluster: set RAY_AUTH_MODE=token before ray is imported (Ray reads it once; "
+            "the nodes run with token authentication)"
+        )
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
+    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)  # a private Ray's "0" refuses nodes
+    with socket.socket() as probe:  # a free port for the head's GCS
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    temp = tempfile.mkdtemp(prefix="rbc-ray-", dir="/tmp")  # short: Ray's socket paths
+    subprocess.run([ray_cli, "get-auth-token", "--generate"], env=env, capture_output=True)
+    common = [f"--num-cpus={cpus_per_node}", "--node-ip-address=127.0.0.1", "--block"]
+    started: list[subprocess.Popen[bytes]] = []
+
+    def node(args: list[str]) -> None:
+        started.append(
+            subprocess.Popen(
+                [ray_cli, "start", *args, *common],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+
+    try:
+        node(["--head", f"--port={port}", f"--temp-dir={temp}", "--include-dashboard=false"])
+        deadline = time.monotonic() + 60
+        while True:  # the head's GCS answers after a few seconds
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or started[0].poll() is not None:
+                    raise RuntimeError("local_cluster: the head did not start in 60 s") from None
+                time.sleep(0.5)
+        for _ in range(nodes - 1):
+            node([f"--address={address}"])
+        import ray
+        import ray._private.ray_constants as ray_constants
+
+        # ray.init turns a 127.0.0.1 address into the machine's network address unless Ray
+        # runs as a single machine (as trainers.lifecycle's private Ray does); the nodes
+        # listen on loopback only, so the driver must keep 127.0.0.1.
+        ray_constants.ENABLE_RAY_CLUSTER = False
+        start_ray(address)
+
+        while sum(n["Alive"] for n in ray.nodes()) < nodes:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"local_cluster: {nodes} nodes did not join within 60 s")
+            time.sleep(0.5)
+        yield address
+    finally:
+        stop_ray()
+        for proc in reversed(started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in reversed(started):
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        shutil.rmtree(temp, ignore_errors=True)

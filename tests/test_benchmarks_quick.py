@@ -35,6 +35,7 @@ SCRIPTS = (
     "finite_game",
     "reproduce_paper",
     "wage_response",
+    "learners_rbc",
 )
 
 
@@ -299,3 +300,44 @@ def test_learner_rows_take_actor_counts_and_cpus_each() -> None:
     assert _learner_text(base) == "driver"
     assert _learner_text(base.replace(num_learners=2)) == "2"
     assert _learner_text(base.replace(num_learners=1, cpus_per_learner=2)) == "1 x 2 CPUs"
+
+
+def test_learner_layouts_are_judged_against_the_drivers_seed_range() -> None:
+    """A layout's mean over seeds inside the driver's [min, max] is "within", else "OUTSIDE"."""
+    from benchmarks.learners_rbc import verdicts
+
+    def row(layout: str, seed: int, consumer: float) -> dict[str, object]:
+        return {"layout": layout, "seed": seed, "consumer": consumer, "firm": 1.0,
+                "government": 1.0}  # fmt: skip
+
+    rows = [row("driver", 0, 1.0), row("driver", 1, 3.0)]
+    rows += [row("2 actors", 0, 2.5), row("2 actors", 1, 3.4)]  # mean 2.95: within [1, 3]
+    rows += [row("1 actor", 0, 3.2), row("1 actor", 1, 3.4)]  # mean 3.3: outside
+    lines = verdicts(rows)
+    assert lines[0].startswith("- 1 actor: consumer 3.3 (OUTSIDE [1, 3])")
+    assert lines[1].startswith("- 2 actors: consumer 2.95 (within [1, 3])")
+
+
+@pytest.mark.slow
+def test_learners_quick_runs_every_layout_on_a_local_two_node_cluster() -> None:
+    """The learners benchmark's smoke run: four layouts (one on 2 local Ray nodes), no Ray
+    process or temporary folder left behind, the committed tables untouched."""
+    import tempfile
+
+    before = _committed_hashes()
+    temp = Path(tempfile.gettempdir())
+    folders = set(temp.glob("rbc-ray-*"))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "learners_rbc.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = proc.stdout.strip().splitlines()
+    assert table[-1].startswith("| 2 actors, 2 nodes | 0 | 3 |")  # the table is printed last
+    assert "- 2 actors, 2 nodes: consumer" in proc.stdout
+    assert _committed_hashes() == before
+    assert set(temp.glob("rbc-ray-*")) == folders
