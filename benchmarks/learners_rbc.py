@@ -34,9 +34,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("RAY_AUTH_MODE", "token")  # before ray is imported (local_cluster)
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -99,6 +96,11 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run every layout on the same seeds; write and print the table."""
+    # Before ray is imported (local_cluster's nodes use token authentication). Set here, not
+    # at import: a process that imported ray already (a test importing this module) would
+    # start Ray's processes in token mode while its own client stayed without a token.
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     from rbc_env.perf import keep_freed_memory
     from trainers.lifecycle import start_ray, stop_ray
 
