@@ -1,9 +1,10 @@
 """Data-parallel learners on the RBC economy (cpu_small): does splitting the update change it?
 
-The driver's learner, one and two learner actors, and two actors on two Ray nodes.
+The driver's learner, one and two learner actors (rolling out in the driver or in the actors),
+and two actors on two Ray nodes.
 
 How to run:
-    .venv/bin/python benchmarks/learners_rbc.py            # 4 layouts x 3 seeds x 60 iterations
+    .venv/bin/python benchmarks/learners_rbc.py            # 7 layouts x 3 seeds x 60 iterations
     .venv/bin/python benchmarks/learners_rbc.py --quick    # 3 iterations, 1 seed (results/quick/)
 
 Each run trains the ``cpu_small`` preset (20 consumers, 5 firms, B = 32, 60 iterations, the
@@ -15,8 +16,13 @@ compressed curriculum) with the batched sampler, changing only where the PPO upd
   so its rows must equal the driver's;
 - ``2 actors``: ``num_learners = 2``, one CPU each: every gradient step averages two half-size
   minibatches (DDP), a different optimization path from the same data;
-- ``2 actors, 2 nodes``: the same on a local Ray cluster of two nodes (two ``ray start``
-  processes on 127.0.0.1, one CPU each, so one actor per node; ``_common.local_cluster``).
+- ``1 actor rolls out``, ``2 actors roll out``: the same with ``rollouts = "learners"``: each
+  actor rolls out its own B / N economies (learner 0 with the run's seed, so one actor must
+  equal the driver again; two actors sample different economies, so they can only match
+  within the seed spread);
+- ``2 actors, 2 nodes``, ``2 actors roll out, 2 nodes``: the same on a local Ray cluster of
+  two nodes (two ``ray start`` processes on 127.0.0.1, one CPU each, so one actor per node;
+  ``_common.local_cluster``).
 
 Reported per run, as means over the last 10 iterations: the mean per-step reward of each type,
 the mean price and wage. The header says, per type, whether each layout's mean over the seeds
@@ -49,11 +55,16 @@ from benchmarks._common import (  # noqa: E402
 
 TYPES = ("consumer", "firm", "government")
 TAIL = 10  # iterations averaged at the end of each run
+_ONE = {"num_learners": 1, "cpus_per_learner": torch.get_num_threads()}
+_IN_LEARNERS = {"rollouts": "learners"}
 LAYOUTS = {  # name: (TrainConfig overrides, Ray nodes)
     "driver": ({"num_learners": 0}, 1),
-    "1 actor": ({"num_learners": 1, "cpus_per_learner": torch.get_num_threads()}, 1),
+    "1 actor": (_ONE, 1),
     "2 actors": ({"num_learners": 2}, 1),
+    "1 actor rolls out": ({**_ONE, **_IN_LEARNERS}, 1),
+    "2 actors roll out": ({"num_learners": 2, **_IN_LEARNERS}, 1),
     "2 actors, 2 nodes": ({"num_learners": 2}, 2),
+    "2 actors roll out, 2 nodes": ({"num_learners": 2, **_IN_LEARNERS}, 2),
 }
 
 

@@ -320,7 +320,7 @@ def test_learner_layouts_are_judged_against_the_drivers_seed_range() -> None:
 
 @pytest.mark.slow
 def test_learners_quick_runs_every_layout_on_a_local_two_node_cluster() -> None:
-    """The learners benchmark's smoke run: four layouts (one on 2 local Ray nodes), no Ray
+    """The learners benchmark's smoke run: seven layouts (two on 2 local Ray nodes), no Ray
     process or temporary folder left behind, the committed tables untouched."""
     import tempfile
 
@@ -337,7 +337,8 @@ def test_learners_quick_runs_every_layout_on_a_local_two_node_cluster() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = proc.stdout.strip().splitlines()
-    assert table[-1].startswith("| 2 actors, 2 nodes | 0 | 3 |")  # the table is printed last
+    assert table[-1].startswith("| 2 actors roll out, 2 nodes | 0 | 3 |")  # printed last
     assert "- 2 actors, 2 nodes: consumer" in proc.stdout
+    assert "- 2 actors roll out, 2 nodes: consumer" in proc.stdout
     assert _committed_hashes() == before
     assert set(temp.glob("rbc-ray-*")) == folders

@@ -381,10 +381,12 @@ def deviation_config(
     """The ``TrainConfig`` of a deviation run from a trained run's config (spec 10).
 
     Same economy and PPO settings, seeded by ``params.seed``, with ``deviation`` set; for
-    ``method="pg"`` one full-batch pass per iteration at ``params.pg_lr``.
+    ``method="pg"`` one full-batch pass per iteration at ``params.pg_lr``. The deviation run
+    rolls out in the driver (``rollouts="driver"``), whatever the trained run did.
     """
     updates: dict[str, Any] = {
         "seed": params.seed,
+        "rollouts": "driver",
         "iterations": max(params.iterations, 1),
         "deviation.agent_type": agent_type,
         "deviation.agent_index": agent_index,

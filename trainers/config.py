@@ -308,7 +308,7 @@ class TrainConfig(Params):
         NONNEGATIVE,
         "0: one learner in the driver process; N >= 1: N Ray learner actors (one GPU each "
         "on cuda), each updating on 1/N of every module's rows with gradients averaged "
-        "across them (data parallel; rollouts stay in the driver)",
+        "across them (data parallel; where the rows come from: rollouts)",
         family=RBC,
     )
     cpus_per_learner: int = param(
@@ -320,6 +320,17 @@ class TrainConfig(Params):
         "that many threads (Ray sets OMP_NUM_THREADS from it); one learner on 2 cores: 2.76 s "
         "an iteration with 1 CPU, 2.23 s with 2 (paper economy, B = 128; docs/howto/cluster.md)"
         "; unused with num_learners = 0",
+        family=RBC,
+    )
+    rollouts: Literal["driver", "learners"] = param(
+        "driver",
+        "",
+        "",
+        None,
+        "driver: the driver rolls out all batch_size economies and ships each learner its "
+        "rows; learners (batched sampler, num_learners >= 1, batch_size a multiple of it): "
+        "each learner actor rolls out its own batch_size / num_learners economies on its own "
+        "device, and only metrics cross the network (for several GPUs or nodes)",
         family=RBC,
     )
     precision: Literal["fp32", "bf16"] = param(

@@ -76,11 +76,15 @@ def build_config(train_config: TrainConfig) -> BatchedPPOConfig:
     Raises:
         NotImplementedError: for ``sampler="env_runner"`` with a reference-parity option it does
             not implement (``parity.returns="reference"``, ``sampling="fixed_quantile"``,
-            ``value_loss="reference"``).
+            ``value_loss="reference"``); for ``rollouts="learners"`` with the env-runner
+            sampler or in a deviation run.
+        ValueError: where Ray could not place the learner actors, or
+            ``rollouts="learners"`` without learner actors or with B not a multiple of them.
     """
     if train_config.family == GROWTH:
         return _growth_config(train_config)
     tc = train_config
+    _check_learner_rollouts(tc)
     spaces = module_spaces(tc.economy)
     if tc.sampler == "batched":
         config = (
@@ -304,6 +308,40 @@ def _growth_config(tc: TrainConfig) -> BatchedPPOConfig:
             "vf_clip_param": float("inf"),
         },
     )
+
+
+def _check_learner_rollouts(tc: TrainConfig) -> None:
+    """Refuse ``rollouts="learners"`` where the learners could not roll out.
+
+    Raises:
+        ValueError: without learner actors, or when they cannot split B evenly.
+        NotImplementedError: with the env-runner sampler or in a deviation run.
+    """
+    if tc.rollouts != "learners":
+        return
+    if tc.sampler != "batched":
+        raise NotImplementedError(
+            "TrainConfig.rollouts='learners' is implemented by the batched sampler only; use "
+            "sampler='batched' or rollouts='driver'"
+        )
+    if tc.num_learners < 1:
+        raise ValueError(
+            "TrainConfig.num_learners must be in [1, inf) with rollouts='learners' (the "
+            f"learner actors roll out); got {tc.num_learners}"
+        )
+    if tc.batch_size % tc.num_learners:
+        raise ValueError(
+            f"TrainConfig.batch_size must be a multiple of num_learners ({tc.num_learners}) "
+            "with rollouts='learners' (each learner rolls out batch_size / num_learners "
+            f"economies); got {tc.batch_size}"
+        )
+    if tc.deviation.active:
+        # Best-response checks of a run with rollouts='learners' deviate with driver rollouts
+        # (trainers.best_response.deviation_config).
+        raise NotImplementedError(
+            "TrainConfig.deviation (a deviation run) needs rollouts='driver'; got "
+            "rollouts='learners'"
+        )
 
 
 def _check_learner_resources(num_learners: int, cpus: int, gpu: bool) -> None:
