@@ -23,8 +23,9 @@ for the same learner work); its row says whether it is at least as fast per agen
 ``paper_open`` with ``num_learners`` = 1 and 2 learner actors of one CPU each, and 1 actor of
 2 CPUs (``cpus_per_learner``, which Ray turns into the actor's torch threads; ``--learners``):
 "driver" is the default learner in the driver process; N actors each update on 1/N of every
-module's rows and average gradients, while the rollout stays in the driver (on 2 cores the
-actors share the cores with the driver). Each figure is the best of
+module's rows and average gradients, while the rollout stays in the driver, or, in the rows
+marked "roll out" (``--learners Nr``), each actor also rolls out its own B / N economies
+(``TrainConfig.rollouts``); on 2 cores the actors share the cores with the driver. Each figure is the best of
 ``repeats`` iterations after one warm-up iteration (``_common.best_time``); agent-steps =
 B · T · 111 per iteration. The "rollout" column is the sampling part alone, as each
 algorithm reports it (``throughput/rollout_agent_steps_per_s``). The compute roofline: a
@@ -150,22 +151,29 @@ def roofline_columns(m: dict[str, float], peaks: Peaks) -> dict[str, object]:
     }
 
 
-def _learners(text: str) -> tuple[int, int]:
-    """``"N"`` or ``"NxC"`` as (num_learners, cpus_per_learner); ``ValueError`` unless >= 1."""
-    n, sep, c = text.partition("x")
+def _learners(text: str) -> dict[str, object]:
+    """``"N"``, ``"NxC"``, each optionally ending in ``r``, as ``TrainConfig`` overrides.
+
+    N: num_learners, C: cpus_per_learner (default 1), ``r``: rollouts in the learners.
+    ``ValueError`` unless N, C >= 1.
+    """
+    body = text.removesuffix("r")
+    n, sep, c = body.partition("x")
     pair = (int(n), int(c) if sep else 1)
     if min(pair) < 1:
         raise ValueError(text)
-    return pair
+    rollouts = "learners" if body != text else "driver"
+    return {"num_learners": pair[0], "cpus_per_learner": pair[1], "rollouts": rollouts}
 
 
 def _learner_text(config: TrainConfig) -> str:
-    """The table's learners cell: ``driver``, ``N`` or ``N x C CPUs``."""
+    """The table's learners cell: ``driver``, ``N`` or ``N x C CPUs`` (+ ``, roll out``)."""
     if config.num_learners == 0:
         return "driver"
-    if config.cpus_per_learner == 1:
-        return str(config.num_learners)
-    return f"{config.num_learners} x {config.cpus_per_learner} CPUs"
+    text = str(config.num_learners)
+    if config.cpus_per_learner > 1:
+        text += f" x {config.cpus_per_learner} CPUs"
+    return text + (", roll out" if config.rollouts == "learners" else "")
 
 
 def _layout(text: str) -> EnvRunnerParams:
@@ -191,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="learner actors of extra batched rows, comma-separated N (TrainConfig."
         "num_learners, one CPU each) or NxC (C = cpus_per_learner CPUs, hence torch threads, "
-        "each); default 1,2,1x2; quick none; the main row is the driver's learner",
+        "each), ending in r for rollouts in the learners (rollouts=learners); default 1,2,1x2; "
+        "quick none; the main row is the driver's learner",
     )
     parser.add_argument(
         "--variants",
@@ -235,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         learner_sets = [_learners(item) for item in learner_text.split(",") if item]
     except ValueError:
         parser.error(
-            f"--learners must be comma-separated N or NxC, N, C >= 1; got {learner_text!r}"
+            f"--learners must be comma-separated N or NxC, N, C >= 1, each optionally ending "
+            f"in r; got {learner_text!r}"
         )
     # One CPU per remote EnvRunner: a layout with more runners than cores gets as many
     # (logical) CPUs, so its runners share the cores (oversubscribed, as the table says).
@@ -249,10 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         batched = measure(base.replace(sampler="batched"), repeats)
         batched_cpu = measure(cpu_preset.replace(sampler="batched"), repeats)
-        parallel = {
-            (n, c): measure(base.replace(num_learners=n, cpus_per_learner=c), repeats)
-            for n, c in learner_sets
-        }
+        parallel = [measure(base.replace(**overrides), repeats) for overrides in learner_sets]
         switched = {v: measure(base.replace(**VARIANTS[v]), repeats) for v in variants}
         runners = {
             layout: measure(base.replace(sampler="env_runner", env_runner=_layout(layout)), repeats)
@@ -267,16 +274,8 @@ def main(argv: list[str] | None = None) -> None:
         _row("paper_open", "batched", "-", base, batched, reference, peaks),
         _row("paper_cpu", "batched", "-", cpu_preset, batched_cpu, reference, peaks),
         *(
-            _row(
-                "paper_open",
-                "batched",
-                "-",
-                base.replace(num_learners=n, cpus_per_learner=c),
-                m,
-                reference,
-                peaks,
-            )
-            for (n, c), m in parallel.items()
+            _row("paper_open", "batched", "-", base.replace(**over), m, reference, peaks)
+            for over, m in zip(learner_sets, parallel, strict=True)
         ),
         *(
             _row("paper_open", "batched", "-", base.replace(**VARIANTS[v]), m, reference, peaks, v)

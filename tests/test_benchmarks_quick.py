@@ -291,15 +291,17 @@ def test_learner_rows_take_actor_counts_and_cpus_each() -> None:
     from benchmarks.training_throughput import _learner_text, _learners
     from trainers.config import TrainConfig
 
-    assert _learners("2") == (2, 1)
-    assert _learners("1x2") == (1, 2)
-    for bad in ("0", "1x0", "x", "2x"):
+    assert _learners("2") == {"num_learners": 2, "cpus_per_learner": 1, "rollouts": "driver"}
+    assert _learners("1x2r") == {"num_learners": 1, "cpus_per_learner": 2, "rollouts": "learners"}
+    for bad in ("0", "1x0", "x", "2x", "r", "2rr"):
         with pytest.raises(ValueError):
             _learners(bad)
     base = TrainConfig.cpu_small()
     assert _learner_text(base) == "driver"
     assert _learner_text(base.replace(num_learners=2)) == "2"
     assert _learner_text(base.replace(num_learners=1, cpus_per_learner=2)) == "1 x 2 CPUs"
+    rolling = base.replace(num_learners=2, rollouts="learners")
+    assert _learner_text(rolling) == "2, roll out"
 
 
 def test_learner_layouts_are_judged_against_the_drivers_seed_range() -> None:

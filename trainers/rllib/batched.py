@@ -43,6 +43,11 @@ seeded by (seed, env steps), and the checkpoint carries the generator state and 
 iteration (and a continuing economy's state), so a run resumed from a checkpoint repeats the
 uninterrupted run's next iterations (bit-identical on the CPU; tested).
 
+Rollouts in the learners (``TrainConfig.rollouts="learners"``, RBC, ``num_learners = N >= 1``):
+steps 3-5 run inside every learner actor on its own B / N economies and its own modules
+(``trainers.rllib.sampler.learner_iteration``); the driver computes the stage, logs the counts,
+the learners' update results and the mean of their metrics.
+
 Centralized critic (``TrainConfig.critic="centralized"``): RBC rows also carry the government's
 observation (the economy's aggregate state) in the ``global_state`` column, which only the value
 network reads (``trainers.rllib.modules.CentralCriticPPOTorchRLModule``); growth rows append
