@@ -20,21 +20,20 @@ A second batched row trains the ``paper_cpu`` preset (``TrainConfig.paper_cpu()`
 same economy and B, 2 epochs x 2 minibatches, i.e. twice the gradient steps per iteration
 for the same learner work); its row says whether it is at least as fast per agent-step as
 ``paper_open`` (issue 10's goal for the compressed preset). The "learners" rows train
-``paper_open`` with ``num_learners`` = 1 and 2 learner actors of one CPU each, and 1 actor of
-2 CPUs (``cpus_per_learner``, which Ray turns into the actor's torch threads; ``--learners``):
+``paper_open`` with ``num_learners`` = 1 and 2 learner actors of one CPU each, and 1 actor of 2
+CPUs (``cpus_per_learner``, which Ray turns into the actor's torch threads; ``--learners``):
 "driver" is the default learner in the driver process; N actors each update on 1/N of every
 module's rows and average gradients, while the rollout stays in the driver, or, in the rows
 marked "roll out" (``--learners Nr``), each actor also rolls out its own B / N economies
-(``TrainConfig.rollouts``); on 2 cores the actors share the cores with the driver. Each figure is the best of
-``repeats`` iterations after one warm-up iteration (``_common.best_time``); agent-steps =
-B · T · 111 per iteration. The "rollout" column is the sampling part alone, as each
-algorithm reports it (``throughput/rollout_agent_steps_per_s``). The compute roofline: a
+(``TrainConfig.rollouts``); on 2 cores the actors share the cores with the driver. Each figure
+is the best of ``repeats`` iterations after one warm-up iteration (``_common.best_time``);
+agent-steps = B · T · 111 per iteration. The "rollout" column is the sampling part alone, as
+each algorithm reports it (``throughput/rollout_agent_steps_per_s``). The compute roofline: a
 forward pass of an agent's module costs 2 FLOP per weight of its linear layers, and one
-agent-step of training costs one forward in the rollout and a forward and a backward (about
-two forwards) in each epoch, so ≈ 2 W (1 + 3 epochs) FLOP, averaged over the 111 agents;
-divided into the machine's measured fp32 matmul rate (``_common.measure_peaks``) it is the
-ceiling the "of roofline" column compares with (the bf16 row is compared with the same fp32
-ceiling).
+agent-step of training costs one forward in the rollout and a forward and a backward (about two
+forwards) in each epoch, so ≈ 2 W (1 + 3 epochs) FLOP, averaged over the 111 agents; divided
+into the machine's measured fp32 matmul rate (``_common.measure_peaks``) it is the ceiling the
+"of roofline" column compares with (the bf16 row is compared with the same fp32 ceiling).
 
 Results to expect on 2 CPU cores (benchmarks/results/training_throughput.md holds the table
 this script writes and prints last; ``--quick`` writes to the git-ignored

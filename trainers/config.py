@@ -317,8 +317,8 @@ class TrainConfig(Params):
         "CPUs",
         AT_LEAST_ONE,
         "CPUs Ray reserves for each learner actor (num_learners >= 1); the actor's torch runs "
-        "that many threads (Ray sets OMP_NUM_THREADS from it); one learner on 2 cores: 2.76 s "
-        "an iteration with 1 CPU, 2.23 s with 2 (paper economy, B = 128; docs/howto/cluster.md)"
+        "that many threads (Ray sets OMP_NUM_THREADS from it); one learner on 2 cores: 2.04 s "
+        "an iteration with 1 CPU, 1.27 s with 2 (paper economy, B = 128; docs/howto/cluster.md)"
         "; unused with num_learners = 0",
         family=RBC,
     )
