@@ -136,6 +136,24 @@ def test_two_learners_roll_out_their_own_economies_and_resume_exactly(tmp_path):
     _assert_same_weights(weights[0], weights_again[0])
 
 
+def test_a_centralized_critic_trains_on_two_learners():
+    """The centralized critic's unused default value head is frozen, so DDP's two learners
+    update (before: "Expected to have finished reduction in the prior iteration" on the
+    second update), with the global-state column built by each learner's own rollout."""
+    tc = dataclasses.replace(
+        tiny_config(), num_learners=2, rollouts="learners", critic="centralized"
+    )
+    algo = build_config(tc).build_algo()
+    try:
+        results = [algo.train() for _ in range(2)]
+        weights = _weights(algo)
+    finally:
+        algo.stop()
+    _assert_same_weights(weights[0], weights[1])
+    assert all(math.isfinite(v) for r in results for v in _metrics(r).values())
+    assert "learners/consumer/vf_loss" in _metrics(results[1])
+
+
 def _standardize_in_group(rank: int, path: str, rows: torch.Tensor, out: Any) -> None:
     torch.distributed.init_process_group(
         "gloo", init_method=f"file://{path}", rank=rank, world_size=2

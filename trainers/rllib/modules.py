@@ -195,7 +195,9 @@ class CentralCriticPPOTorchRLModule(MaskedPPOTorchRLModule):
 
     The policy is unchanged (own observation, masks). The value is an MLP (the module's
     ``fcnet_hiddens``, ReLU) on ``[own observation, batch["global_state"]]``; the default
-    critic's own value head is unused. ``model_config["global_dim"]`` is the global width.
+    critic's own value head is unused, and frozen (``requires_grad`` off): data-parallel
+    learners (DDP) otherwise wait for its gradient forever and fail at the next update
+    (measured with ``num_learners=2``). ``model_config["global_dim"]`` is the global width.
     """
 
     def setup(self) -> None:
@@ -213,6 +215,7 @@ class CentralCriticPPOTorchRLModule(MaskedPPOTorchRLModule):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         layers.append(torch.nn.Linear(hidden[-1] if hidden else width, 1))
         self.central_vf = torch.nn.Sequential(*layers)
+        self.vf.requires_grad_(False)  # kept for the state's layout, never trained
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any | None = None) -> Any:
         """V(o, g) from the own observation o and the global state g."""
