@@ -330,7 +330,7 @@ class TrainConfig(Params):
         "driver: the driver rolls out all batch_size economies and ships each learner its "
         "rows; learners (batched sampler, num_learners >= 1, batch_size a multiple of it): "
         "each learner actor rolls out its own batch_size / num_learners economies on its own "
-        "device, and only metrics cross the network (for several GPUs or nodes)",
+        "device, and no batch crosses the network (for several GPUs or nodes)",
         family=RBC,
     )
     precision: Literal["fp32", "bf16"] = param(

@@ -10,8 +10,9 @@ trains on (``trainers.rllib.batched`` describes the iteration). Two places use i
   ``learner_iteration`` rolls out the learner's own B / N economies with the learner's own
   modules on the learner's device, then updates. DDP all-reduces the gradients, and the
   advantages are standardized over all learners' rows (``LearnerSampler._standardize``), so
-  the update sees the statistics the driver's sampler would. Nothing but the learners'
-  metrics and summaries crosses the network: no batch is shipped from the driver.
+  the update sees the statistics the driver's sampler would. No batch is shipped from the
+  driver: only the learners' metrics, and the weights the driver copies for its own modules
+  (evaluation, ``act``) once an iteration.
 
 Learner k rolls out with the seed of ``learner_seed(seed, k)``; learner 0 uses the run's seed,
 so one learner actor repeats the driver's rollout bit for bit (tested).
