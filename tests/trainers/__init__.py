@@ -1,9 +1,12 @@
-"""Trainer tests; ``tiny_config`` is their common small run."""
+"""Trainer tests; ``tiny_config`` is their common small run, ``tracked`` and
+``learner_weights`` what they compare between runs."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+import numpy as np
 
 from rbc_env import RBCConfig
 from trainers.config import TrainConfig
@@ -37,3 +40,30 @@ def tiny_config(**changes: Any) -> TrainConfig:
         num_minibatches=2,
     )
     return base.replace(**changes)
+
+
+TYPES = ("consumer", "firm", "government")
+
+
+def tracked(result: dict) -> dict[str, float]:
+    """The sampler's own metrics plus each module's PPO losses and trained rows."""
+    out = {
+        k: float(v)
+        for k, v in result.items()
+        if k.startswith(("econ/", "reward/", "return/", "curriculum/"))
+    }
+    for t in TYPES:
+        for key in ("policy_loss", "vf_loss", "entropy", "num_module_steps_trained"):
+            if key in result["learners"].get(t, {}):
+                out[f"learners/{t}/{key}"] = float(result["learners"][t][key])
+    return out
+
+
+def learner_weights(algo: Any) -> list[dict[str, dict[str, np.ndarray]]]:
+    """Every learner's module weights (one entry per learner actor, or the local learner)."""
+
+    def weights(learner: Any) -> dict[str, dict[str, np.ndarray]]:
+        state = learner.get_state(components="rl_module")["rl_module"]
+        return {m: {k: np.asarray(v) for k, v in sd.items()} for m, sd in state.items()}
+
+    return [result.get() for result in algo.learner_group.foreach_learner(weights)]

@@ -6,7 +6,6 @@ import dataclasses
 import math
 import os
 import threading
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -24,7 +23,7 @@ from ray.rllib.core.distribution.torch.torch_distribution import (  # noqa: E402
 from ray.rllib.evaluation.postprocessing import Postprocessing  # noqa: E402
 
 from rbc_env.perf import freed_memory_kept, keep_freed_memory  # noqa: E402
-from tests.trainers import tiny_config  # noqa: E402
+from tests.trainers import TYPES, learner_weights, tiny_config, tracked  # noqa: E402
 from trainers.config import EnvRunnerParams, TrainConfig  # noqa: E402
 from trainers.curriculum import stage  # noqa: E402
 from trainers.rllib import BatchedPPO, build_config, module_spaces  # noqa: E402
@@ -39,8 +38,6 @@ from trainers.rllib.modules import (  # noqa: E402
     mode_actions,
 )
 
-TYPES = ("consumer", "firm", "government")
-
 
 def _tiny_config() -> TrainConfig:
     """4 consumers, 2 firms, B = 8, T = 5; firms train from iteration 1, government from 2."""
@@ -49,20 +46,6 @@ def _tiny_config() -> TrainConfig:
 
 # One local Ray instance for the trainer tests (tests/trainers/conftest.py).
 pytestmark = pytest.mark.usefixtures("ray_session")
-
-
-def _tracked(result: dict) -> dict[str, float]:
-    """The sampler's own metrics plus each module's PPO losses."""
-    out = {
-        k: float(v)
-        for k, v in result.items()
-        if k.startswith(("econ/", "reward/", "return/", "curriculum/"))
-    }
-    for t in TYPES:
-        for key in ("policy_loss", "vf_loss", "entropy", "num_module_steps_trained"):
-            if key in result["learners"].get(t, {}):
-                out[f"learners/{t}/{key}"] = float(result["learners"][t][key])
-    return out
 
 
 def _monitor_threads() -> list[threading.Thread]:
@@ -81,7 +64,7 @@ def test_training_checkpoint_and_exact_resume(tmp_path):
     r2 = algo.train()
     algo.stop()
 
-    results = [_tracked(r) for r in (r0, r1, r2)]
+    results = [tracked(r) for r in (r0, r1, r2)]
     for r in results:
         assert all(math.isfinite(v) for v in r.values()), r
     # The curriculum: who trains, entropy per module, masks at iteration 0.
@@ -112,7 +95,7 @@ def test_training_checkpoint_and_exact_resume(tmp_path):
     assert not _monitor_threads()
     assert restored.iteration == 2 and restored.curriculum_iteration == 2
     resumed = restored.train()
-    assert _tracked(resumed) == results[2]  # bit-identical on CPU
+    assert tracked(resumed) == results[2]  # bit-identical on CPU
     again = restored.train()
     assert again["training_iteration"] == 4 and again["curriculum/iteration"] == 3.0
     restored.stop()
@@ -378,16 +361,6 @@ def test_type_level_deviation_trains_on_the_types_mean_reward():
     assert spread["own"] > 1e-3
 
 
-def _learner_weights(algo: BatchedPPO) -> list[dict[str, dict[str, np.ndarray]]]:
-    """Every learner's module weights (one entry per learner actor, or the local learner)."""
-
-    def weights(learner: Any) -> dict[str, dict[str, np.ndarray]]:
-        state = learner.get_state(components="rl_module")["rl_module"]
-        return {m: {k: np.asarray(v) for k, v in sd.items()} for m, sd in state.items()}
-
-    return [result.get() for result in algo.learner_group.foreach_learner(weights)]
-
-
 def _train_twice(
     tc: TrainConfig,
 ) -> tuple[list[dict], list[dict[str, dict[str, np.ndarray]]], list[tuple[int, bool]]]:
@@ -399,7 +372,7 @@ def _train_twice(
         facts = algo.learner_group.foreach_learner(
             lambda _: (torch.get_num_threads(), freed_memory_kept())
         )
-        return results, _learner_weights(algo), [tuple(r.get()) for r in facts]
+        return results, learner_weights(algo), [tuple(r.get()) for r in facts]
     finally:
         algo.stop()
 
@@ -424,7 +397,7 @@ def test_data_parallel_learners_average_gradients_and_one_remote_learner_is_toda
     for m in ("consumer", "firm"):
         for key, value in learners[0][m].items():
             np.testing.assert_array_equal(value, learners[1][m][key], err_msg=f"{m} {key}")
-    assert all(math.isfinite(v) for r in results for v in _tracked(r).values())
+    assert all(math.isfinite(v) for r in results for v in tracked(r).values())
     rows = tc.batch_size * tc.economy.horizon * 4
     # Each learner trains on its half of the consumers' rows, num_epochs passes.
     assert results[1]["learners"]["consumer"]["num_module_steps_trained"] == tc.num_epochs * rows

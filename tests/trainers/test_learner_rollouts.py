@@ -21,7 +21,7 @@ pytest.importorskip("ray.rllib")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 from rbc_env.perf import keep_freed_memory  # noqa: E402
-from tests.trainers import tiny_config  # noqa: E402
+from tests.trainers import TYPES, learner_weights, tiny_config, tracked  # noqa: E402
 from trainers.best_response import deviation_config  # noqa: E402
 from trainers.config import BestResponseParams, DeviationParams, TrainConfig  # noqa: E402
 from trainers.rllib import BatchedPPO, build_config  # noqa: E402
@@ -31,37 +31,11 @@ from trainers.rllib.sampler import (  # noqa: E402
     learner_seed,
 )
 
-TYPES = ("consumer", "firm", "government")
-
 # One local Ray instance for the trainer tests (tests/trainers/conftest.py).
 pytestmark = [
     pytest.mark.usefixtures("ray_session"),
     pytest.mark.filterwarnings("ignore::UserWarning"),
 ]
-
-
-def _weights(algo: BatchedPPO) -> list[dict[str, dict[str, np.ndarray]]]:
-    """Every learner actor's module weights."""
-
-    def weights(learner: Any) -> dict[str, dict[str, np.ndarray]]:
-        state = learner.get_state(components="rl_module")["rl_module"]
-        return {m: {k: np.asarray(v) for k, v in sd.items()} for m, sd in state.items()}
-
-    return [r.get() for r in algo.learner_group.foreach_learner(weights)]
-
-
-def _metrics(result: dict) -> dict[str, float]:
-    """The sampler's metrics and each module's PPO losses and trained rows."""
-    out = {
-        k: float(v)
-        for k, v in result.items()
-        if k.startswith(("econ/", "reward/", "return/", "curriculum/"))
-    }
-    for t in TYPES:
-        for key in ("policy_loss", "vf_loss", "entropy", "num_module_steps_trained"):
-            if key in result["learners"].get(t, {}):
-                out[f"learners/{t}/{key}"] = float(result["learners"][t][key])
-    return out
 
 
 def _assert_same_weights(a: dict, b: dict) -> None:
@@ -85,7 +59,7 @@ def test_one_learner_rolling_out_repeats_the_driver_rollout():
         algo = build_config(dataclasses.replace(base, rollouts=mode)).build_algo()
         try:
             results = [algo.train() for _ in range(3)]  # firms train from 1, government from 2
-            runs[mode] = ([_metrics(r) for r in results], _weights(algo))
+            runs[mode] = ([tracked(r) for r in results], learner_weights(algo))
             # Only a learner that rolled out has economies of its own.
             (reply,) = algo.learner_group.foreach_learner(learner_generator_state)
             assert (reply.get()[1] is not None) == (mode == "learners")
@@ -111,7 +85,7 @@ def test_two_learners_roll_out_their_own_economies_and_resume_exactly(tmp_path):
         first = algo.train()
         path = algo.save_to_path(str(tmp_path / "ckpt"))
         second = algo.train()
-        weights = _weights(algo)
+        weights = learner_weights(algo)
         streams = [r.get() for r in algo.learner_group.foreach_learner(learner_generator_state)]
     finally:
         algo.stop()
@@ -124,15 +98,15 @@ def test_two_learners_roll_out_their_own_economies_and_resume_exactly(tmp_path):
     assert first["env_runners"]["num_module_steps_sampled"]["consumer"] == rows
     # Summed over the learners: each trained num_epochs passes over its own half.
     assert first["learners"]["consumer"]["num_module_steps_trained"] == tc.num_epochs * rows
-    assert all(math.isfinite(v) for v in _metrics(second).values())
+    assert all(math.isfinite(v) for v in tracked(second).values())
 
     restored = BatchedPPO.from_checkpoint(path)
     try:
         again = restored.train()
-        weights_again = _weights(restored)
+        weights_again = learner_weights(restored)
     finally:
         restored.stop()
-    assert _metrics(again) == _metrics(second)
+    assert tracked(again) == tracked(second)
     _assert_same_weights(weights[0], weights_again[0])
 
 
@@ -146,12 +120,12 @@ def test_a_centralized_critic_trains_on_two_learners():
     algo = build_config(tc).build_algo()
     try:
         results = [algo.train() for _ in range(2)]
-        weights = _weights(algo)
+        weights = learner_weights(algo)
     finally:
         algo.stop()
     _assert_same_weights(weights[0], weights[1])
-    assert all(math.isfinite(v) for r in results for v in _metrics(r).values())
-    assert "learners/consumer/vf_loss" in _metrics(results[1])
+    assert all(math.isfinite(v) for r in results for v in tracked(r).values())
+    assert "learners/consumer/vf_loss" in tracked(results[1])
 
 
 def _standardize_in_group(rank: int, path: str, rows: torch.Tensor, out: Any) -> None:
