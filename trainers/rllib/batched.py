@@ -255,7 +255,8 @@ class BatchedPPO(EconomySampler, PPO):
         Every learner rolls out its B / N economies and updates (``sampler.learner_iteration``);
         the driver logs the sampled counts first (the update's shuffling reads them, as in a
         driver rollout), then the learners' results and the mean of their metrics (equal
-        shares of the economies, so the mean of their means is the mean over all B).
+        shares of the economies, so the mean of their means is the mean over all B). The
+        learner-update timer covers the learners' rollouts too; there is no rollout timer.
 
         Returns:
             The slowest learner's rollout time, s.
