@@ -39,6 +39,18 @@ SCRIPTS = (
 )
 
 
+def _run_script(args: list[str], timeout: int) -> subprocess.CompletedProcess[str]:
+    """``python benchmarks/<args>`` from the repository root; output captured, not checked."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
+
+
 def _committed_hashes() -> dict[str, str]:
     """SHA-256 of every file under benchmarks/results/ except the quick folder and the
     git-ignored ``*/work/`` folders (a long benchmark in progress writes there)."""
@@ -56,17 +68,8 @@ def test_env_throughput_quick_leaves_committed_results_unchanged() -> None:
     before = _committed_hashes()
     name = "pytest_env_throughput"
     written = [QUICK_RESULTS / f"{name}{s}.{e}" for s in ("", "_scaling") for e in ("csv", "md")]
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick"]
     try:
-        proc = subprocess.run(
-            [*cmd, "--name", name],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            cwd=ROOT,
-            env=dict(os.environ),
-        )
+        proc = _run_script(["env_throughput.py", "--quick", "--name", name], timeout=120)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert all(p.is_file() for p in written), [p for p in written if not p.is_file()]
         assert _committed_hashes() == before
@@ -249,14 +252,8 @@ def test_ground_truth_resume_keeps_recorded_runs_and_trains_none_again(tmp_path:
     raw = tmp_path / "ground_truth.jsonl"
     text = "".join(json.dumps(r) + "\n" for r in rows)
     raw.write_text(text)
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "ground_truth.py"), "--only", "g1"]
-        + ["--resume", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
+    proc = _run_script(
+        ["ground_truth.py", "--only", "g1", "--resume", "--out", str(tmp_path)], timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     kept = [f"[{e.label}, seed {s}] kept from" in proc.stdout for e in chosen for s in e.seeds]
@@ -329,14 +326,7 @@ def test_learners_quick_runs_every_layout_on_a_local_two_node_cluster() -> None:
     before = _committed_hashes()
     temp = Path(tempfile.gettempdir())
     folders = set(temp.glob("rbc-ray-*"))
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "learners_rbc.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        check=False,
-        cwd=ROOT,
-    )
+    proc = _run_script(["learners_rbc.py", "--quick"], timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = proc.stdout.strip().splitlines()
     assert table[-1].startswith("| 2 actors roll out, 2 nodes | 0 | 3 |")  # printed last

@@ -436,20 +436,12 @@ class LearnerSampler(EconomySampler):
 
     Args:
         learner: the learner actor's ``Learner`` (its device and MultiRLModule).
-        tc: the run's config (``batch_size`` is the whole run's B).
-
-    Raises:
-        ValueError: when B is not a multiple of the learners' count.
+        tc: the run's config (``batch_size`` is the whole run's B, a multiple of the learners'
+            count: ``trainers.rllib.algo.build_config`` refuses any other).
     """
 
     def __init__(self, learner: Any, tc: TrainConfig) -> None:
         self.rank, self.size = _rank_and_size()
-        if tc.batch_size % self.size:
-            raise ValueError(
-                f"TrainConfig.batch_size must be a multiple of num_learners ({self.size}) with "
-                f"rollouts='learners' (each learner rolls out batch_size / num_learners "
-                f"economies); got {tc.batch_size}"
-            )
         own = tc.replace(
             batch_size=tc.batch_size // self.size, seed=learner_seed(tc.seed, self.rank)
         )
@@ -482,6 +474,14 @@ class LearnerSampler(EconomySampler):
         return (advantages - mean.float()) / (std.float() + eps)
 
 
+def _sampler_of(learner: Any, run: dict[str, Any]) -> LearnerSampler:
+    """The learner's sampler, built on first use from the run's ``TrainConfig.to_dict()``."""
+    sampler = getattr(learner, "_economy_sampler", None)
+    if sampler is None:
+        sampler = learner._economy_sampler = LearnerSampler(learner, TrainConfig.from_dict(run))
+    return sampler
+
+
 def learner_iteration(
     learner: Any,
     *,
@@ -511,9 +511,7 @@ def learner_iteration(
     """
     from ray.rllib.core.learner.training_data import TrainingData
 
-    sampler = getattr(learner, "_economy_sampler", None)
-    if sampler is None:
-        sampler = learner._economy_sampler = LearnerSampler(learner, TrainConfig.from_dict(run))
+    sampler = _sampler_of(learner, run)
     started = time.perf_counter()
     current = sampler.stage_of(iteration)
     buffers, econ_sums = sampler._rollout(current)
@@ -545,9 +543,7 @@ def set_learner_generator_state(
     learner: Any, *, run: dict[str, Any], states: list[torch.Tensor | None]
 ) -> None:
     """Restore the learner's economy generator from ``states[rank]`` (a checkpoint's)."""
-    sampler = getattr(learner, "_economy_sampler", None)
-    if sampler is None:
-        sampler = learner._economy_sampler = LearnerSampler(learner, TrainConfig.from_dict(run))
+    sampler = _sampler_of(learner, run)
     state = states[sampler.rank] if sampler.rank < len(states) else None
     if state is not None:
         sampler.economy.generator.set_state(state)
